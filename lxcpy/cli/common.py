@@ -1,0 +1,174 @@
+"""What every lxc-* command shares: LXC's common options and the one-line error rule.
+
+Every failure reaches the user as exactly one line ``prog: name: message`` on stderr and a
+non-zero exit; a traceback only with ``-l DEBUG`` or ``-l TRACE``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from lxcpy import __version__
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# Commands that take a program to run: everything after the options is the program's.
+COMMAND_CONTEXT = {**CONTEXT, "allow_interspersed_args": False, "ignore_unknown_options": True}
+
+
+class State:
+    """The parsed common options of one invocation."""
+
+    prog: str = "lxc"
+    name: str | None = None
+    lxcpath: str = "/var/lib/lxc"
+    logfile: str | None = None
+    logpriority: str | None = None
+    quiet: bool = False
+
+
+STATE = State()
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print the one error line and exit."""
+    prefix = f"{STATE.prog}: {STATE.name}: " if STATE.name else f"{STATE.prog}: "
+    sys.stderr.write(prefix + message + "\n")
+    sys.stderr.flush()
+    raise SystemExit(code)
+
+
+def _validate_priority(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from lxcpy.log import parse_priority
+
+    try:
+        parse_priority(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def common_options(name_required: bool = True, name_multiple: bool = False,
+                   lxcpath_multiple: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """Add LXC's shared options: -n, -P, -o, -l, -q, --version."""
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        fn = click.option("-n", "--name", "name", multiple=name_multiple,
+                          help="NAME of the container" + (" (a regex; may repeat)"
+                                                          if name_multiple else ""))(fn)
+        fn = click.option("-P", "--lxcpath", "lxcpath", multiple=lxcpath_multiple,
+                          envvar=None,
+                          help="use specified container path (default $LXC_LXCPATH or "
+                               "/var/lib/lxc)")(fn)
+        fn = click.option("-o", "--logfile", "logfile", help="output log to FILE")(fn)
+        fn = click.option("-l", "--logpriority", "logpriority", callback=_validate_priority,
+                          help="set log priority to LEVEL (TRACE..FATAL)")(fn)
+        fn = click.option("-q", "--quiet", "quiet", is_flag=True,
+                          help="don't produce any output")(fn)
+        fn = click.version_option(__version__, "--version", message="%(version)s")(fn)
+
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> Any:
+            from lxcpy.paths import default_lxcpath
+
+            name = kwargs.get("name")
+            STATE.name = None if name_multiple else name
+            STATE.logfile = kwargs.get("logfile")
+            STATE.logpriority = kwargs.get("logpriority")
+            STATE.quiet = kwargs.get("quiet", False)
+            if lxcpath_multiple:
+                kwargs["lxcpath"] = list(kwargs["lxcpath"]) or [default_lxcpath()]
+            else:
+                kwargs["lxcpath"] = kwargs["lxcpath"] or default_lxcpath()
+            STATE.lxcpath = kwargs["lxcpath"] if not lxcpath_multiple else kwargs["lxcpath"][0]
+            if name_required and not name:
+                fail("No container name specified")
+            if STATE.logfile or STATE.logpriority:
+                from lxcpy import log
+                from lxcpy.log import parse_priority
+
+                pri = parse_priority(STATE.logpriority) if STATE.logpriority else None
+                log.setup(STATE.prog, STATE.name, STATE.logfile, pri, STATE.quiet)
+            return run_guarded(fn, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def debugging() -> bool:
+    return (STATE.logpriority or "").upper() in ("DEBUG", "TRACE", "0", "1")
+
+
+def run_guarded(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run a command body; turn every failure into one line and an exit code."""
+    from lxcpy.errors import LxcError
+
+    try:
+        return fn(**kwargs)
+    except LxcError as exc:
+        if debugging():
+            import traceback
+
+            traceback.print_exc()
+        fail(exc.message, exc.exit_code)
+    except OSError as exc:
+        if debugging():
+            import traceback
+
+            traceback.print_exc()
+        from lxcpy.paths import oserror_message
+
+        fail(oserror_message(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
+        raise
+    except Exception as exc:  # a bug: still one line, unless debugging
+        if debugging():
+            raise
+        fail(f"internal error: {exc.__class__.__name__}: {exc} (run with -l DEBUG for details)")
+
+
+def entry(prog: str, command: click.Command) -> Callable[[], None]:
+    """Make a console-script entry point that runs ``command`` as ``prog``."""
+
+    def main() -> None:
+        STATE.prog = prog
+        try:
+            command.main(prog_name=prog, standalone_mode=False)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+            raise SystemExit(1) from None
+        except click.UsageError as exc:
+            fail(exc.format_message().splitlines()[0])
+        except click.ClickException as exc:
+            fail(exc.format_message())
+        except click.exceptions.Exit as exc:
+            raise SystemExit(exc.exit_code) from None
+        except click.Abort:
+            fail("aborted")
+        except BrokenPipeError:
+            # e.g. `lxc-ls | head`: stop quietly like a C tool killed by SIGPIPE
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(141) from None
+
+    return main
+
+
+def not_built(prog: str) -> Callable[[], None]:
+    """Entry point for a command whose issue has not landed yet."""
+
+    def main() -> None:
+        sys.stderr.write(f"{prog}: not implemented yet in lxcpy\n")
+        raise SystemExit(1)
+
+    return main

@@ -1,0 +1,20 @@
+"""lxc-destroy -n NAME [-f]"""
+
+from __future__ import annotations
+
+import click
+
+from lxcpy.cli.common import CONTEXT, common_options, entry
+
+
+@click.command(context_settings=CONTEXT)
+@common_options()
+@click.option("-f", "--force", is_flag=True, help="stop the container first if it is running")
+def command(name: str, lxcpath: str, force: bool, **_: object) -> None:
+    """Destroy a container: its config, and its rootfs when that lives in its directory."""
+    from lxcpy.container import Container
+
+    Container(name, lxcpath).destroy(force=force)
+
+
+main = entry("lxc-destroy", command)

@@ -1,0 +1,5 @@
+"""lxc-monitor: not built yet."""
+
+from lxcpy.cli.common import not_built
+
+main = not_built("lxc-monitor")

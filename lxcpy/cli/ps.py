@@ -1,0 +1,5 @@
+"""lxc-ps: not built yet."""
+
+from lxcpy.cli.common import not_built
+
+main = not_built("lxc-ps")

@@ -1,0 +1,31 @@
+"""lxc-start -n NAME [-d|-F] [-f CONFIG] [-s KEY=VAL] [-- COMMAND...]"""
+
+from __future__ import annotations
+
+import click
+
+from lxcpy.cli.common import COMMAND_CONTEXT, common_options, entry
+
+
+@click.command(context_settings=COMMAND_CONTEXT)
+@common_options()
+@click.option("-f", "--rcfile", "config_file", help="load configuration from FILE")
+@click.option("-s", "--define", "defines", multiple=True, metavar="KEY=VAL",
+              help="assign VAL to configuration KEY")
+@click.option("-d", "--daemon", "daemon", flag_value=True, default=True,
+              help="daemonize the container (default)")
+@click.option("-F", "--foreground", "daemon", flag_value=False,
+              help="start with the current tty attached")
+@click.argument("command_args", nargs=-1, type=click.UNPROCESSED)
+def command(name: str, lxcpath: str, config_file: str | None, defines: tuple[str, ...],
+            daemon: bool, command_args: tuple[str, ...], **_: object) -> None:
+    """Boot the container's init (lxc.init.cmd, default /sbin/init) or COMMAND as PID 1."""
+    from lxcpy.container import Container
+
+    args = list(command_args)
+    if args and args[0] == "--":
+        args = args[1:]
+    Container(name, lxcpath).start(args, defines, config_file, daemonize=daemon)
+
+
+main = entry("lxc-start", command)

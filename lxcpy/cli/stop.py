@@ -1,0 +1,41 @@
+"""lxc-stop -n NAME [-t TIMEOUT] [-k] [-W] [--nokill]"""
+
+from __future__ import annotations
+
+import click
+
+from lxcpy.cli.common import CONTEXT, common_options, entry, fail
+
+
+@click.command(context_settings=CONTEXT)
+@common_options()
+@click.option("-t", "--timeout", type=int, default=None,
+              help="seconds to wait before killing (default 60; -1: wait forever)")
+@click.option("-k", "--kill", "kill", is_flag=True, help="kill every process at once")
+@click.option("-W", "--nowait", is_flag=True, help="do not wait for the container to stop")
+@click.option("-r", "--reboot", is_flag=True, help="reboot (not supported by lxcpy)")
+@click.option("--nokill", is_flag=True, help="do not kill after the timeout")
+@click.option("--nolock", is_flag=True, help="accepted for LXC compatibility")
+def command(name: str, lxcpath: str, timeout: int | None, kill: bool, nowait: bool,
+            reboot: bool, nokill: bool, nolock: bool, **_: object) -> None:
+    """Stop the container: ask its init to end, then kill what is left after TIMEOUT."""
+    from lxcpy.container import Container
+
+    if kill and timeout is not None:
+        fail("-k doesn't allow timeouts")
+    if kill and reboot:
+        fail("-k can't be used with -r")
+    if kill and nokill:
+        fail("-k can't be used with --nokill")
+    if nolock and not kill:
+        fail("--nolock may only be used with -k")
+    if reboot:
+        fail("reboot is not supported by lxcpy")
+    if timeout is None:
+        timeout = 60
+    if timeout == 0:
+        nowait = True
+    Container(name, lxcpath).stop(timeout=timeout, kill=kill, nowait=nowait, nokill=nokill)
+
+
+main = entry("lxc-stop", command)

@@ -1,0 +1,197 @@
+"""The typed model of a container's config: what the rest of lxcpy reads.
+
+The parser (``parser.py``) fills it from ``lxc.*`` lines through the key table
+(``keys.py``); legacy 2008 keys and today's keys land in the same fields.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a value came from: file and line (line 0 for a ``-s KEY=VALUE`` override)."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Entry:
+    """One ``key = value`` line as written (after include expansion), in file order."""
+
+    key: str  # the key as written (legacy spelling kept)
+    canonical: str  # today's spelling, e.g. lxc.net.0.ipv4.address
+    value: str
+    origin: Origin
+
+
+@dataclass
+class IPv4Address:
+    interface: ipaddress.IPv4Interface  # address with prefix (default /24 like LXC? no: /32)
+    broadcast: ipaddress.IPv4Address | None = None
+
+
+@dataclass
+class NetConfig:
+    """One network interface: ``lxc.net.N.*`` or one ``lxc.network.type`` block."""
+
+    index: int
+    type: str | None = None  # veth, macvlan, phys, empty, none, vlan
+    flags: str | None = None  # "up" or None
+    link: str | None = None
+    name: str | None = None
+    hwaddr: str | None = None  # already randomised if it had xx digits
+    mtu: int | None = None
+    ipv4: list[IPv4Address] = field(default_factory=list)
+    ipv4_gateway: str | None = None  # an address, "auto" or "dev"
+    ipv6: list[ipaddress.IPv6Interface] = field(default_factory=list)
+    ipv6_gateway: str | None = None
+    veth_pair: str | None = None
+    veth_mode: str | None = None  # bridge, router
+    macvlan_mode: str | None = None  # private (default), vepa, bridge, passthru
+    vlan_id: int | None = None
+    l2proxy: bool = False
+    script_up: str | None = None
+    script_down: str | None = None
+    origin: Origin | None = None  # where the interface was opened
+
+    @property
+    def up(self) -> bool:
+        return self.flags == "up"
+
+
+@dataclass
+class MountEntry:
+    """One fstab-format line: ``lxc.mount.entry`` or a line of ``lxc.mount.fstab``."""
+
+    source: str
+    target: str
+    fstype: str
+    options: str = "defaults"
+    dump: int = 0
+    passno: int = 0
+    origin: Origin | None = None
+
+    @property
+    def option_list(self) -> list[str]:
+        return [o for o in self.options.split(",") if o]
+
+
+@dataclass
+class IdMap:
+    kind: str  # "u" or "g"
+    nsid: int
+    hostid: int
+    range: int
+
+
+@dataclass
+class CgroupSetting:
+    """``lxc.cgroup.<file> = value`` (version 1) or ``lxc.cgroup2.<file> = value`` (2)."""
+
+    version: int
+    key: str  # e.g. memory.limit_in_bytes
+    value: str
+    origin: Origin | None = None
+
+    @property
+    def controller(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def config_key(self) -> str:
+        return f"lxc.cgroup{'2' if self.version == 2 else ''}.{self.key}"
+
+
+@dataclass
+class ContainerConfig:
+    """Everything a container's config says, in the form the runtime uses."""
+
+    path: str | None = None  # the config file, if any
+    entries: list[Entry] = field(default_factory=list)
+
+    uts_name: str | None = None
+    arch: str | None = None
+
+    # root filesystem: lxc.rootfs.path (pivot_root) or legacy lxc.chroot (chroot)
+    rootfs_path: str | None = None  # "dir:" prefix already stripped
+    rootfs_mount: str | None = None
+    rootfs_options: str | None = None
+    chroot: str | None = None
+
+    # mounts
+    fstab: str | None = None  # absolute path (relative ones resolved against the config's dir)
+    mount_entries: list[MountEntry] = field(default_factory=list)
+    mount_auto: list[str] = field(default_factory=list)  # e.g. ["proc:mixed", "sys:ro"]
+
+    networks: list[NetConfig] = field(default_factory=list)  # sorted by index
+    network_keys_present: bool = False  # any lxc.net*/lxc.network* key: a new netns
+
+    cgroup_settings: list[CgroupSetting] = field(default_factory=list)
+    cgroup_driver: str = "auto"  # lxc.cgroup.driver: auto, v1, v2 (lxcpy's own key)
+    cgroup_dir: str | None = None
+
+    cap_drop: list[str] = field(default_factory=list)  # lower-case names without cap_
+    cap_keep: list[str] = field(default_factory=list)
+    no_new_privs: bool = False
+
+    environment: list[tuple[str, str]] = field(default_factory=list)
+    init_cmd: list[str] | None = None
+    init_cwd: str | None = None
+    init_uid: int | None = None
+    init_gid: int | None = None
+    init_groups: list[int] = field(default_factory=list)
+    execute_cmd: list[str] | None = None
+
+    hooks: dict[str, list[str]] = field(default_factory=dict)  # "pre-start" -> [commands]
+    hook_version: int = 0
+
+    console_path: str | None = None  # None: default; "none": no console
+    console_logfile: str | None = None
+    tty_max: int = 0
+    pty_max: int = 0
+    autodev: bool = False
+
+    log_file: str | None = None
+    log_level: str | None = None
+
+    namespace_keep: list[str] = field(default_factory=list)
+    namespace_clone: list[str] = field(default_factory=list)
+    idmaps: list[IdMap] = field(default_factory=list)
+
+    signal_halt: int | None = None
+    signal_reboot: int | None = None
+    signal_stop: int | None = None
+
+    start_auto: bool = False
+    start_delay: int = 0
+    start_order: int = 0
+    groups: list[str] = field(default_factory=list)
+
+    prlimits: dict[str, str] = field(default_factory=dict)
+    sysctls: dict[str, str] = field(default_factory=dict)
+
+    # keys we parse and validate but do not act on yet: a warning at start, never silence
+    not_acted_on: list[Entry] = field(default_factory=list)
+
+    def get_config_item(self, key: str) -> list[str]:
+        """Values of ``key`` (today's or legacy spelling) in file order."""
+        from lxcpy.config.keys import canonical_key
+
+        want = canonical_key(key)
+        return [e.value for e in self.entries if e.canonical == want]
+
+    @property
+    def wants_netns(self) -> bool:
+        """The seed: no network keys, no network namespace; type none shares the host's."""
+        if "net" in self.namespace_keep:
+            return False
+        if not self.network_keys_present:
+            return False
+        return not any(n.type == "none" for n in self.networks)

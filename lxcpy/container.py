@@ -1,0 +1,305 @@
+"""The library face of lxcpy: ``Container(name, lxcpath)``.
+
+What every command calls. Names follow python3-lxc's ``lxc.Container`` where they fit
+(state, running, init_pid, start, stop, freeze, unfreeze, wait, attach_wait,
+get_config_item, set_config_item) so scripts read the same.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from lxcpy.errors import (
+    AlreadyExists,
+    AlreadyRunning,
+    LxcError,
+    NotDefined,
+    NotRunning,
+    UsageError,
+)
+from lxcpy.paths import ContainerPaths, Lock, check_name, default_lxcpath, ensure_rundir
+
+if TYPE_CHECKING:
+    from lxcpy.config.model import ContainerConfig
+
+
+class Container:
+    def __init__(self, name: str, lxcpath: str | None = None) -> None:
+        self.name = check_name(name)
+        self.lxcpath = lxcpath or default_lxcpath()
+        self.paths = ContainerPaths(self.name, self.lxcpath)
+
+    def __repr__(self) -> str:
+        return f"Container({self.name!r}, {self.lxcpath!r})"
+
+    # ---- the store ---------------------------------------------------------------------
+    @property
+    def defined(self) -> bool:
+        return os.path.isfile(self.paths.config)
+
+    @property
+    def config_file_name(self) -> str:
+        return self.paths.config
+
+    def load_config(self, overrides: Sequence[str] = (),
+                    config_file: str | None = None) -> ContainerConfig:
+        """Parse the stored config (or ``config_file``), then ``-s KEY=VALUE`` overrides."""
+        from lxcpy.config import apply_overrides, parse_file
+
+        path = config_file or self.paths.config
+        if config_file is None and not self.defined:
+            raise NotDefined(f"container '{self.name}' is not defined in {self.lxcpath}")
+        cfg = parse_file(path)
+        if overrides:
+            cfg = apply_overrides(cfg, list(overrides))
+        return cfg
+
+    def create(self, config_file: str | None = None, template: str | None = None,
+               template_args: Sequence[str] = ()) -> None:
+        """Make ``LXCPATH/NAME/config`` (and a rootfs with a template); all or nothing."""
+        from lxcpy.store import create_container
+
+        create_container(self, config_file, template, list(template_args))
+
+    def destroy(self, force: bool = False) -> None:
+        if not os.path.isdir(self.paths.dir):
+            raise NotDefined(f"container '{self.name}' is not defined")
+        ensure_rundir(self.lxcpath)
+        self.recover()
+        lock = Lock(self.paths.lock)
+        if not lock.acquire(blocking=False):
+            if not force:
+                raise AlreadyRunning(f"{self.name} is running")
+            self.stop(kill=True)
+            if not lock.acquire(blocking=True, timeout=30):
+                raise LxcError(f"{self.name} did not stop")
+        try:
+            # a rootfs is only ours to remove when it lives inside the container directory
+            shutil.rmtree(self.paths.dir)
+        finally:
+            lock.release()
+
+    # ---- runtime state -----------------------------------------------------------------
+    def recover(self) -> bool:
+        """Undo what a killed supervisor left behind; True if there was something."""
+        from lxcpy.runtime.resources import recover_if_stale
+
+        return recover_if_stale(self.paths)
+
+    @property
+    def state(self) -> str:
+        from lxcpy.runtime.commands import query_state
+
+        state, _pid = query_state(self.paths)
+        if state == "STOPPED":
+            self.recover()
+        return state
+
+    @property
+    def running(self) -> bool:
+        return self.state != "STOPPED"
+
+    @property
+    def init_pid(self) -> int:
+        from lxcpy.runtime.commands import query_state
+
+        return query_state(self.paths)[1]
+
+    def info(self) -> dict[str, Any]:
+        """State, init pid and cgroup paths from the supervisor (STOPPED: state only)."""
+        from lxcpy.runtime.commands import call
+
+        try:
+            return call(self.paths, "info")
+        except NotRunning:
+            self.recover()
+            return {"state": "STOPPED", "pid": -1, "cgroup_paths": []}
+
+    def _call(self, op: str, timeout: float | None = 30.0, **args: Any) -> dict[str, Any]:
+        from lxcpy.runtime.commands import call
+
+        try:
+            return call(self.paths, op, timeout=timeout, **args)
+        except NotRunning:
+            self.recover()
+            raise
+
+    # ---- running containers ------------------------------------------------------------
+    def _prepare(self, overrides: Sequence[str], config_file: str | None) -> ContainerConfig:
+        if config_file is None and not self.defined:
+            raise NotDefined(f"container '{self.name}' is not defined in {self.lxcpath}")
+        return self.load_config(overrides, config_file)
+
+    def execute(self, argv: Sequence[str], overrides: Sequence[str] = (),
+                config_file: str | None = None, prog: str = "lxc-execute",
+                uid: int | None = None, gid: int | None = None,
+                daemonize: bool = False) -> int:
+        """Run ``argv`` under a small init as PID 2; return its exit status."""
+        cfg = self._prepare(overrides, config_file)
+        command = list(argv) or list(cfg.execute_cmd or [])
+        if not command:
+            raise UsageError("no command to execute: give one or set lxc.execute.cmd")
+        if uid is not None:
+            cfg.init_uid = uid
+        if gid is not None:
+            cfg.init_gid = gid
+        return self._run(cfg, command, "execute", prog, daemonize)
+
+    def start(self, argv: Sequence[str] = (), overrides: Sequence[str] = (),
+              config_file: str | None = None, daemonize: bool = True,
+              prog: str = "lxc-start") -> int:
+        """Boot ``lxc.init.cmd`` (or ``argv``) as PID 1. Daemonised: returns once RUNNING."""
+        cfg = self._prepare(overrides, config_file)
+        command = list(argv) or list(cfg.init_cmd or [])
+        if not cfg.rootfs_path and not cfg.chroot and not command:
+            # LXC would boot the host's own /sbin/init on the host's file system.
+            raise UsageError("refusing to start: the container has no rootfs and no command "
+                             "(it would boot the host's own /sbin/init); give a command after "
+                             "'--' or set lxc.rootfs.path")
+        if not command:
+            command = ["/sbin/init"]
+        return self._run(cfg, command, "start", prog, daemonize)
+
+    def _run(self, cfg: ContainerConfig, argv: list[str], mode: str, prog: str,
+             daemonize: bool) -> int:
+        from lxcpy.runtime.supervisor import Supervisor
+
+        if daemonize:
+            from lxcpy.runtime.daemon import run_daemonized
+
+            return run_daemonized(lambda ready: Supervisor(self.paths, cfg, argv, mode, prog,
+                                                           on_running=ready).run())
+        return Supervisor(self.paths, cfg, argv, mode, prog).run()
+
+    def stop(self, timeout: float = 60, kill: bool = False, nowait: bool = False,
+             nokill: bool = False) -> None:
+        """Ask the init to end, kill after ``timeout``; returns when STOPPED (unless nowait)."""
+        from lxcpy.runtime.commands import connect, receive, send
+
+        try:
+            sock = connect(self.paths)
+        except NotRunning:
+            self.recover()
+            raise NotRunning(f"{self.name} is not running", 2) from None
+        with sock:
+            send(sock, {"op": "stop", "timeout": timeout, "kill": kill, "nokill": nokill,
+                        "wait": not nowait})
+            wait_for = None if timeout < 0 or kill else timeout + 30
+            sock.settimeout(wait_for)
+            try:
+                reply = receive(sock)
+                if reply and "error" in reply:
+                    raise LxcError(reply["error"])
+                if nowait:
+                    return
+                while sock.recv(4096):  # EOF when the supervisor is done
+                    pass
+            except TimeoutError:
+                raise LxcError(f"{self.name} did not stop within {timeout:g} seconds") from None
+            except ConnectionResetError:
+                pass
+        if nokill and self.state != "STOPPED":
+            raise LxcError(f"{self.name} is still running")
+
+    def shutdown(self, timeout: float = 60) -> None:
+        self.stop(timeout=timeout, nokill=True)
+
+    def freeze(self) -> None:
+        try:
+            self._call("freeze")
+        except NotRunning:
+            raise NotRunning(f"{self.name} is not running") from None
+
+    def unfreeze(self) -> None:
+        try:
+            self._call("unfreeze")
+        except NotRunning:
+            raise NotRunning(f"{self.name} is not running") from None
+
+    def kill(self, sig: int) -> None:
+        """Send ``sig`` to every process of the container (the seed's lxc-kill)."""
+        try:
+            self._call("kill", signal=sig)
+        except NotRunning:
+            raise NotRunning(f"{self.name} is not running") from None
+
+    def wait(self, state: str, timeout: float = -1) -> bool:
+        """python3-lxc's wait: True once the container is in ``state`` ('A|B' allowed)."""
+        from lxcpy.runtime.wait import wait_for_states
+        from lxcpy.runtime.states import parse_states
+
+        return wait_for_states(self, parse_states(state), timeout)
+
+    def get_cgroup_item(self, key: str) -> str:
+        return str(self._call("cgroup_get", key=key)["value"])
+
+    def set_cgroup_item(self, key: str, value: str) -> None:
+        self._call("cgroup_set", key=key, value=value)
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self._call("stats")["stats"])
+
+    def get_config_item(self, key: str) -> list[str]:
+        return self.load_config().get_config_item(key)
+
+    def get_ips(self) -> tuple[list[str], list[str]]:
+        pid = self.init_pid
+        if pid <= 0:
+            return [], []
+        cfg = self.load_config() if self.defined else None
+        if cfg is not None and not cfg.wants_netns:
+            return [], []
+        from lxcpy.net import addresses_of
+
+        return addresses_of(pid)
+
+    def cgroup_procs(self) -> list[int]:
+        """Host PIDs of every process of the container, from its cgroup."""
+        info = self.info()
+        pids: set[int] = set()
+        for path in info.get("cgroup_paths", []):
+            for procs in _walk_procs(path):
+                pids.update(procs)
+            if pids:
+                break
+        return sorted(pids)
+
+    def attach_wait(self, argv: Sequence[str], env: dict[str, str] | None = None,
+                    clear_env: bool = False) -> int:
+        """Run ``argv`` inside the running container; return its exit status."""
+        from lxcpy.runtime.attach import attach
+
+        info = self.info()
+        if info["state"] == "STOPPED":
+            raise NotRunning(f"{self.name} is not running")
+        cfg = self.load_config() if self.defined else None
+        return attach(self, int(info["pid"]), list(info.get("cgroup_paths", [])), cfg,
+                      list(argv), env, clear_env)
+
+
+def _walk_procs(path: str) -> list[list[int]]:
+    found = []
+    for dirpath, _dirs, files in os.walk(path):
+        if "cgroup.procs" in files:
+            try:
+                with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                    found.append([int(x) for x in f.read().split()])
+            except OSError:
+                continue
+    return found
+
+
+def list_containers(lxcpath: str) -> list[str]:
+    """Names of the containers defined in ``lxcpath`` (a directory with a config)."""
+    try:
+        entries = sorted(os.listdir(lxcpath))
+    except OSError:
+        return []
+    return [e for e in entries if not e.startswith(".")
+            and os.path.isfile(os.path.join(lxcpath, e, "config"))]
+
+
+__all__ = ["AlreadyExists", "Container", "list_containers"]

@@ -1,0 +1,158 @@
+"""The only place lxcpy calls libc directly (ctypes): namespaces, mounts, pivot_root.
+
+Every failure raises :class:`lxcpy.errors.KernelError` carrying the call's name and errno.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+from lxcpy.errors import KernelError
+
+# namespace flags (linux/sched.h)
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWTIME = 0x00000080
+
+NAMESPACES = {  # LXC's names -> (flag, /proc/PID/ns entry)
+    "mnt": (CLONE_NEWNS, "mnt"),
+    "uts": (CLONE_NEWUTS, "uts"),
+    "ipc": (CLONE_NEWIPC, "ipc"),
+    "pid": (CLONE_NEWPID, "pid"),
+    "net": (CLONE_NEWNET, "net"),
+    "cgroup": (CLONE_NEWCGROUP, "cgroup"),
+    "user": (CLONE_NEWUSER, "user"),
+    "time": (CLONE_NEWTIME, "time"),
+}
+
+# mount flags (linux/mount.h)
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_SYNCHRONOUS = 16
+MS_REMOUNT = 32
+MS_MANDLOCK = 64
+MS_DIRSYNC = 128
+MS_NOSYMFOLLOW = 256
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_SILENT = 32768
+MS_UNBINDABLE = 1 << 17
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MS_RELATIME = 1 << 21
+MS_STRICTATIME = 1 << 24
+MS_LAZYTIME = 1 << 25
+
+MNT_FORCE = 1
+MNT_DETACH = 2
+MNT_EXPIRE = 4
+UMOUNT_NOFOLLOW = 8
+
+# prctl
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+# openat2 resolve flags (linux/openat2.h)
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+
+SYS_pivot_root = 155  # x86_64
+SYS_openat2 = 437
+SYS_pidfd_send_signal = 424
+
+_libc: ctypes.CDLL | None = None
+
+
+def libc() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(result: int, call: str, detail: str = "") -> int:
+    if result < 0:
+        raise KernelError(call, ctypes.get_errno(), detail)
+    return result
+
+
+def _b(path: str | bytes | None) -> bytes | None:
+    if path is None:
+        return None
+    return path if isinstance(path, bytes) else os.fsencode(path)
+
+
+def unshare(flags: int) -> None:
+    _check(libc().unshare(ctypes.c_int(flags)), "unshare")
+
+
+def setns(fd: int, nstype: int = 0) -> None:
+    _check(libc().setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
+          data: str | None = None) -> None:
+    rc = libc().mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data))
+    _check(rc, "mount", f"{source or fstype or 'none'} on {target}")
+
+
+def umount2(target: str, flags: int = 0) -> None:
+    _check(libc().umount2(_b(target), ctypes.c_int(flags)), "umount2", target)
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    rc = libc().syscall(ctypes.c_long(SYS_pivot_root), _b(new_root), _b(put_old))
+    _check(rc, "pivot_root", new_root)
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    _check(libc().sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    rc = libc().prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
+                      ctypes.c_ulong(arg4), ctypes.c_ulong(arg5))
+    return _check(rc, "prctl")
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
+                ("resolve", ctypes.c_uint64)]
+
+
+def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
+    """openat2(2): open ``path`` relative to ``dirfd`` with kernel-enforced resolution rules."""
+    how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
+    rc = libc().syscall(ctypes.c_long(SYS_openat2), ctypes.c_int(dirfd), _b(path),
+                        ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+    return _check(rc, "openat2", path)
+
+
+def ns_path(pid: int | str, ns: str) -> str:
+    return f"/proc/{pid}/ns/{ns}"
+
+
+def same_namespace(pid_a: int | str, pid_b: int | str, ns: str) -> bool:
+    try:
+        return os.stat(ns_path(pid_a, ns)).st_ino == os.stat(ns_path(pid_b, ns)).st_ino
+    except OSError:
+        return False

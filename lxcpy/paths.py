@@ -1,0 +1,215 @@
+"""Where things live: the lxcpath, the run directory, container-name rules and locks.
+
+Every path built from a container name goes through :func:`check_name` first, so a
+name can never climb out of its directory (the CVE-2015-1331 class).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+from dataclasses import dataclass
+
+from lxcpy.errors import InvalidName, LxcError
+
+DEFAULT_LXCPATH = "/var/lib/lxc"
+RUN_ROOT = os.environ.get("LXCPY_RUNDIR", "/run/lxcpy")
+MAX_NAME_BYTES = 64
+
+
+def default_lxcpath() -> str:
+    return os.environ.get("LXC_LXCPATH") or DEFAULT_LXCPATH
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if LXC would accept it as a container name; raise otherwise."""
+    if name is None or name == "":
+        raise InvalidName("no container name specified")
+    if name in (".", ".."):
+        raise InvalidName(f"invalid container name {name!r}")
+    if "/" in name:
+        raise InvalidName(f"invalid container name {name!r}: it contains '/'")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidName(f"invalid container name {name!r}: it contains a control character")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise InvalidName(f"invalid container name: longer than {MAX_NAME_BYTES} bytes")
+    return name
+
+
+@dataclass(frozen=True)
+class ContainerPaths:
+    """All the places one container uses, in the store and in the run directory."""
+
+    name: str
+    lxcpath: str
+
+    @property
+    def dir(self) -> str:
+        return os.path.join(self.lxcpath, self.name)
+
+    @property
+    def config(self) -> str:
+        return os.path.join(self.dir, "config")
+
+    @property
+    def rootfs(self) -> str:
+        return os.path.join(self.dir, "rootfs")
+
+    @property
+    def rundir(self) -> str:
+        """Per-lxcpath run directory: ``/run/lxcpy/<hash of the lxcpath>``.
+
+        A hash keeps the path short (unix socket paths are limited to 107 bytes) and
+        independent of whatever characters the lxcpath holds.
+        """
+        return lxcpath_rundir(self.lxcpath)
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.rundir, f"{self.name}.sock")
+
+    @property
+    def lock(self) -> str:
+        return os.path.join(self.rundir, f"{self.name}.lock")
+
+    @property
+    def resources(self) -> str:
+        """What a running supervisor has made on the host (for recovery after SIGKILL)."""
+        return os.path.join(self.rundir, f"{self.name}.resources")
+
+    @property
+    def console(self) -> str:
+        return os.path.join(self.rundir, f"{self.name}.console")
+
+
+def lxcpath_rundir(lxcpath: str) -> str:
+    real = os.path.realpath(lxcpath)
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(RUN_ROOT, digest)
+
+
+def monitor_dir(lxcpath: str) -> str:
+    """Where listening monitors put their sockets (one per listener, no daemon)."""
+    return os.path.join(lxcpath_rundir(lxcpath), "monitors")
+
+
+def ensure_rundir(lxcpath: str) -> str:
+    path = lxcpath_rundir(lxcpath)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    marker = os.path.join(path, "lxcpath")
+    if not os.path.exists(marker):
+        # Lets an admin find which lxcpath a hashed run directory belongs to.
+        with open(marker, "w") as f:
+            f.write(os.path.realpath(lxcpath) + "\n")
+    return path
+
+
+class Lock:
+    """An flock(2) on a file in the run directory.
+
+    Held by a supervisor for a container's whole life (so "is it running?" is "is the
+    lock held?") and briefly by create/destroy/recovery. A dead holder's lock vanishes
+    with its process: no command ever hangs on a lock whose holder died. The file is
+    removed on release; acquisition re-checks that the file it locked is still the one
+    on disk, so removal never races with a new holder.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self, blocking: bool = False, timeout: float | None = None) -> bool:
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                if blocking and timeout is not None:
+                    if not _flock_timeout(fd, timeout):
+                        os.close(fd)
+                        return False
+                else:
+                    fcntl.flock(fd, flags)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                return True
+            os.close(fd)  # the holder removed it while we waited: lock the new file
+
+    def is_held_by_other(self) -> bool:
+        """True when another process holds the lock (tested without keeping it)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> Lock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _flock_timeout(fd: int, timeout: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
+
+def write_atomic(path: str, data: str, mode: int = 0o640) -> None:
+    tmp = f"{path}.tmp.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data.encode("utf-8", "surrogateescape"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        os.unlink(tmp)
+        raise
+
+
+def oserror_message(exc: OSError) -> str:
+    text = exc.strerror or os.strerror(exc.errno or errno.EIO)
+    return f"{exc.filename}: {text}" if exc.filename else text
+
+
+__all__ = ["ContainerPaths", "Lock", "LxcError", "check_name", "default_lxcpath"]

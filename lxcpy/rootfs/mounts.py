@@ -1,0 +1,372 @@
+"""Mounts inside the container's private mount namespace, in the order the kernel sees them.
+
+Every target inside a rootfs is resolved with openat2(RESOLVE_IN_ROOT) and mounted through
+its ``/proc/self/fd/N`` path, so a symlink in the rootfs (absolute, ``../..``, or swapped
+between check and mount) can never make a mount land on the host (CVE-2015-1335 class).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+
+from lxcpy import kernel as k
+from lxcpy.config.model import ContainerConfig, MountEntry
+from lxcpy.errors import KernelError, LxcError
+
+_FLAGS = {
+    "ro": (k.MS_RDONLY, True), "rw": (k.MS_RDONLY, False),
+    "nosuid": (k.MS_NOSUID, True), "suid": (k.MS_NOSUID, False),
+    "nodev": (k.MS_NODEV, True), "dev": (k.MS_NODEV, False),
+    "noexec": (k.MS_NOEXEC, True), "exec": (k.MS_NOEXEC, False),
+    "sync": (k.MS_SYNCHRONOUS, True), "async": (k.MS_SYNCHRONOUS, False),
+    "remount": (k.MS_REMOUNT, True), "mand": (k.MS_MANDLOCK, True),
+    "nomand": (k.MS_MANDLOCK, False), "dirsync": (k.MS_DIRSYNC, True),
+    "noatime": (k.MS_NOATIME, True), "atime": (k.MS_NOATIME, False),
+    "nodiratime": (k.MS_NODIRATIME, True), "diratime": (k.MS_NODIRATIME, False),
+    "bind": (k.MS_BIND, True), "rbind": (k.MS_BIND | k.MS_REC, True),
+    "relatime": (k.MS_RELATIME, True), "norelatime": (k.MS_RELATIME, False),
+    "strictatime": (k.MS_STRICTATIME, True), "lazytime": (k.MS_LAZYTIME, True),
+    "defaults": (0, True),
+}
+_PROPAGATION = {
+    "private": k.MS_PRIVATE, "rprivate": k.MS_PRIVATE | k.MS_REC,
+    "slave": k.MS_SLAVE, "rslave": k.MS_SLAVE | k.MS_REC,
+    "shared": k.MS_SHARED, "rshared": k.MS_SHARED | k.MS_REC,
+    "unbindable": k.MS_UNBINDABLE, "runbindable": k.MS_UNBINDABLE | k.MS_REC,
+}
+
+
+@dataclass
+class MountOptions:
+    flags: int = 0
+    propagation: int = 0
+    data: str = ""
+    create: str | None = None  # "dir" or "file"
+    optional: bool = False
+
+    @property
+    def bind(self) -> bool:
+        return bool(self.flags & k.MS_BIND)
+
+
+def parse_options(options: str) -> MountOptions:
+    opts = MountOptions()
+    data: list[str] = []
+    for opt in options.split(","):
+        opt = opt.strip()
+        if not opt:
+            continue
+        if opt in _FLAGS:
+            flag, on = _FLAGS[opt]
+            opts.flags = opts.flags | flag if on else opts.flags & ~flag
+        elif opt in _PROPAGATION:
+            opts.propagation |= _PROPAGATION[opt]
+        elif opt.startswith("create="):
+            opts.create = opt.split("=", 1)[1]
+        elif opt == "optional":
+            opts.optional = True
+        else:
+            data.append(opt)
+    opts.data = ",".join(data)
+    return opts
+
+
+def parse_fstab(path: str) -> list[MountEntry]:
+    from lxcpy.config.model import Origin
+
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as exc:
+        raise LxcError(f"lxc.mount.fstab: cannot read '{path}': {exc.strerror}") from None
+    entries = []
+    for number, raw in enumerate(lines, 1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        fields = text.split()
+        if len(fields) < 4:
+            raise LxcError(f"{path}:{number}: invalid fstab line '{text}'")
+        dump = int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else 0
+        passno = int(fields[5]) if len(fields) > 5 and fields[5].isdigit() else 0
+        entries.append(MountEntry(fields[0], fields[1], fields[2], fields[3], dump, passno,
+                                  Origin(path, number)))
+    return entries
+
+
+class Root:
+    """The directory the container will see as ``/``, with safe path resolution inside it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def inner(self, target: str) -> str:
+        """The target as a path relative to the root (absolute targets too)."""
+        rel = target
+        if rel.startswith(self.path.rstrip("/") + "/"):
+            rel = rel[len(self.path.rstrip("/")):]
+        return rel.lstrip("/") or "."
+
+    def open(self, target: str, create: str | None = None) -> int:
+        """An O_PATH fd of ``target`` resolved inside the root; create it if asked."""
+        rel = self.inner(target)
+        try:
+            return k.openat2(self.fd, rel, os.O_PATH, k.RESOLVE_IN_ROOT | k.RESOLVE_NO_MAGICLINKS)
+        except KernelError as exc:
+            if exc.errno != errno.ENOENT or create is None:
+                raise
+        self._create(rel, create)
+        return k.openat2(self.fd, rel, os.O_PATH, k.RESOLVE_IN_ROOT | k.RESOLVE_NO_MAGICLINKS)
+
+    def _create(self, rel: str, kind: str) -> None:
+        # walk component by component, each step resolved inside the root
+        parts = [p for p in rel.split("/") if p and p != "."]
+        dirfd = os.dup(self.fd)
+        try:
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                sub = "/".join(parts[: i + 1])
+                try:
+                    nxt = k.openat2(self.fd, sub, os.O_PATH, k.RESOLVE_IN_ROOT
+                                    | k.RESOLVE_NO_MAGICLINKS)
+                except KernelError as exc:
+                    if exc.errno != errno.ENOENT:
+                        raise
+                    parent = k.openat2(self.fd, "/".join(parts[:i]) or ".",
+                                       os.O_DIRECTORY, k.RESOLVE_IN_ROOT
+                                       | k.RESOLVE_NO_MAGICLINKS)
+                    try:
+                        if last and kind == "file":
+                            fd = os.open(part, os.O_CREAT | os.O_EXCL | os.O_WRONLY
+                                         | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=parent)
+                            os.close(fd)
+                        else:
+                            try:
+                                os.mkdir(part, 0o755, dir_fd=parent)
+                            except FileExistsError:
+                                pass
+                    finally:
+                        os.close(parent)
+                    continue
+                os.close(nxt)
+        finally:
+            os.close(dirfd)
+
+
+def fd_path(fd: int) -> str:
+    return f"/proc/self/fd/{fd}"
+
+
+def mount_entry(entry: MountEntry, root: Root | None) -> None:
+    """Mount one fstab-style entry; targets resolve inside ``root`` when there is one."""
+    opts = parse_options(entry.options)
+    where = f"{entry.origin}: " if entry.origin else ""
+    try:
+        _mount_entry(entry, opts, root)
+    except (KernelError, OSError) as exc:
+        if opts.optional:
+            return
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise LxcError(f"{where}lxc.mount.entry: cannot mount '{entry.source}' on "
+                       f"'{entry.target}': {reason}") from None
+
+
+def _mount_entry(entry: MountEntry, opts: MountOptions, root: Root | None) -> None:
+    source = entry.source
+    if opts.bind and not os.path.isabs(source) and root is not None:
+        source = os.path.join(root.path, source)
+    create = opts.create
+    if create is None and opts.bind:
+        pass  # LXC does not create implicitly; missing target is an error unless optional
+    if root is not None:
+        fd = root.open(entry.target, create)
+    else:
+        target = entry.target
+        if create and not os.path.exists(target):
+            if create == "dir":
+                os.makedirs(target, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(target) or "/", exist_ok=True)
+                open(target, "a").close()
+        fd = os.open(target, os.O_PATH | os.O_CLOEXEC)
+    try:
+        target = fd_path(fd)
+        flags = opts.flags & ~k.MS_RDONLY if opts.bind else opts.flags
+        k.mount(source, target, entry.fstype if not opts.bind else None, flags,
+                opts.data or None)
+    finally:
+        os.close(fd)
+    if opts.bind and (opts.flags & ~(k.MS_BIND | k.MS_REC)):
+        # bind mounts ignore most flags: apply them with a remount of the new mount
+        fd = root.open(entry.target) if root is not None else os.open(
+            entry.target, os.O_PATH | os.O_CLOEXEC)
+        try:
+            k.mount(None, fd_path(fd), None,
+                    k.MS_REMOUNT | k.MS_BIND | (opts.flags & ~k.MS_REC), None)
+        finally:
+            os.close(fd)
+    if opts.propagation:
+        fd = root.open(entry.target) if root is not None else os.open(
+            entry.target, os.O_PATH | os.O_CLOEXEC)
+        try:
+            k.mount(None, fd_path(fd), None, opts.propagation, None)
+        finally:
+            os.close(fd)
+
+
+def _mount_at(root: Root | None, target: str, source: str, fstype: str | None, flags: int,
+              data: str | None = None, create: str = "dir") -> None:
+    if root is None:
+        os.makedirs(target, exist_ok=True)
+        k.mount(source, target, fstype, flags, data)
+        return
+    fd = root.open(target, create)
+    try:
+        if not stat.S_ISDIR(os.fstat(fd).st_mode) and create == "dir":
+            raise LxcError(f"cannot mount {fstype or source} on '{target}': not a directory")
+        k.mount(source, fd_path(fd), fstype, flags, data)
+    finally:
+        os.close(fd)
+
+
+def _bind_remount_ro(root: Root | None, target: str) -> None:
+    path_fd = root.open(target) if root else os.open(target, os.O_PATH | os.O_CLOEXEC)
+    try:
+        k.mount(fd_path(path_fd), fd_path(path_fd), None, k.MS_BIND, None)
+    finally:
+        os.close(path_fd)
+    path_fd = root.open(target) if root else os.open(target, os.O_PATH | os.O_CLOEXEC)
+    try:
+        k.mount(None, fd_path(path_fd), None,
+                k.MS_REMOUNT | k.MS_BIND | k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV
+                | k.MS_NOEXEC, None)
+    finally:
+        os.close(path_fd)
+
+
+def mount_proc(root: Root | None, mode: str) -> None:
+    """A fresh /proc showing only the container's PIDs; ``mixed``: /proc/sys read-only."""
+    _mount_at(root, "/proc", "proc", "proc", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
+    if mode == "mixed":
+        _bind_remount_ro(root, "/proc/sys")
+
+
+def mount_sys(root: Root | None, mode: str) -> None:
+    flags = k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC
+    if mode in ("ro", "mixed"):
+        flags |= k.MS_RDONLY
+    _mount_at(root, "/sys", "sysfs", "sysfs", flags)
+
+
+def mount_cgroups(root: Root | None, mode: str) -> None:
+    """cgroup, cgroup:ro/rw/mixed (and cgroup-full): the container's own cgroup view.
+
+    The container runs in a cgroup namespace, so a fresh cgroup mount shows its own cgroup
+    as the root of each hierarchy.
+    """
+    from lxcpy.cgroups import detect
+
+    layout = detect()
+    _mount_at(root, "/sys/fs/cgroup", "cgroup", "tmpfs",
+              k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755,size=64k")
+    ro = k.MS_RDONLY if mode in ("ro", "mixed") else 0
+    for controllers, mountpoint in sorted(layout.v1.items(), key=lambda item: item[1]):
+        sub = os.path.basename(mountpoint)
+        opts = ",".join(sorted(controllers))
+        _mount_at(root, f"/sys/fs/cgroup/{sub}", "cgroup", "cgroup",
+                  k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | ro, opts)
+    if layout.v2_mount:
+        sub = "unified" if layout.v1 else ""
+        target = f"/sys/fs/cgroup/{sub}" if sub else "/sys/fs/cgroup"
+        if not sub:
+            k.umount2(root.path + "/sys/fs/cgroup" if root else "/sys/fs/cgroup", k.MNT_DETACH)
+        _mount_at(root, target, "cgroup2", "cgroup2",
+                  k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | ro)
+    if mode in ("ro", "mixed"):
+        _bind_remount_ro(root, "/sys/fs/cgroup")
+
+
+def mount_auto(cfg: ContainerConfig, root: Root | None) -> str:
+    """Apply lxc.mount.auto; return the /proc mode still to apply ("rw" or "mixed")."""
+    proc_mode = "rw"
+    for item in cfg.mount_auto:
+        kind, _, mode = item.partition(":")
+        if kind == "proc":
+            proc_mode = mode or "mixed"
+        elif kind == "sys":
+            mount_sys(root, mode or "mixed")
+        elif kind in ("cgroup", "cgroup-full"):
+            mode = mode.split(":")[0] if mode else "mixed"
+            if mode == "force":
+                mode = "mixed"
+            mount_cgroups(root, mode)
+        # shmounts: not acted on (the config layer warns)
+    return proc_mode
+
+
+def setup_rootfs(cfg: ContainerConfig) -> Root | None:
+    """Make the mount tree private and prepare the rootfs (a mount point of its own)."""
+    k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE, None)
+    given = cfg.rootfs_path or cfg.chroot
+    if not given:
+        return None
+    path = os.path.realpath(given)
+    if not os.path.isdir(path):
+        key = "lxc.rootfs.path" if cfg.rootfs_path else "lxc.chroot"
+        raise LxcError(f"{key}: rootfs '{given}' does not exist or is not a directory")
+    k.mount(path, path, None, k.MS_BIND | k.MS_REC, None)
+    if cfg.rootfs_options:
+        opts = parse_options(cfg.rootfs_options)
+        # read-only is applied after every mount is made (see pivot)
+        extra = opts.flags & ~(k.MS_BIND | k.MS_REC | k.MS_RDONLY)
+        if extra or opts.data:
+            k.mount(None, path, None, k.MS_REMOUNT | k.MS_BIND | extra, opts.data or None)
+    return Root(path)
+
+
+def setup_mounts(cfg: ContainerConfig, root: Root | None) -> None:
+    """fstab, mount entries, mount.auto, then a fresh /proc: LXC's order."""
+    entries: list[MountEntry] = []
+    if cfg.fstab:
+        entries.extend(parse_fstab(cfg.fstab))
+    entries.extend(cfg.mount_entries)
+    proc_mode = mount_auto(cfg, root)
+    for entry in entries:
+        if entry.fstype == "proc" and entry.target.strip("/") in ("proc", ""):
+            continue  # we always mount a fresh /proc below
+        mount_entry(entry, root)
+    mount_proc(root, proc_mode)
+
+
+def pivot(root: Root, read_only: bool) -> None:
+    """pivot_root into the rootfs and detach the old root (runc's "." trick)."""
+    os.chdir(root.path)
+    k.pivot_root(".", ".")
+    k.umount2(".", k.MNT_DETACH)
+    os.chdir("/")
+    root.close()
+    if read_only:
+        k.mount(None, "/", None, k.MS_REMOUNT | k.MS_BIND | k.MS_RDONLY, None)
+
+
+def legacy_chroot(root: Root) -> None:
+    """The seed's ``lxc.chroot``: chroot into the tree (no pivot_root)."""
+    os.chdir(root.path)
+    root.close()
+    os.chroot(".")
+    os.chdir("/")
+
+
+def rootfs_read_only(cfg: ContainerConfig) -> bool:
+    return bool(cfg.rootfs_options) and "ro" in parse_options_list(cfg.rootfs_options or "")
+
+
+def parse_options_list(options: str) -> list[str]:
+    return [o.strip() for o in options.split(",") if o.strip()]

@@ -1,0 +1,212 @@
+"""What happens inside the new container, in the order the kernel sees it.
+
+Runs in the forked child that becomes PID 1 of the container's PID namespace. Every step
+either succeeds or reports one line to the supervisor over the sync channel and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+
+from lxcpy import kernel as k
+from lxcpy.config.model import ContainerConfig
+from lxcpy.errors import LxcError
+from lxcpy.runtime.sync import Channel
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
+             signal.SIGPWR, signal.SIGQUIT, signal.SIGCONT, signal.SIGWINCH)
+
+
+@dataclass
+class ChildSpec:
+    """What the supervisor hands to the container's first process."""
+
+    name: str
+    cfg: ContainerConfig
+    argv: list[str]
+    mode: str  # "execute" (argv under our init as PID 2) or "start" (argv is PID 1)
+    prog: str
+    new_netns: bool
+    unshare_flags: int
+    supervisor_pid: int
+    caller_cwd: str
+    caller_term: str | None
+    keep_fds: set[int] = field(default_factory=set)
+
+
+def container_main(spec: ChildSpec, chan: Channel) -> None:
+    """Entry of the forked child. Never returns."""
+    code = 1
+    try:
+        _setup(spec, chan)  # execs (start) or becomes init (execute), or raises
+    except LxcError as exc:
+        _report(chan, exc.message)
+    except OSError as exc:
+        _report(chan, f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+    except BaseException as exc:  # noqa: BLE001 - a bug must still reach the user as a line
+        _report(chan, f"internal error in container setup: {exc.__class__.__name__}: {exc}")
+    os._exit(code)
+
+
+def _report(chan: Channel, message: str) -> None:
+    try:
+        chan.send(error=message)
+    except OSError:
+        pass
+
+
+def _setup(spec: ChildSpec, chan: Channel) -> None:
+    cfg = spec.cfg
+    # Die with the supervisor: PID 1 dying takes the whole PID namespace with it.
+    k.prctl(k.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != spec.supervisor_pid:
+        os._exit(1)
+    _reset_signals()
+    _close_fds(keep={0, 1, 2, chan.fileno()} | spec.keep_fds)
+
+    if _wait(chan).get("go") is not True:  # the supervisor put us in the cgroup
+        os._exit(1)
+    k.unshare(spec.unshare_flags)
+    chan.send(ns=True)
+    reply = _wait(chan)
+    if spec.new_netns:
+        from lxcpy.net import inside_setup
+
+        inside_setup(cfg.networks, reply.get("net", []))
+
+    if cfg.uts_name:
+        k.sethostname(cfg.uts_name)
+
+    from lxcpy.rootfs import mounts
+
+    run_hooks(spec, "pre-mount")
+    root = mounts.setup_rootfs(cfg)
+    mounts.setup_mounts(cfg, root)
+    if root is not None and cfg.autodev:
+        from lxcpy.rootfs.dev import setup_autodev
+
+        setup_autodev(cfg, root)
+    run_hooks(spec, "mount")
+    if root is not None:
+        if cfg.rootfs_path:
+            mounts.pivot(root, mounts.rootfs_read_only(cfg))
+        else:
+            mounts.legacy_chroot(root)
+    chan.send(mounted=True)
+    run_hooks(spec, "start")
+
+    env = build_env(cfg, spec.caller_term)
+    _drop_privileges(cfg)
+    cwd = cfg.init_cwd or ("/" if root is not None else spec.caller_cwd)
+    try:
+        os.chdir(cwd)
+    except OSError as exc:
+        raise LxcError(f"lxc.init.cwd: cannot change to '{cwd}': {exc.strerror}") from None
+
+    if spec.mode == "execute":
+        from lxcpy.runtime.init import run_init
+
+        run_init(spec, chan, env)  # never returns
+    chan.send(exec=True)
+    _exec(spec.argv, env)
+    raise LxcError(f"failed to exec '{spec.argv[0]}'")
+
+
+def _wait(chan: Channel) -> dict:
+    message = chan.recv()
+    if message is None or "abort" in message:
+        os._exit(1)
+    return message
+
+
+def _reset_signals() -> None:
+    """Python ignores SIGPIPE and may have handlers: the container gets defaults."""
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:
+        pass
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
+                signal.SIGCHLD, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPWR, signal.SIGQUIT,
+                signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGWINCH, signal.SIGALRM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def _close_fds(keep: set[int]) -> None:
+    """Nothing of the supervisor's reaches the container (runc CVE-2024-21626 class)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def build_env(cfg: ContainerConfig, term: str | None) -> dict[str, str]:
+    """LXC clears the environment: container=lxc, a PATH, and lxc.environment."""
+    env = {"container": "lxc", "PATH": DEFAULT_PATH}
+    if term:
+        env["TERM"] = term  # an interactive shell needs it to draw its prompt
+    for key, value in cfg.environment:
+        env[key] = value
+    return env
+
+
+def _drop_privileges(cfg: ContainerConfig) -> None:
+    if cfg.cap_drop or cfg.cap_keep:
+        drop_capabilities(cfg.cap_drop, cfg.cap_keep)
+    if cfg.no_new_privs:
+        k.prctl(k.PR_SET_NO_NEW_PRIVS, 1)
+    if cfg.init_gid is not None:
+        os.setgroups(cfg.init_groups)
+        os.setgid(cfg.init_gid)
+    elif cfg.init_groups:
+        os.setgroups(cfg.init_groups)
+    if cfg.init_uid is not None:
+        os.setuid(cfg.init_uid)
+
+
+def drop_capabilities(drop: list[str], keep: list[str]) -> None:
+    """lxc.cap.drop / lxc.cap.keep, on the bounding, permitted, effective, inheritable sets."""
+    import prctl
+
+    if keep:
+        wanted = {c.lower() for c in keep if c.lower() != "none"}
+        names = [c for c in prctl.ALL_CAP_NAMES if c not in wanted]
+    else:
+        names = [c.lower() for c in drop]
+    known = set(prctl.ALL_CAP_NAMES)
+    caps = [getattr(prctl, "CAP_" + n.upper()) for n in names if n in known]
+    if not caps:
+        return
+    prctl.capbset.drop(*caps)
+    prctl.cap_inheritable.drop(*caps)
+    prctl.cap_effective.drop(*caps)
+    prctl.cap_permitted.drop(*caps)
+
+
+def _exec(argv: list[str], env: dict[str, str]) -> None:
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as exc:
+        raise LxcError(f"failed to exec '{argv[0]}': {exc.strerror}") from None
+
+
+def run_hooks(spec: ChildSpec, hook: str) -> None:
+    """Container-side hooks (pre-mount, mount, start) with LXC's arguments and environment."""
+    commands = spec.cfg.hooks.get(hook)
+    if not commands:
+        return
+    from lxcpy.runtime.hooks import run_hook
+
+    run_hook(spec.name, spec.cfg, hook, commands)
+
+
+def print_error(prog: str, name: str, message: str) -> None:
+    sys.stderr.write(f"{prog}: {name}: {message}\n")
+    sys.stderr.flush()

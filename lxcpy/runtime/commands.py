@@ -1,0 +1,70 @@
+"""The per-container command socket: how commands talk to a running supervisor.
+
+A unix stream socket file in the run directory (not an abstract socket, so the state is
+visible from any network namespace). One JSON request line, one JSON reply line. A socket
+that does not answer means the container is STOPPED: no state is ever read from a file.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+from lxcpy.errors import LxcError, NotRunning
+from lxcpy.paths import ContainerPaths
+
+
+def connect(paths: ContainerPaths, timeout: float | None = 5.0) -> socket.socket:
+    """Connect to the supervisor of ``paths``; NotRunning when none answers."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(paths.socket)
+    except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
+        sock.close()
+        raise NotRunning(f"{paths.name} is not running") from None
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+def receive(sock: socket.socket) -> dict[str, Any] | None:
+    """Read one reply line; None on EOF (the supervisor went away)."""
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        buf += chunk
+    return json.loads(buf)
+
+
+def call(paths: ContainerPaths, op: str, timeout: float | None = 5.0,
+         **args: Any) -> dict[str, Any]:
+    """One request/reply. Raises NotRunning if no supervisor, LxcError if it refused."""
+    with connect(paths, timeout) as sock:
+        send(sock, {"op": op, **args})
+        try:
+            reply = receive(sock)
+        except (ConnectionResetError, TimeoutError):
+            reply = None
+    if reply is None:
+        raise NotRunning(f"{paths.name} is not running")
+    if "error" in reply:
+        raise LxcError(reply["error"], reply.get("code", 1))
+    return reply
+
+
+def query_state(paths: ContainerPaths) -> tuple[str, int]:
+    """(state, init pid) from the supervisor; (STOPPED, -1) when none answers."""
+    try:
+        reply = call(paths, "state", timeout=2.0)
+    except NotRunning:
+        return "STOPPED", -1
+    return reply["state"], int(reply.get("pid", -1))

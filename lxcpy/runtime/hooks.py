@@ -1,0 +1,44 @@
+"""lxc.hook.*: run each hook like LXC (``sh -c 'HOOK NAME lxc TYPE'`` with LXC_* variables)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+
+from lxcpy.config.model import ContainerConfig
+from lxcpy.errors import LxcError
+
+
+def hook_env(name: str, cfg: ContainerConfig, hook: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "LXC_NAME": name,
+        "LXC_HOOK_TYPE": hook,
+        "LXC_HOOK_SECTION": "lxc",
+        "LXC_HOOK_VERSION": str(cfg.hook_version),
+        "LXC_CONFIG_FILE": cfg.path or "",
+        "LXC_ROOTFS_PATH": cfg.rootfs_path or cfg.chroot or "",
+        "LXC_ROOTFS_MOUNT": cfg.rootfs_path or cfg.chroot or "",
+    })
+    if cfg.log_level:
+        env["LXC_LOG_LEVEL"] = cfg.log_level
+    return env
+
+
+def run_hook(name: str, cfg: ContainerConfig, hook: str, commands: list[str]) -> None:
+    """Run every command of one hook type; the first failure raises (and aborts a start)."""
+    env = hook_env(name, cfg, hook)
+    for command in commands:
+        if cfg.hook_version == 1:
+            line = command  # version 1: arguments only in the environment
+        else:
+            line = f"{command} {shlex.quote(name)} lxc {hook}"
+        try:
+            result = subprocess.run(["/bin/sh", "-c", line], env=env, stdin=subprocess.DEVNULL,
+                                    close_fds=True, check=False)
+        except OSError as exc:
+            raise LxcError(f"lxc.hook.{hook}: cannot run '{command}': {exc.strerror}") from None
+        if result.returncode != 0:
+            raise LxcError(f"lxc.hook.{hook}: '{command}' failed with status "
+                           f"{result.returncode}")

@@ -1,0 +1,82 @@
+"""What a supervisor has made on the host, written down before it is made.
+
+If the supervisor dies (SIGKILL), the container's processes die with it (PDEATHSIG on the
+init, so its whole PID namespace goes), but cgroups, host-side network devices and the
+socket file stay. The next command that touches the container finds this record with no
+lock holder and undoes what it lists (:func:`recover`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lxcpy.paths import ContainerPaths, Lock, write_atomic
+
+
+@dataclass
+class Resources:
+    supervisor_pid: int = 0
+    init_pid: int = 0
+    cgroup_paths: list[str] = field(default_factory=list)
+    net: list[dict[str, Any]] = field(default_factory=list)
+    socket: str = ""
+
+    def save(self, paths: ContainerPaths) -> None:
+        write_atomic(paths.resources, json.dumps(asdict(self)), 0o600)
+
+    @classmethod
+    def load(cls, paths: ContainerPaths) -> Resources | None:
+        try:
+            with open(paths.resources) as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return cls()
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def release(paths: ContainerPaths, res: Resources | None) -> None:
+    """Undo everything listed in ``res`` (best effort, idempotent) and forget it."""
+    from lxcpy.log import log
+
+    if res is not None:
+        if res.net:
+            try:
+                from lxcpy.net import recover as net_recover
+
+                net_recover(res.net)
+            except Exception as exc:  # keep going: cgroups and files still need removing
+                log.warning("recovery: network devices: %s", exc)
+        if res.cgroup_paths:
+            try:
+                from lxcpy.cgroups import remove_paths
+
+                remove_paths(res.cgroup_paths)
+            except Exception as exc:
+                log.warning("recovery: cgroups: %s", exc)
+    for path in (paths.socket, paths.resources):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def recover_if_stale(paths: ContainerPaths) -> bool:
+    """Clean up after a dead supervisor. True if something was cleaned.
+
+    Cheap when there is nothing to do (one stat), so every command can call it.
+    """
+    if not os.path.exists(paths.resources) and not os.path.exists(paths.socket):
+        return False
+    lock = Lock(paths.lock)
+    if not lock.acquire(blocking=False):
+        return False  # a live supervisor (or another recovery) holds it
+    try:
+        release(paths, Resources.load(paths))
+    finally:
+        lock.release()
+    return True

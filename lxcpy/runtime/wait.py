@@ -1,0 +1,39 @@
+"""lxc-wait: block until a container reaches one of some states, without polling files."""
+
+from __future__ import annotations
+
+import select
+import time
+from typing import TYPE_CHECKING
+
+from lxcpy.runtime.monitor import Listener, _decode
+
+if TYPE_CHECKING:
+    from lxcpy.container import Container
+
+# A supervisor killed with SIGKILL publishes nothing: look at the socket now and then.
+RECHECK = 0.5
+
+
+def wait_for_states(container: Container, wanted: set[str], timeout: float = -1) -> bool:
+    """True once the container is in a wanted state; False after ``timeout`` (<0: never)."""
+    with Listener([container.lxcpath]) as listener:
+        if container.state in wanted:  # after binding, so no change is lost in between
+            return True
+        if timeout == 0:
+            return False
+        deadline = None if timeout < 0 else time.monotonic() + timeout
+        while True:
+            wait = RECHECK
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    return False
+            ready, _, _ = select.select([listener.sock], [], [], wait)
+            if not ready:
+                if container.state in wanted:
+                    return True
+                continue
+            event = _decode(listener.sock.recv(65536))
+            if event.name == container.name and event.kind == "state" and event.value in wanted:
+                return True
