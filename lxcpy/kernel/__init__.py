@@ -134,6 +134,14 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
     return _check(rc, "prctl")
 
 
+def set_process_name(name: str) -> None:
+    """prctl(PR_SET_NAME): what ps shows as the command (comm), at most 15 bytes."""
+    buf = ctypes.create_string_buffer(name.encode()[:15])
+    rc = libc().prctl(ctypes.c_int(PR_SET_NAME), buf, ctypes.c_ulong(0), ctypes.c_ulong(0),
+                      ctypes.c_ulong(0))
+    _check(rc, "prctl", "PR_SET_NAME")
+
+
 class _OpenHow(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
                 ("resolve", ctypes.c_uint64)]

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
     from lxcpy.runtime.child import FORWARDED
 
-    k.prctl(k.PR_SET_NAME, int.from_bytes(b"init\0", "little"))
+    k.set_process_name("init")
     # A process in the container must not reach our host binary through /proc/1/exe.
     k.prctl(k.PR_SET_DUMPABLE, 0)
     exec_r, exec_w = os.pipe2(os.O_CLOEXEC)
