@@ -38,7 +38,8 @@ def test_kill_point(phase: str) -> None:
 
 class Supervisor:
     def __init__(self, paths: ContainerPaths, cfg: ContainerConfig, argv: list[str],
-                 mode: str, prog: str, on_running: Callable[[], None] | None = None) -> None:
+                 mode: str, prog: str, on_running: Callable[[], None] | None = None,
+                 daemonized: bool = False) -> None:
         self.paths = paths
         self.name = paths.name
         self.cfg = cfg
@@ -46,6 +47,8 @@ class Supervisor:
         self.mode = mode  # "execute" or "start"
         self.prog = prog
         self.on_running = on_running
+        self.daemonized = daemonized  # decides the console: a pty when daemonised
+        self.console: Any = None  # lxcpy.runtime.console.Console
         self.state = states.STOPPED
         self.res = Resources(supervisor_pid=os.getpid(), socket=paths.socket)
         self.cgroup: Any = None
@@ -69,13 +72,18 @@ class Supervisor:
     def run(self) -> int:
         """Start, supervise until the container ends, clean up. Returns the exit status."""
         ensure_rundir(self.paths.lxcpath)
-        lock = Lock(self.paths.lock)
-        if not lock.acquire(blocking=False):
-            raise AlreadyRunning(f"container '{self.name}' is already running")
+        # Signals are noted (not raised) from here on, so no Ctrl-C can leave a half-made
+        # container or a stale lock behind.
         wake_r, wake_w = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM
                                            | socket.SOCK_CLOEXEC)
         wake_w.setblocking(False)
         old_handlers = self._install_signals(wake_w)
+        lock = Lock(self.paths.lock)
+        if not lock.acquire(blocking=False):
+            _restore_signals(old_handlers)
+            wake_r.close()
+            wake_w.close()
+            raise AlreadyRunning(f"container '{self.name}' is already running")
         try:
             # we hold the lock: whatever a dead supervisor left is stale
             release(self.paths, Resources.load(self.paths))
@@ -172,8 +180,8 @@ class Supervisor:
         from lxcpy.cgroups import manager_for
 
         self.cgroup = manager_for(self.name, self.cfg.cgroup_driver, self.cfg.cgroup_dir)
-        self.res.cgroup_paths = list(self.cgroup.paths())
-        self.res.save(self.paths)
+        # recorded only once made: a create refused because another container uses the
+        # name must not make recovery kill that other container
         self.cgroup.create()
         self.res.cgroup_paths = list(self.cgroup.paths())
         self.res.save(self.paths)
@@ -193,13 +201,16 @@ class Supervisor:
     def _spawn(self) -> Channel:
         """Fork the container's first process as PID 1 of a new PID namespace."""
         from lxcpy.runtime.child import ChildSpec, container_main
+        from lxcpy.runtime.console import prepare_console
 
+        self.console = prepare_console(self.cfg, self.paths, self.mode, self.daemonized)
         parent, child = Channel.pair()
         spec = ChildSpec(
             name=self.name, cfg=self.cfg, argv=self.argv, mode=self.mode, prog=self.prog,
             new_netns=self._new_netns(), unshare_flags=self._unshare_flags(),
             supervisor_pid=os.getpid(), caller_cwd=os.getcwd(),
-            caller_term=os.environ.get("TERM"))
+            caller_term=os.environ.get("TERM"), console=self.console,
+            keep_fds=self.console.child_fds() if self.console else set())
         new_pid = "pid" not in self.cfg.namespace_keep
         own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -215,6 +226,8 @@ class Supervisor:
         finally:
             os.close(own_pidns)
         child.close()
+        if self.console is not None:
+            self.console.start_relay()
         self.init_pid = pid
         self.pidfd = os.pidfd_open(pid)
         self.res.init_pid = pid
@@ -435,6 +448,9 @@ class Supervisor:
         if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1
+        if self.console is not None:
+            self.console.close()  # after the init is gone: keeps its last output
+            self.console = None
         self._host_hooks("stop", quiet=True)
         if self.res.net:
             from lxcpy.net import host_teardown, run_scripts

@@ -1,0 +1,97 @@
+"""Cgroups: one manager interface, a v1 driver and a v2 driver (as runc's libcontainer).
+
+    mgr = manager_for(name, cfg.cgroup_driver, cfg.cgroup_dir)
+    mgr.create(); mgr.apply(cfg.cgroup_settings); mgr.attach(pid)
+    ... mgr.freeze(); mgr.thaw(); mgr.stats(); mgr.kill_all(); mgr.destroy()
+
+Callers never ask which version they are on. The driver is picked from the host
+(``detect()``): v1 on legacy and hybrid hosts, v2 on unified ones; ``lxc.cgroup.driver``
+or the environment variable ``LXCPY_CGROUP_DRIVER`` (auto/v1/v2) can force one.
+The drivers are imported only when a manager is made.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lxcpy.cgroups.base import SIGKILL, CgroupManager, CgroupStats, kill_loop
+from lxcpy.cgroups.detect import HostLayout, detect, parse_mountinfo
+from lxcpy.errors import CgroupError
+
+__all__ = [
+    "DRIVERS", "CgroupError", "CgroupManager", "CgroupStats", "HostLayout", "detect",
+    "manager_for", "parse_mountinfo", "remove_paths",
+]
+
+DRIVERS = ("auto", "v1", "v2")
+ENV_DRIVER = "LXCPY_CGROUP_DRIVER"
+
+
+def manager_for(name: str, driver: str = "auto", cgroup_dir: str | None = None,
+                layout: HostLayout | None = None) -> CgroupManager:
+    """The cgroup manager of container ``name``: ``[cgroup_dir/]lxc.payload.<name>``.
+
+    ``layout`` saves a second read of mountinfo when the caller already has one."""
+    if driver == "auto":
+        driver = os.environ.get(ENV_DRIVER) or "auto"
+        if driver not in DRIVERS:
+            raise CgroupError(f"{ENV_DRIVER}={driver}: unknown cgroup driver "
+                              f"(use {', '.join(DRIVERS)})")
+    elif driver not in DRIVERS:
+        raise CgroupError(f"unknown cgroup driver '{driver}' (use {', '.join(DRIVERS)})")
+    layout = layout or detect()
+    if driver == "auto":
+        if not layout.v1 and layout.v2_mount is None:
+            raise CgroupError("no cgroup hierarchy is mounted on this host")
+        driver = "v2" if layout.kind == "unified" else "v1"
+    if driver == "v1":
+        from lxcpy.cgroups.v1 import V1Manager
+
+        return V1Manager(name, layout, cgroup_dir)
+    from lxcpy.cgroups.v2 import V2Manager
+
+    return V2Manager(name, layout, cgroup_dir)
+
+
+def remove_paths(paths: list[str], timeout: float = 10.0) -> None:
+    """Crash recovery: kill whatever is still in ``paths`` (recorded ``paths()`` of a dead
+    supervisor), then remove them deepest first. Missing paths are fine.
+
+    Only cgroups strictly below a hierarchy's mount point are touched: a damaged record
+    must never make us kill a whole hierarchy.
+    """
+    from lxcpy.cgroups import fs
+    from lxcpy.cgroups.v1 import freeze_dir, thaw_dir
+    from lxcpy.cgroups.v2 import kill_dir
+
+    layout = detect()
+    mounts = [*layout.v1.values(), *([layout.v2_mount] if layout.v2_mount else [])]
+    for path in paths:
+        real = os.path.normpath(path)
+        if not any(real.startswith(m.rstrip("/") + "/") for m in mounts) or "/../" in path:
+            raise CgroupError(f"refusing to remove {path}: not a cgroup below a hierarchy root")
+    existing = [p for p in paths if os.path.isdir(p)]
+    if not existing:
+        return
+    for path in existing:  # cgroup.kill: everything inside at once, no fork race
+        if os.path.exists(os.path.join(path, "cgroup.kill")):
+            kill_dir(path, timeout)
+    freezers = [p for p in existing if os.path.exists(os.path.join(p, "freezer.state"))]
+
+    def freeze(budget: float) -> bool:
+        try:
+            for path in freezers:
+                freeze_dir(path, budget)
+        except CgroupError:
+            thaw()
+            return False
+        return bool(freezers)
+
+    def thaw() -> None:
+        for path in freezers:
+            thaw_dir(path, timeout)
+
+    kill_loop(lambda: fs.tree_pids(existing), freeze, thaw, SIGKILL, timeout,
+              "cgroup recovery")
+    for path in sorted(existing, key=lambda p: p.count("/"), reverse=True):
+        fs.rmdir_tree(path)

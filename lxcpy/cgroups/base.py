@@ -1,0 +1,209 @@
+"""The one cgroup manager interface; ``v1.py`` and ``v2.py`` implement it.
+
+Callers never ask which version they are on: they create, apply, attach, freeze, kill
+and destroy. The parts that do not depend on the version (naming, creating and
+removing the directories, listing and signalling processes) live here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lxcpy.cgroups import fs
+from lxcpy.errors import CgroupError
+
+if TYPE_CHECKING:  # type-only: keep the import cost of every container start small
+    from collections.abc import Callable, Iterable
+
+    from lxcpy.cgroups.detect import HostLayout
+    from lxcpy.config.model import CgroupSetting
+
+SIGKILL = 9  # signal.SIGKILL; importing signal would build its enums on every start
+PREFIX = "lxc.payload."
+
+
+@dataclass
+class CgroupStats:
+    """Usage counters; a field is None when this host/driver has no file for it."""
+
+    cpu_ns: int | None = None
+    memory_bytes: int | None = None
+    kmem_bytes: int | None = None
+    swap_bytes: int | None = None
+    blkio_bytes: int | None = None
+
+
+def setting_label(setting: CgroupSetting) -> str:
+    """How an error names a setting: ``file:line: lxc.cgroup.key`` (no origin: the key)."""
+    if setting.origin is not None:
+        return f"{setting.origin}: {setting.config_key}"
+    return setting.config_key
+
+
+def relative_path(name: str, cgroup_dir: str | None) -> str:
+    """``[cgroup_dir/]lxc.payload.<name>``, refusing anything that could leave the hierarchy."""
+    if not name or name in (".", "..") or any(c in name for c in "/\0\n"):
+        raise CgroupError(f"invalid container name for a cgroup: {name!r}")
+    parts = []
+    if cgroup_dir:
+        parts = [p for p in cgroup_dir.split("/") if p]
+        if any(p in (".", "..") or "\0" in p or "\n" in p for p in parts):
+            raise CgroupError(f"lxc.cgroup.dir: invalid cgroup directory {cgroup_dir!r}")
+    return "/".join([*parts, PREFIX + name])
+
+
+def read_int(path: str) -> int | None:
+    text = fs.read_optional(path)
+    return int(text.split()[0]) if text and text.strip() else None
+
+
+def kill_loop(list_pids: Callable[[], list[int]], freeze: Callable[[float], bool],
+              thaw: Callable[[], None], sig: int, timeout: float, what: str) -> None:
+    """Signal every process until none is left.
+
+    Each round freezes first (when it can), so a process forking right now cannot slip
+    a child past the list; the signal lands while frozen and acts on thaw. Rounds repeat
+    until the cgroups are empty, or raise CgroupError after ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = list_pids()
+        if not pids:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            shown = " ".join(map(str, pids[:10])) + (" ..." if len(pids) > 10 else "")
+            raise CgroupError(f"{what}: processes still alive after {timeout:g} s: {shown}")
+        frozen = freeze(min(remaining, 1.0))
+        try:
+            fs.signal_pids(list_pids() if frozen else pids, sig)
+        finally:
+            if frozen:
+                thaw()
+        backoff = fs.Backoff(min(remaining, 0.1))
+        while list_pids() and not backoff.expired():
+            backoff.sleep()
+
+
+class CgroupManager(ABC):
+    """The cgroup of one container, ``[cgroup_dir/]lxc.payload.<name>`` in every hierarchy
+    the driver uses."""
+
+    version: int
+
+    def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None) -> None:
+        self.name = name
+        self.layout = layout
+        self.relpath = relative_path(name, cgroup_dir)
+        self._made: list[str] = []  # leaf cgroups create() made (what paths() reports)
+        self._made_parents: list[str] = []  # cgroup_dir levels create() had to make
+
+    # -- what a driver provides -------------------------------------------------------
+    @abstractmethod
+    def roots(self) -> list[str]:
+        """Mount points of every hierarchy this driver puts the container in."""
+
+    def _init_dir(self, root: str, path: str) -> None:
+        """Prepare a directory create() just made (v1 cpuset needs cpus and mems)."""
+        return None  # most hierarchies need nothing
+
+    @abstractmethod
+    def apply(self, settings: list[CgroupSetting]) -> None: ...
+
+    @abstractmethod
+    def freeze(self, timeout: float = 10.0) -> None: ...
+
+    @abstractmethod
+    def thaw(self, timeout: float = 10.0) -> None: ...
+
+    @abstractmethod
+    def is_frozen(self) -> bool: ...
+
+    @abstractmethod
+    def kill_all(self, sig: int = SIGKILL, timeout: float = 10.0) -> None: ...
+
+    @abstractmethod
+    def stats(self) -> CgroupStats: ...
+
+    @abstractmethod
+    def get(self, key: str) -> str: ...
+
+    @abstractmethod
+    def set(self, key: str, value: str) -> None: ...
+
+    # -- shared -----------------------------------------------------------------------
+    def dirs(self) -> list[str]:
+        """The container's cgroup in every hierarchy (whether or not it exists yet)."""
+        return [os.path.join(root, self.relpath) for root in self.roots()]
+
+    def paths(self) -> list[str]:
+        """Every cgroup create() made: what crash recovery must remove (``remove_paths``).
+
+        Empty before create(), so a failed create never records another container's cgroup.
+        """
+        return list(self._made)
+
+    def exists(self) -> bool:
+        return any(os.path.isdir(d) for d in self.dirs())
+
+    def procs(self) -> list[int]:
+        """Every pid in the container's cgroups (sub-cgroups included), sorted."""
+        return fs.tree_pids(self.dirs())
+
+    def create(self) -> None:
+        """Make the cgroup in every hierarchy; an empty leftover is removed and made anew."""
+        dirs = self.dirs()
+        if fs.tree_pids(dirs):
+            raise CgroupError(f"cgroup {self.relpath} is in use by another container")
+        made: list[str] = []
+        parents: list[str] = []
+        try:
+            for root, path in zip(self.roots(), dirs, strict=True):
+                fs.rmdir_tree(path)  # a fresh cgroup drops a dead run's limits and freeze
+                new = fs.mkdirs(path, root)
+                for directory in new:
+                    self._init_dir(root, directory)
+                parents.extend(d for d in new if d != path)
+                made.append(path)
+        except BaseException:
+            _rmdir_quietly([*reversed(made), *reversed(parents)])  # keep the first error
+            raise
+        self._made, self._made_parents = made, parents
+
+    def attach(self, pid: int) -> None:
+        """Move process ``pid`` (all its threads) into the cgroup in every hierarchy."""
+        for path in self.dirs():
+            try:
+                fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
+            except OSError as exc:
+                raise CgroupError(f"cannot attach pid {pid} to {path}: {exc.strerror}") from None
+
+    def signal_all(self, sig: int) -> None:
+        """Send ``sig`` to every process of the container; do not wait."""
+        fs.signal_pids(self.procs(), sig)
+
+    def destroy(self) -> None:
+        """Kill everything inside, then remove the cgroups children first; idempotent."""
+        dirs = self.dirs()
+        if any(os.path.isdir(d) for d in dirs):
+            self.kill_all()
+            for path in dirs:
+                fs.rmdir_tree(path)
+        # levels of cgroup_dir we made go too, unless another container now uses them
+        _rmdir_quietly(reversed(self._made_parents))
+        self._made, self._made_parents = [], []
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.relpath}>"
+
+
+def _rmdir_quietly(paths: Iterable[str]) -> None:
+    for path in paths:
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass

@@ -1,0 +1,210 @@
+"""The cgroup v2 driver: one cgroup in the cgroup2 hierarchy.
+
+On a hybrid host the cgroup2 mount (/sys/fs/cgroup/unified) has no domain controllers:
+freeze, kill, attach and procs work there, limits do not. The v1 driver also uses the
+helpers here for that unified cgroup (``lxc.cgroup2.*`` keys, ``cgroup.kill``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+from lxcpy.cgroups import fs
+from lxcpy.cgroups.base import SIGKILL, CgroupManager, CgroupStats, kill_loop, setting_label
+from lxcpy.errors import CgroupError
+
+if TYPE_CHECKING:
+    from lxcpy.cgroups.detect import HostLayout
+    from lxcpy.config.model import CgroupSetting
+
+CORE_PREFIX = "cgroup"  # cgroup.* files belong to the core, not to a controller
+
+
+def wait_event(directory: str, key: str, want: str, timeout: float) -> bool:
+    """Wait until cgroup.events says ``key want``; False on timeout.
+
+    The kernel signals a change of cgroup.events as POLLPRI|POLLERR. Reading the file
+    re-arms the notification, so read, check, poll, read again: no change is missed.
+    But the kernel sends at most one notification per cgroup file every 10 ms, so a
+    freeze right after a thaw would wait for that; short poll timeouts (1, 2, 4 ms...)
+    re-read in between.
+    """
+    import select  # only freeze/kill need it
+
+    fd = os.open(os.path.join(directory, "cgroup.events"), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLPRI | select.POLLERR)
+        deadline = time.monotonic() + timeout
+        wait_ms = 1
+        while True:
+            events = fs.parse_flat_keyed(os.pread(fd, 4096, 0).decode())
+            if events.get(key) == want:
+                return True
+            remaining_ms = (deadline - time.monotonic()) * 1000
+            if remaining_ms <= 0:
+                return False
+            poller.poll(max(1, min(wait_ms, int(remaining_ms))))
+            wait_ms = min(wait_ms * 2, 100)
+    finally:
+        os.close(fd)
+
+
+def kill_dir(directory: str, timeout: float) -> bool:
+    """SIGKILL everything in ``directory`` at once with cgroup.kill and wait until it is
+    empty. False if this kernel has no cgroup.kill or the cgroup is gone."""
+    try:
+        fs.write_file(os.path.join(directory, "cgroup.kill"), "1")
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise CgroupError(f"cannot kill cgroup {directory}: {exc.strerror}") from None
+    if not wait_event(directory, "populated", "0", timeout):
+        raise CgroupError(f"cgroup {directory}: still populated {timeout:g} s after cgroup.kill")
+    return True
+
+
+class V2Manager(CgroupManager):
+    version = 2
+
+    def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None) -> None:
+        super().__init__(name, layout, cgroup_dir)
+        if layout.v2_mount is None:
+            raise CgroupError("cgroup v2 driver: no cgroup2 hierarchy is mounted on this host")
+        self.root = layout.v2_mount
+        self.dir = os.path.join(self.root, self.relpath)
+
+    def roots(self) -> list[str]:
+        return [self.root]
+
+    # -- limits -----------------------------------------------------------------------
+    def apply(self, settings: list[CgroupSetting]) -> None:
+        for setting in settings:
+            if setting.version != 2:
+                raise CgroupError(
+                    f"{setting_label(setting)}: cgroup v1 key on a cgroup v2 driver")
+        self.apply_v2(settings)
+
+    def apply_v2(self, settings: list[CgroupSetting]) -> None:
+        """Write ``lxc.cgroup2.*`` settings in order, first enabling the controllers they
+        need in the parents' cgroup.subtree_control."""
+        for setting in settings:
+            fs.check_key(setting.key, setting_label(setting))
+        needed: dict[str, str] = {}  # controller -> label of the first setting needing it
+        for setting in settings:
+            controller = setting.controller
+            if (controller != CORE_PREFIX and controller not in needed
+                    and not os.path.exists(os.path.join(self.dir, setting.key))):
+                needed[controller] = setting_label(setting)
+        if needed:
+            self._enable(needed)
+        for setting in settings:
+            label = setting_label(setting)
+            self._check_file(setting.key, label)
+            fs.set_key(self.dir, setting.key, setting.value, label)
+
+    def _enable(self, needed: dict[str, str]) -> None:
+        for controller, label in needed.items():
+            if controller not in self.layout.v2_controllers:
+                raise CgroupError(f"{label}: {self._no_controller(controller)}")
+        parent = os.path.dirname(self.dir)
+        levels = [parent]
+        while levels[-1] != self.root:
+            levels.append(os.path.dirname(levels[-1]))
+        for level in reversed(levels):  # a controller must be enabled top-down
+            control = os.path.join(level, "cgroup.subtree_control")
+            enabled = set(fs.read_file(control).split())
+            for controller, label in needed.items():
+                if controller in enabled:
+                    continue
+                try:
+                    fs.write_file(control, "+" + controller)
+                except OSError as exc:
+                    raise CgroupError(f"{label}: cannot enable the '{controller}' controller "
+                                      f"in {control}: {exc.strerror}") from None
+
+    def _no_controller(self, controller: str) -> str:
+        where = ""
+        if controller in self.layout.v1_controllers:
+            where = " (it is bound to a cgroup v1 hierarchy on this host)"
+        return f"no '{controller}' controller in the cgroup2 hierarchy {self.root}{where}"
+
+    def _check_file(self, key: str, label: str) -> None:
+        """Explain a missing file: no such controller here, not enabled, or no such file."""
+        if not os.path.isdir(self.dir) or os.path.exists(os.path.join(self.dir, key)):
+            return  # set_key/get_key report the rest
+        controller = key.split(".", 1)[0]
+        if "." in key and controller != CORE_PREFIX:
+            if controller not in self.layout.v2_controllers:
+                raise CgroupError(f"{label}: {self._no_controller(controller)}")
+            enabled = fs.read_optional(os.path.join(self.dir, "cgroup.controllers")) or ""
+            if controller not in enabled.split():
+                raise CgroupError(f"{label}: the '{controller}' controller is not enabled "
+                                  f"for cgroup {self.relpath}")
+        raise CgroupError(f"{label}: no such cgroup file '{key}'")
+
+    def get(self, key: str) -> str:
+        fs.check_key(key, key)
+        self._check_file(key, key)
+        return fs.get_key(self.dir, key, key)
+
+    def set(self, key: str, value: str) -> None:
+        fs.check_key(key, key)
+        self._check_file(key, key)
+        fs.set_key(self.dir, key, value, key)
+
+    # -- freezer ----------------------------------------------------------------------
+    def freeze(self, timeout: float = 10.0) -> None:
+        fs.set_key(self.dir, "cgroup.freeze", "1", "freeze")
+        if not wait_event(self.dir, "frozen", "1", timeout):
+            fs.set_key(self.dir, "cgroup.freeze", "0", "thaw")
+            raise CgroupError(f"cgroup {self.relpath} did not freeze within {timeout:g} s")
+
+    def thaw(self, timeout: float = 10.0) -> None:
+        fs.set_key(self.dir, "cgroup.freeze", "0", "thaw")
+        if not wait_event(self.dir, "frozen", "0", timeout):
+            raise CgroupError(f"cgroup {self.relpath} did not thaw within {timeout:g} s")
+
+    def is_frozen(self) -> bool:
+        text = fs.read_optional(os.path.join(self.dir, "cgroup.events"))
+        return text is not None and fs.parse_flat_keyed(text).get("frozen") == "1"
+
+    # -- killing ----------------------------------------------------------------------
+    def kill_all(self, sig: int = SIGKILL, timeout: float = 10.0) -> None:
+        if not os.path.isdir(self.dir):
+            return
+        if sig == SIGKILL and kill_dir(self.dir, timeout):
+            return
+        kill_loop(self.procs, self._try_freeze, self.thaw, sig, timeout,
+                  f"cgroup {self.relpath}")
+
+    def _try_freeze(self, timeout: float) -> bool:
+        try:
+            self.freeze(timeout)
+        except CgroupError:
+            return False
+        return True
+
+    # -- accounting -------------------------------------------------------------------
+    def stats(self) -> CgroupStats:
+        def read(name: str) -> str | None:
+            return fs.read_optional(os.path.join(self.dir, name))
+
+        cpu = read("cpu.stat")
+        usage = fs.parse_flat_keyed(cpu).get("usage_usec") if cpu else None
+        memory = read("memory.current")
+        swap = read("memory.swap.current")
+        io = read("io.stat")
+        io_bytes = None
+        if io is not None:
+            io_bytes = sum(int(field.split("=", 1)[1]) for field in io.split()
+                           if field.startswith(("rbytes=", "wbytes=")))
+        return CgroupStats(
+            cpu_ns=int(usage) * 1000 if usage is not None else None,
+            memory_bytes=int(memory) if memory else None,
+            kmem_bytes=None,  # v2 has no separate kernel-memory counter file
+            swap_bytes=int(swap) if swap else None,
+            blkio_bytes=io_bytes,
+        )

@@ -1,0 +1,442 @@
+"""The cgroup drivers against the real kernel (root; no mocks).
+
+Both drivers run on this host: "v1" and, forced, "v2" (on a hybrid host the cgroup2
+mount has no controllers, so only freeze/kill/attach/procs are tested there). Every test
+uses a fresh ``lxcpytest-<random>`` name, and the ``cgroups`` fixture destroys whatever
+a test made and then checks that nothing of that name is left in any hierarchy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from lxcpy.cgroups import CgroupManager, detect, manager_for, remove_paths
+from lxcpy.config.model import CgroupSetting, Origin
+from lxcpy.errors import CgroupError
+
+pytestmark = pytest.mark.root
+
+LAYOUT = detect()
+HAS_V1 = any(not c.startswith("name=") for cs in LAYOUT.v1 for c in cs)
+HAS_V2 = LAYOUT.v2_mount is not None
+DRIVERS = [
+    pytest.param("v1", marks=pytest.mark.skipif(not HAS_V1, reason="no cgroup v1 here")),
+    pytest.param("v2", marks=pytest.mark.skipif(not HAS_V2, reason="no cgroup2 here")),
+]
+needs_v1 = pytest.mark.skipif(not HAS_V1, reason="no cgroup v1 controllers on this host")
+
+
+def leftovers(name: str) -> list[str]:
+    """Every directory that mentions ``name`` in any cgroup hierarchy of this host."""
+    mounts = [*LAYOUT.v1.values(), *([LAYOUT.v2_mount] if LAYOUT.v2_mount else [])]
+    found = []
+    for mount in mounts:
+        for dirpath, dirnames, _files in os.walk(mount):
+            found += [os.path.join(dirpath, d) for d in dirnames if name in d]
+    return found
+
+
+class Cgroups:
+    """Makes managers and processes for one test and undoes all of it afterwards."""
+
+    def __init__(self) -> None:
+        self.tag = f"lxcpytest-{uuid.uuid4().hex[:10]}"
+        self.managers: list[CgroupManager] = []
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def manager(self, driver: str, suffix: str = "", cgroup_dir: str | None = None,
+                create: bool = True) -> CgroupManager:
+        mgr = manager_for(self.tag + suffix, driver, cgroup_dir)
+        self.managers.append(mgr)
+        if create:
+            mgr.create()
+        return mgr
+
+    def spawn(self, argv: list[str], mgr: CgroupManager | None = None,
+              **kwargs: object) -> subprocess.Popen[str]:
+        """Start ``argv``; with ``mgr`` it is inside the cgroup before it execs, so
+        nothing it forks can be outside."""
+        preexec: Callable[[], None] | None = None
+        if mgr is not None:
+            def preexec() -> None:
+                mgr.attach(os.getpid())
+        proc = subprocess.Popen(argv, preexec_fn=preexec, text=True, **kwargs)  # type: ignore[call-overload]
+        self.procs.append(proc)
+        return proc
+
+    def cleanup(self) -> None:
+        errors = []
+        for mgr in self.managers:
+            try:
+                mgr.destroy()
+            except CgroupError as exc:  # report after everything else was tried
+                errors.append(exc)
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+        assert not errors, errors
+        assert leftovers(self.tag) == []
+
+
+@pytest.fixture
+def cgroups() -> Iterator[Cgroups]:
+    cg = Cgroups()
+    try:
+        yield cg
+    finally:
+        cg.cleanup()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of ``pid`` (clock ticks) from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def read(path: str) -> str:
+    with open(path) as f:
+        return f.read().strip()
+
+
+def shell() -> list[str]:
+    """busybox sh when there (it says "can't fork"), else /bin/sh."""
+    return ["busybox", "sh"] if shutil.which("busybox") else ["sh"]
+
+
+# -- both drivers ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_create_attach_procs(cgroups: Cgroups, driver: str) -> None:
+    mgr = cgroups.manager(driver)
+    assert mgr.version == int(driver[1])
+    assert mgr.exists()
+    paths = mgr.paths()
+    assert paths and all(os.path.isdir(p) for p in paths)
+    assert all(os.path.basename(p) == f"lxc.payload.{cgroups.tag}" for p in paths)
+    if driver == "v1":  # every v1 hierarchy (name=systemd too) plus the unified one
+        assert len(paths) == len(LAYOUT.v1) + HAS_V2
+    sleeper = cgroups.spawn(["sleep", "1000"])
+    mgr.attach(sleeper.pid)
+    for path in paths:
+        assert read(os.path.join(path, "cgroup.procs")).split() == [str(sleeper.pid)]
+    child = cgroups.spawn(["sleep", "1000"], mgr)
+    assert mgr.procs() == sorted([sleeper.pid, child.pid])
+
+    # a sub-cgroup made by the container counts too, and destroy removes it
+    sub = os.path.join(paths[-1], "inner")
+    os.mkdir(sub)
+    with open(os.path.join(sub, "cgroup.procs"), "w") as f:
+        f.write(str(child.pid))
+    assert mgr.procs() == sorted([sleeper.pid, child.pid])
+    mgr.signal_all(signal.SIGTERM)
+    assert sleeper.wait(5) == -signal.SIGTERM and child.wait(5) == -signal.SIGTERM
+    assert mgr.procs() == []
+    mgr.destroy()
+    assert not mgr.exists() and leftovers(cgroups.tag) == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_freeze_stops_a_busy_loop(cgroups: Cgroups, driver: str) -> None:
+    mgr = cgroups.manager(driver)
+    busy = cgroups.spawn(["sh", "-c", "while :; do :; done"], mgr)
+    wait_for(lambda: cpu_ticks(busy.pid) > 0)
+    mgr.freeze()
+    assert mgr.is_frozen()
+    mgr.freeze()  # again: no-op
+    frozen_at = cpu_ticks(busy.pid)
+    time.sleep(0.3)
+    assert cpu_ticks(busy.pid) == frozen_at
+    mgr.thaw()
+    assert not mgr.is_frozen()
+    time.sleep(0.3)
+    assert cpu_ticks(busy.pid) > frozen_at
+    mgr.destroy()
+    assert busy.wait(5) == -signal.SIGKILL
+    assert leftovers(cgroups.tag) == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_kill_all_kills_a_double_forked_process(cgroups: Cgroups, driver: str) -> None:
+    mgr = cgroups.manager(driver)
+    parent = cgroups.spawn(["sh", "-c", "(sleep 1000 &) ; sleep 1000"], mgr)
+
+    def escaped() -> list[int]:  # in the cgroup, but no longer a descendant of parent
+        out = []
+        for pid in mgr.procs():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
+            except FileNotFoundError:
+                continue  # the subshell, gone since the listing
+            if pid != parent.pid and ppid != parent.pid:
+                out.append(pid)
+        return out
+
+    wait_for(escaped)
+    orphan = escaped()[0]
+    mgr.kill_all()
+    assert mgr.procs() == []
+    assert not alive(orphan)
+    assert parent.wait(5) == -signal.SIGKILL
+    mgr.destroy()
+    mgr.destroy()  # idempotent
+    assert not mgr.exists() and leftovers(cgroups.tag) == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_kill_all_with_another_signal(cgroups: Cgroups, driver: str) -> None:
+    mgr = cgroups.manager(driver)
+    sleeper = cgroups.spawn(["sleep", "1000"], mgr)
+    mgr.kill_all(signal.SIGTERM)
+    assert sleeper.wait(5) == -signal.SIGTERM and mgr.procs() == []
+    # a shell that ignores SIGTERM survives: kill_all gives up after its timeout
+    stubborn = cgroups.spawn(["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], mgr)
+    wait_for(lambda: len(mgr.procs()) >= 2)  # a sleep runs: the trap is set
+    with pytest.raises(CgroupError, match="processes still alive after 0.3 s"):
+        mgr.kill_all(signal.SIGTERM, timeout=0.3)
+    assert not mgr.is_frozen()  # never left frozen
+    mgr.kill_all()
+    assert stubborn.wait(5) == -signal.SIGKILL and mgr.procs() == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_destroy_kills_and_leaves_nothing(cgroups: Cgroups, driver: str) -> None:
+    mgr = cgroups.manager(driver, cgroup_dir=f"{cgroups.tag}-dir/nested")
+    assert all(f"/{cgroups.tag}-dir/nested/lxc.payload." in p for p in mgr.paths())
+    proc = cgroups.spawn(["sleep", "1000"], mgr)
+    mgr.freeze()  # a frozen container is destroyable too
+    mgr.destroy()
+    assert proc.wait(5) == -signal.SIGKILL
+    assert not mgr.exists() and mgr.paths() == []
+    assert leftovers(cgroups.tag) == []  # the cgroup_dir levels it made are gone too
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_create_refuses_a_cgroup_in_use_and_reuses_an_empty_one(cgroups: Cgroups,
+                                                                 driver: str) -> None:
+    first = cgroups.manager(driver)
+    proc = cgroups.spawn(["sleep", "1000"], first)
+    second = cgroups.manager(driver, create=False)
+    with pytest.raises(CgroupError, match=rf"^cgroup lxc\.payload\.{cgroups.tag} is in use "
+                                          r"by another container$"):
+        second.create()
+    assert second.paths() == []  # nothing recorded that crash recovery could kill
+    first.kill_all()
+    proc.wait(5)
+    first.freeze()  # an empty leftover, frozen: create must start it fresh
+    second.create()
+    assert not second.is_frozen()
+    assert second.paths() == first.dirs()
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_remove_paths_recovers_a_crashed_container(cgroups: Cgroups, driver: str) -> None:
+    mgr = cgroups.manager(driver)
+    parent = cgroups.spawn(["sh", "-c", "(sleep 1000 &) ; sleep 1000"], mgr)
+    wait_for(lambda: len(mgr.procs()) >= 2)
+    pids = mgr.procs()
+    recorded = mgr.paths()
+    remove_paths(recorded)
+    assert not any(alive(p) for p in pids if p != parent.pid)
+    assert parent.wait(5) == -signal.SIGKILL
+    assert not any(os.path.exists(p) for p in recorded)
+    remove_paths(recorded)  # missing paths are fine
+    with pytest.raises(CgroupError, match="refusing"):
+        remove_paths([os.path.dirname(recorded[0])])  # a hierarchy root: never
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_cgroup2_core_setting_applies_on_both_drivers(cgroups: Cgroups, driver: str) -> None:
+    if driver == "v1" and not HAS_V2:
+        pytest.skip("no cgroup2 hierarchy")
+    mgr = cgroups.manager(driver)
+    mgr.apply([CgroupSetting(2, "cgroup.max.depth", "3")])
+    assert read(os.path.join(LAYOUT.v2_mount or "", f"lxc.payload.{cgroups.tag}",
+                             "cgroup.max.depth")) == "3"
+    assert mgr.get("cgroup.max.depth") == "3"
+
+
+# -- v2 forced on this host -----------------------------------------------------------
+
+@pytest.mark.skipif(not HAS_V2, reason="no cgroup2 hierarchy")
+def test_v2_refuses_v1_keys_and_missing_controllers(cgroups: Cgroups) -> None:
+    mgr = cgroups.manager("v2")
+    with pytest.raises(CgroupError, match=r"^lxc\.cgroup\.memory\.limit_in_bytes: cgroup v1 "
+                                          r"key on a cgroup v2 driver$"):
+        mgr.apply([CgroupSetting(1, "memory.limit_in_bytes", "32M")])
+    if "memory" not in LAYOUT.v2_controllers:
+        with pytest.raises(CgroupError, match=r"^lxc\.cgroup2\.memory\.max: no 'memory' "
+                                              r"controller"):
+            mgr.apply([CgroupSetting(2, "memory.max", "32M")])
+        with pytest.raises(CgroupError, match=r"^memory\.max: no 'memory' controller"):
+            mgr.set("memory.max", "32M")
+    with pytest.raises(CgroupError, match=r"^lxc\.cgroup2\.cgroup\.bogus: no such cgroup "
+                                          r"file 'cgroup\.bogus'$"):
+        mgr.apply([CgroupSetting(2, "cgroup.bogus", "1")])
+    assert mgr.stats().cpu_ns is not None  # cpu.stat is a core file
+
+
+# -- v1 only --------------------------------------------------------------------------
+
+@needs_v1
+def test_v1_memory_limit_applied(cgroups: Cgroups) -> None:
+    mgr = cgroups.manager("v1")
+    mgr.apply([CgroupSetting(1, "memory.limit_in_bytes", "64M")])
+    memory = LAYOUT.v1_mount("memory")
+    assert memory is not None
+    path = os.path.join(memory, f"lxc.payload.{cgroups.tag}", "memory.limit_in_bytes")
+    assert read(path) == str(64 << 20)
+    cpuset = LAYOUT.v1_mount("cpuset")
+    if cpuset:  # copied from the parent so that tasks can join
+        leaf = os.path.join(cpuset, f"lxc.payload.{cgroups.tag}")
+        assert read(os.path.join(leaf, "cpuset.cpus")) == read(
+            os.path.join(cpuset, "cpuset.cpus"))
+
+
+@needs_v1
+def test_v1_pids_max_refuses_forks(cgroups: Cgroups) -> None:
+    mgr = cgroups.manager("v1")
+    mgr.apply([CgroupSetting(1, "pids.max", "3")])
+    proc = cgroups.spawn(
+        [*shell(), "-c", "for i in 1 2 3 4 5; do sleep 30 >/dev/null 2>&1 & done; wait"],
+        mgr, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _out, err = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        mgr.kill_all()  # the sleeps that did start: the shell waits for them
+        _out, err = proc.communicate(timeout=5)
+    assert any(s in err for s in ("can't fork", "Cannot fork",
+                                  "Resource temporarily unavailable")), err
+    mgr.kill_all()
+    assert mgr.procs() == []
+
+
+@needs_v1
+def test_v1_memory_hog_is_oom_killed(cgroups: Cgroups) -> None:
+    mgr = cgroups.manager("v1")
+    settings = [CgroupSetting(1, "memory.limit_in_bytes", "32M")]
+    memory = LAYOUT.v1_mount("memory") or ""
+    if os.path.exists(os.path.join(memory, "memory.memsw.limit_in_bytes")):
+        settings.append(CgroupSetting(1, "memory.memsw.limit_in_bytes", "32M"))  # no swap out
+    mgr.apply(settings)
+    hog = cgroups.spawn([sys.executable, "-c",
+                         "x = []\n"
+                         "for _ in range(20):\n"
+                         "    x.append(b'x' * (10 << 20))\n"
+                         "print('survived')\n"], mgr, stdout=subprocess.PIPE)
+    out, _ = hog.communicate(timeout=30)
+    assert hog.returncode == -signal.SIGKILL and "survived" not in out
+    oom = read(os.path.join(memory, f"lxc.payload.{cgroups.tag}", "memory.oom_control"))
+    assert "oom_kill 1" in oom
+    assert os.getpid() and mgr.procs() == []  # only the hog died
+
+
+@needs_v1
+def test_v1_apply_errors_name_the_key(cgroups: Cgroups) -> None:
+    mgr = cgroups.manager("v1")
+    cases = [
+        (CgroupSetting(1, "bogus.file", "1"),
+         "lxc.cgroup.bogus.file: no 'bogus' controller on this host"),
+        (CgroupSetting(1, "memory.bogus", "1"),
+         "lxc.cgroup.memory.bogus: no such cgroup file 'memory.bogus'"),
+        (CgroupSetting(1, "memory.limit_in_bytes", "12abc"),
+         "lxc.cgroup.memory.limit_in_bytes: cannot set '12abc': Invalid argument"),
+        (CgroupSetting(1, "memory.limit_in_bytes", "12abc", Origin("/x/config", 7)),
+         "/x/config:7: lxc.cgroup.memory.limit_in_bytes: cannot set '12abc': Invalid argument"),
+        (CgroupSetting(1, "cgroup.procs", "1"),
+         "lxc.cgroup.cgroup.procs: 'cgroup.procs' moves processes and cannot be read or "
+         "set here"),
+    ]
+    for setting, message in cases:
+        with pytest.raises(CgroupError) as info:
+            mgr.apply([setting])
+        assert str(info.value) == message
+    if HAS_V2 and "memory" not in LAYOUT.v2_controllers:
+        with pytest.raises(CgroupError, match=r"^lxc\.cgroup2\.memory\.max: no 'memory'"):
+            mgr.apply([CgroupSetting(2, "memory.max", "32M")])
+
+
+@needs_v1
+def test_v1_stats_are_sane(cgroups: Cgroups) -> None:
+    mgr = cgroups.manager("v1")
+    proc = cgroups.spawn([sys.executable, "-c",
+                          "import time\n"
+                          "x = b'x' * (20 << 20)\n"
+                          "end = time.monotonic() + 0.2\n"
+                          "while time.monotonic() < end: pass\n"
+                          "print('ready', flush=True)\n"
+                          "time.sleep(1000)\n"], mgr, stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    stats = mgr.stats()
+    assert stats.cpu_ns is not None and 0.1e9 < stats.cpu_ns < 60e9
+    assert stats.memory_bytes is not None and 20 << 20 < stats.memory_bytes < 1 << 30
+    assert stats.kmem_bytes is None or 0 <= stats.kmem_bytes < stats.memory_bytes
+    assert stats.swap_bytes is None or stats.swap_bytes >= 0
+    assert stats.blkio_bytes is None or stats.blkio_bytes >= 0
+
+
+@needs_v1
+def test_v1_get_set_round_trip(cgroups: Cgroups) -> None:
+    mgr = cgroups.manager("v1")
+    mgr.set("memory.limit_in_bytes", "64M")
+    assert mgr.get("memory.limit_in_bytes") == str(64 << 20)
+    assert mgr.get("pids.max") == "max"
+    mgr.set("pids.max", "50")
+    assert mgr.get("pids.max") == "50"
+    with pytest.raises(CgroupError, match=r"^bogus\.file: no 'bogus' controller on this host$"):
+        mgr.get("bogus.file")
+    with pytest.raises(CgroupError, match=r"^memory\.limit_in_bytes: cannot set 'abc': "
+                                          r"Invalid argument$"):
+        mgr.set("memory.limit_in_bytes", "abc")
+    for key in ("cgroup.procs", "tasks", "../x"):
+        with pytest.raises(CgroupError):
+            mgr.get(key)
+        with pytest.raises(CgroupError):
+            mgr.set(key, "1")
+
+
+# -- choosing a driver ----------------------------------------------------------------
+
+def test_driver_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LXCPY_CGROUP_DRIVER", raising=False)
+    auto = manager_for("lxcpytest-choice")
+    assert auto.version == (2 if LAYOUT.kind == "unified" else 1)
+    assert not auto.exists() and auto.paths() == []  # making a manager touches nothing
+    with pytest.raises(CgroupError, match="unknown cgroup driver 'v3'"):
+        manager_for("lxcpytest-choice", "v3")
+    with pytest.raises(CgroupError, match="invalid container name"):
+        manager_for("../etc", "auto")
+    if HAS_V2 and HAS_V1:
+        monkeypatch.setenv("LXCPY_CGROUP_DRIVER", "v2")
+        assert manager_for("lxcpytest-choice").version == 2
+        assert manager_for("lxcpytest-choice", "v1").version == 1  # explicit beats env
+    monkeypatch.setenv("LXCPY_CGROUP_DRIVER", "bogus")
+    with pytest.raises(CgroupError, match="LXCPY_CGROUP_DRIVER=bogus"):
+        manager_for("lxcpytest-choice")
