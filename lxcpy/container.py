@@ -171,7 +171,8 @@ class Container:
             from lxcpy.runtime.daemon import run_daemonized
 
             return run_daemonized(lambda ready: Supervisor(self.paths, cfg, argv, mode, prog,
-                                                           on_running=ready).run())
+                                                           on_running=ready,
+                                                           daemonized=True).run())
         return Supervisor(self.paths, cfg, argv, mode, prog).run()
 
     def stop(self, timeout: float = 60, kill: bool = False, nowait: bool = False,
@@ -266,6 +267,12 @@ class Container:
             if pids:
                 break
         return sorted(pids)
+
+    def console(self, ttynum: int = -1, escape: int = 1) -> int:
+        """lxc-console: this terminal on tty ``ttynum`` (0: the console) until Ctrl-a q."""
+        from lxcpy.runtime.console import run_console
+
+        return run_console(self.paths, ttynum, escape)
 
     def attach_wait(self, argv: Sequence[str], env: dict[str, str] | None = None,
                     clear_env: bool = False) -> int:

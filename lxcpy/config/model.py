@@ -33,7 +33,7 @@ class Entry:
 
 @dataclass
 class IPv4Address:
-    interface: ipaddress.IPv4Interface  # address with prefix (default /24 like LXC? no: /32)
+    interface: ipaddress.IPv4Interface  # address with prefix (/24 when the config gives none)
     broadcast: ipaddress.IPv4Address | None = None
 
 
@@ -60,6 +60,8 @@ class NetConfig:
     script_up: str | None = None
     script_down: str | None = None
     origin: Origin | None = None  # where the interface was opened
+    # subkey (e.g. "link", "ipv4.address") -> the line that last set it, for error messages
+    origins: dict[str, Origin] = field(default_factory=dict)
 
     @property
     def up(self) -> bool:
@@ -174,8 +176,8 @@ class ContainerConfig:
     start_order: int = 0
     groups: list[str] = field(default_factory=list)
 
-    prlimits: dict[str, str] = field(default_factory=dict)
-    sysctls: dict[str, str] = field(default_factory=dict)
+    prlimits: dict[str, str] = field(default_factory=dict)  # nofile -> "SOFT:HARD" (N|unlimited)
+    sysctls: dict[str, str] = field(default_factory=dict)  # net.ipv4.ip_forward -> "1"
 
     # keys we parse and validate but do not act on yet: a warning at start, never silence
     not_acted_on: list[Entry] = field(default_factory=list)

@@ -10,11 +10,15 @@ import os
 import signal
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lxcpy import kernel as k
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
 from lxcpy.runtime.sync import Channel
+
+if TYPE_CHECKING:
+    from lxcpy.runtime.console import Console
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
@@ -36,6 +40,7 @@ class ChildSpec:
     caller_cwd: str
     caller_term: str | None
     keep_fds: set[int] = field(default_factory=set)
+    console: Console | None = None  # its ptys' slaves are in keep_fds
 
 
 def container_main(spec: ChildSpec, chan: Channel) -> None:
@@ -85,11 +90,14 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
 
     run_hooks(spec, "pre-mount")
     root = mounts.setup_rootfs(cfg)
-    mounts.setup_mounts(cfg, root)
     if root is not None and cfg.autodev:
+        # before the mount entries, like LXC: `shm dev/shm ...` must land on the new /dev
         from lxcpy.rootfs.dev import setup_autodev
 
         setup_autodev(cfg, root)
+    mounts.setup_mounts(cfg, root)
+    if spec.console is not None:
+        spec.console.child_side(root)  # /dev/console, /dev/ttyN, the init's stdio
     run_hooks(spec, "mount")
     if root is not None:
         if cfg.rootfs_path:

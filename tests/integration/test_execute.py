@@ -153,14 +153,23 @@ def test_life_cycle_states_stop_and_kill(lxcpath: Path, tmp_path: Path) -> None:
 def test_stop_k_and_lxc_kill_every_process(lxcpath: Path, tmp_path: Path) -> None:
     name = make(lxcpath, tmp_path)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh",
-                             "-c", "trap '' TERM; sleep 100 & sleep 100 & wait"],
+                             "-c", "trap : TERM USR2; sleep 100 & sleep 100 & "
+                                   "while :; do sleep 0.1; done"],
                             stdin=subprocess.DEVNULL)
     try:
         assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout
                           == "RUNNING\n")
-        assert lxc("kill", "-n", name, "-s", "BOGUS", lxcpath=lxcpath).returncode == 1
-        r = lxc("kill", "-n", name, "USR2", lxcpath=lxcpath)  # the sleeps die of it
+        r = lxc("kill", "-n", name, "-s", "BOGUS", lxcpath=lxcpath)
+        assert r.returncode == 1 and "unknown signal 'BOGUS'" in r.stderr
+        r = lxc("kill", "-n", name, "USR2", lxcpath=lxcpath)  # every sleep dies of it
         assert r.returncode == 0, r.stderr
+
+        def sleepers() -> int:
+            ps = lxc("attach", "-n", name, "--", "ps", "-eo", "args", lxcpath=lxcpath).stdout
+            return sum(1 for line in ps.splitlines() if line.strip() == "sleep 100")
+
+        assert wait_until(lambda: sleepers() == 0, 5)
+        assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "RUNNING\n"
         r = lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
         assert r.returncode == 0, r.stderr
         proc.wait(10)

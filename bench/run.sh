@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# lxcpy vs the C LXC, in one run, on the same configs, in a throwaway lxcpath and network
+# namespace; writes bench/RESULTS.md. As root on Debian 12:
+#
+#   bash bench/run.sh                 # measure, write bench/results/latest.json + RESULTS.md
+#   bash bench/run.sh --save-before   # the same, and keep this run as the "before" column
+#   bash bench/run.sh --report-only   # rebuild RESULTS.md from the saved JSON files
+#
+# Installs what it needs: Debian's lxc (5.0.2) and hyperfine, lxcpy's own set-up
+# (scripts/install.sh), and a REGULAR (non-editable) install of lxcpy with compiled
+# bytecode in bench/.venv-bench (this environment sets PYTHONDONTWRITEBYTECODE=1, so an
+# editable install would recompile every module on every start).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BENCH=$ROOT/bench
+RESULTS=$BENCH/results
+VENV=$BENCH/.venv-bench
+save_before=0
+report_only=0
+for arg in "$@"; do
+  case $arg in
+    --save-before) save_before=1 ;;
+    --report-only) report_only=1 ;;
+    *) echo "usage: bash bench/run.sh [--save-before|--report-only]" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh: run me as root" >&2; exit 1; }
+mkdir -p "$RESULTS"
+
+if [ "$report_only" = 1 ]; then
+  "$VENV/bin/python" "$BENCH/report.py" --latest "$RESULTS/latest.json" \
+    --before "$RESULTS/before.json" --output "$BENCH/RESULTS.md"
+  exit 0
+fi
+
+started=$(date +%s)
+say() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# ---- 1. what the benchmark needs ---------------------------------------------------------
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+[ -x /usr/bin/lxc-execute ] || need+=(lxc)
+if [ "${#need[@]}" -gt 0 ]; then
+  say "apt-get install ${need[*]}"
+  # keep Debian's lxc-net from creating lxcbr0 on the host while installing
+  guard=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; guard=1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  [ "$guard" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+if [ -f scripts/install.sh ]; then
+  say "bash scripts/install.sh"
+  bash scripts/install.sh
+fi
+
+# ---- 2. a regular install of lxcpy with compiled bytecode ---------------------------------
+base_python=python3
+if [ -x .venv/bin/python ]; then
+  base_python=$(.venv/bin/python -c 'import sys; print(sys._base_executable)')
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV from $base_python"
+  "$base_python" -m venv "$VENV"
+fi
+src=$(mktemp -d /tmp/lxcpybench-src.XXXXXX)
+# build from a copy: a build in the tree would leave build/ and egg-info behind
+cp -a pyproject.toml lxcpy "$src/"
+[ -f README.md ] && cp README.md "$src/"
+find "$src" -name __pycache__ -prune -exec rm -rf {} +
+"$VENV/bin/python" -c 'import tomllib,sys; print("\n".join(tomllib.load(open(sys.argv[1],"rb"))["project"]["dependencies"]))' \
+  pyproject.toml > "$src/requirements.txt"
+say "pip install (regular, non-editable) lxcpy into $VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check -r "$src/requirements.txt" 2>&1 | grep -v '^WARNING' || true
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$src" 2>&1 | grep -v '^WARNING' || true
+rm -rf "$src"
+site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+"$VENV/bin/python" -m compileall -q -j 0 "$site" >/dev/null || true
+(cd / && "$VENV/bin/python" -c 'import lxcpy, sys; assert "site-packages" in lxcpy.__file__, lxcpy.__file__')
+install_mode="regular pip install (non-editable) of the working tree into bench/.venv-bench; site-packages byte-compiled with compileall"
+
+# ---- 3. measure, in a throwaway lxcpath and network namespace -----------------------------
+work=$(mktemp -d /tmp/lxcpybench.XXXXXX)
+LXCPYBENCH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
+export LXCPYBENCH_HOST_NETNS
+pivot_existed=()
+for h in /sys/fs/cgroup/*/; do [ -d "$h/lxc.pivot" ] && pivot_existed+=("$h"); done
+cleanup() {
+  set +e
+  if [ -s "$work/netns-inode" ]; then
+    "$VENV/bin/python" "$BENCH/harness.py" --kill-netns "$(cat "$work/netns-inode")"
+  fi
+  for lp in "$work/lp-lxc" "$work/lp-lxcpy"; do
+    rm -rf "/run/lxc/lock/${lp#/}"
+    d=$("$VENV/bin/python" -c 'import sys; from lxcpy.paths import lxcpath_rundir; print(lxcpath_rundir(sys.argv[1]))' "$lp" 2>/dev/null)
+    [ -n "$d" ] && [ -d "$d" ] && rm -rf "$d"
+  done
+  rmdir -p "/run/lxc/lock${work}" 2>/dev/null
+  # cgroups of our containers (all named lbC-* / lbP-*), deepest first, only if empty
+  find /sys/fs/cgroup -depth -type d \( -name 'lxc.payload.lb[CP]-*' -o -name 'lxc.monitor.lb[CP]-*' \) \
+    -exec rmdir {} \; 2>/dev/null
+  for h in /sys/fs/cgroup/*/; do
+    if [ -d "$h/lxc.pivot" ] && [[ ! " ${pivot_existed[*]} " =~ " $h " ]]; then
+      rmdir "$h/lxc.pivot" 2>/dev/null
+    fi
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+raw=$RESULTS/raw
+rm -rf "$raw"; mkdir -p "$raw"
+say "measuring (throwaway lxcpaths in $work, private network namespace)"
+(cd "$work" && timeout -k 30 780 unshare --net --mount --propagation private \
+  bash "$BENCH/netns-wrap.sh" "$VENV/bin/python" "$BENCH/harness.py" \
+    --work "$work" --lxcpy-bin "$VENV/bin" --python "$VENV/bin/python" \
+    --raw "$raw" --out "$RESULTS/latest.json" ${BENCH_ONLY:+--only "$BENCH_ONLY"}) || say "harness exited with $?"
+
+"$VENV/bin/python" "$BENCH/report.py" --annotate "$RESULTS/latest.json" \
+  --install-mode "$install_mode" --seconds "$(( $(date +%s) - started ))"
+if [ "$save_before" = 1 ]; then
+  cp "$RESULTS/latest.json" "$RESULTS/before.json"
+  say "kept this run as bench/results/before.json"
+fi
+"$VENV/bin/python" "$BENCH/report.py" --latest "$RESULTS/latest.json" \
+  --before "$RESULTS/before.json" --output "$BENCH/RESULTS.md"
+say "wrote bench/RESULTS.md in $(( $(date +%s) - started )) s"

@@ -1,0 +1,40 @@
+"""lxc-update-config -c FILE: rewrite a legacy config in today's keys (keeps FILE.backup)."""
+
+from __future__ import annotations
+
+import click
+
+from lxcpy.cli.common import CONTEXT, entry, fail
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("-c", "--config", "config_path", metavar="FILE",
+              help="the container configuration to update (rewritten in place)")
+@click.pass_context
+def command(ctx: click.Context, config_path: str | None) -> None:
+    """Convert FILE's legacy lxc.* keys (lxc.utsname, lxc.network.*, ...) to today's.
+
+    The original is kept as FILE.backup.
+    """
+    if config_path is None:  # like LXC: no file, just the usage
+        click.echo(ctx.get_help())
+        return
+    import os
+    import shutil
+
+    from lxcpy.config.update import update_legacy_text
+    from lxcpy.paths import write_atomic
+
+    try:
+        with open(config_path, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+        mode = os.stat(config_path).st_mode & 0o7777
+        shutil.copyfile(config_path, config_path + ".backup")
+        shutil.copymode(config_path, config_path + ".backup")
+        write_atomic(config_path, update_legacy_text(text), mode)
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else config_path
+        fail(f"{where}: {exc.strerror or exc}")
+
+
+main = entry("lxc-update-config", command)

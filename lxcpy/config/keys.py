@@ -1,0 +1,935 @@
+"""The ``lxc.*`` key table: every key lxcpy knows, one row each.
+
+A row maps a key (today's spelling) to a value parser, the function that stores the parsed
+value into the model, the function that clears it (an empty value clears, as in LXC) and
+the key's legacy spellings. Adding a key is adding one row to ``KEYS``.
+
+Key names may hold one pattern:
+
+* ``lxc.net.<N>.sub``: ``N`` is a decimal network index; the row stores into that
+  interface. Every network row is also reachable as ``lxc.network.<N>.sub`` and, for the
+  2008 format, un-indexed as ``lxc.network.sub`` (the parser supplies the index).
+* ``prefix.<name>`` (e.g. ``lxc.cgroup.<file>``): any non-empty suffix. The bare prefix
+  (``lxc.cgroup``) takes only an empty value, which clears every key under it.
+
+A row without a store is parsed and validated but not acted on by lxcpy yet: the parser
+records such lines in ``ContainerConfig.not_acted_on`` and the runtime warns about them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lxcpy.config.model import (
+    CgroupSetting,
+    ContainerConfig,
+    Entry,
+    IdMap,
+    IPv4Address,
+    MountEntry,
+    NetConfig,
+)
+
+
+class Invalid(Exception):
+    """A value (or key) a row refuses; the parser adds file, line and key."""
+
+
+class Ctx:
+    """What a parse/store/clear function may need besides the value."""
+
+    # plain classes, not dataclasses: this module is on every command's start-up path
+    __slots__ = ("cfg", "entry", "base_dir", "suffix", "net", "environ", "randomize")
+
+    def __init__(self, cfg: ContainerConfig, entry: Entry, base_dir: str,
+                 suffix: str | None = None, net: NetConfig | None = None,
+                 environ: Mapping[str, str] | None = None, randomize: bool = False) -> None:
+        self.cfg = cfg
+        self.entry = entry
+        self.base_dir = base_dir  # relative paths resolve against the config file's directory
+        self.suffix = suffix  # the <name> part of a pattern key; None for a bare prefix
+        self.net = net
+        self.environ = os.environ if environ is None else environ
+        self.randomize = randomize  # write randomised hwaddr digits back into the entry
+
+    @property
+    def target(self) -> Any:
+        return self.net if self.net is not None else self.cfg
+
+
+Parse = Callable[[str, Ctx], Any]
+Store = Callable[[Ctx, Any], None]
+Clear = Callable[[Ctx], None]
+
+
+class Key:
+    """One row of the table."""
+
+    __slots__ = ("name", "parse", "store", "clear", "legacy", "acted", "only", "repeat")
+
+    def __init__(self, name: str, parse: Parse, store: Store | None = None,
+                 clear: Clear | None = None, legacy: tuple[str, ...] = (),
+                 acted: Callable[[str], bool] | None = None, only: tuple[str, ...] = (),
+                 repeat: bool = False) -> None:
+        self.name = name  # today's spelling, possibly with one <pattern>
+        self.parse = parse  # value -> python value; raises Invalid
+        self.store = store  # None: validated and recorded, not acted on
+        self.clear = clear  # what an empty value does (besides forgetting the line)
+        self.legacy = legacy  # older spellings, same patterns
+        self.acted = acted  # per value: False = stored but not acted on
+        self.only = only  # network types the key is valid for
+        self.repeat = repeat  # each line adds (lists) instead of replacing
+
+    def __repr__(self) -> str:
+        return f"Key({self.name!r})"
+
+    def acts_on(self, value: str) -> bool:
+        return self.store is not None and (self.acted is None or self.acted(value))
+
+
+# ---- small value parsers ------------------------------------------------------------------
+def _digits(text: str) -> bool:
+    # str.isdigit() alone accepts e.g. '²', which int() refuses
+    return text.isascii() and text.isdigit()
+
+
+def _text(value: str, ctx: Ctx) -> str:
+    return value
+
+
+def _no_value(value: str, ctx: Ctx) -> None:
+    raise Invalid(f"takes no value: an empty value clears every {ctx.entry.canonical}.* key")
+
+
+def _uint(value: str, ctx: Ctx) -> int:
+    if not _digits(value):
+        raise Invalid(f"'{value}' is not a non-negative integer")
+    return int(value)
+
+
+def _int(value: str, ctx: Ctx) -> int:
+    if not _digits(value.removeprefix("-")):
+        raise Invalid(f"'{value}' is not an integer")
+    return int(value)
+
+
+def _id(value: str, ctx: Ctx) -> int:
+    number = _uint(value, ctx)
+    if number > 0xFFFFFFFE:
+        raise Invalid(f"'{value}' is not a valid id")
+    return number
+
+
+def _bool(value: str, ctx: Ctx) -> bool:
+    if value not in ("0", "1"):
+        raise Invalid(f"'{value}' is not 0 or 1")
+    return value == "1"
+
+
+def _choice(*choices: str) -> Parse:
+    def parse(value: str, ctx: Ctx) -> str:
+        if value not in choices:
+            raise Invalid(f"'{value}' is not one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _range(low: int, high: int) -> Parse:
+    def parse(value: str, ctx: Ctx) -> int:
+        if not _digits(value) or not low <= int(value) <= high:
+            raise Invalid(f"'{value}' is not an integer in {low}..{high}")
+        return int(value)
+
+    return parse
+
+
+def _path_from_config(value: str, ctx: Ctx) -> str:
+    # the seed writes `lxc.mount = ./fstab`: relative to the config file, not to the cwd
+    return os.path.normpath(os.path.join(ctx.base_dir, value))
+
+
+def _shell_words(value: str, ctx: Ctx) -> list[str]:
+    import shlex
+
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise Invalid(f"cannot split '{value}' into words: {exc}") from None
+    if not words:
+        raise Invalid("is empty")
+    return words
+
+
+def _words(value: str, ctx: Ctx) -> list[str]:
+    return value.split()
+
+
+def _gids(value: str, ctx: Ctx) -> list[int]:
+    parts = [p for p in value.split(",") if p]
+    if not parts:
+        raise Invalid(f"'{value}' lists no group ids")
+    return [_id(p, ctx) for p in parts]
+
+
+def _uts_name(value: str, ctx: Ctx) -> str:
+    if len(value.encode("utf-8", "surrogateescape")) > 64:
+        raise Invalid(f"'{value}' is longer than 64 bytes")
+    return value
+
+
+_BACKENDS = ("aufs", "btrfs", "loop", "lvm", "nbd", "overlay", "overlayfs", "rbd", "zfs")
+
+
+def _rootfs_path(value: str, ctx: Ctx) -> str | None:
+    backend, colon, rest = value.partition(":")
+    if colon and backend == "dir":
+        return rest or None
+    if colon and backend in _BACKENDS:
+        raise Invalid(f"storage backend '{backend}' is not supported by lxcpy (only dir:)")
+    return value
+
+
+_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL")
+
+
+def _log_level(value: str, ctx: Ctx) -> str:
+    name = value.upper()
+    if _digits(name) and int(name) < len(_LOG_LEVELS):
+        return _LOG_LEVELS[int(name)]
+    name = "WARN" if name == "WARNING" else name
+    if name not in _LOG_LEVELS:
+        raise Invalid(f"'{value}' is not a log level ({', '.join(_LOG_LEVELS)} or 0-8)")
+    return name
+
+
+def _signal(value: str, ctx: Ctx) -> int | None:
+    """``SIGPWR``, ``PWR``, ``SIGRTMIN+3``, ``RTMAX-1``, ``9``; 0 means the default."""
+    import signal
+
+    text = value.upper()
+    number: int | None = None
+    if _digits(text):
+        number = int(text)
+    else:
+        name = text.removeprefix("SIG")
+        for base, sign, anchor in (("RTMIN", "+", signal.SIGRTMIN),
+                                   ("RTMAX", "-", signal.SIGRTMAX)):
+            if name == base:
+                number = anchor
+            elif name.startswith(base + sign) and _digits(name[len(base) + 1:]):
+                offset = int(name[len(base) + 1:])
+                number = anchor + offset if sign == "+" else anchor - offset
+                if not signal.SIGRTMIN <= number <= signal.SIGRTMAX:
+                    number = -1
+        if number is None:
+            sig = getattr(signal, "SIG" + name, None)
+            number = int(sig) if isinstance(sig, signal.Signals) else -1
+    if not 0 <= number < signal.NSIG:
+        raise Invalid(f"'{value}' is not a signal")
+    return number or None
+
+
+# The kernel's capabilities, by number (include/uapi/linux/capability.h).
+CAPABILITIES = (
+    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid",
+    "setuid", "setpcap", "linux_immutable", "net_bind_service", "net_broadcast",
+    "net_admin", "net_raw", "ipc_lock", "ipc_owner", "sys_module", "sys_rawio",
+    "sys_chroot", "sys_ptrace", "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
+    "sys_resource", "sys_time", "sys_tty_config", "mknod", "lease", "audit_write",
+    "audit_control", "setfcap", "mac_override", "mac_admin", "syslog", "wake_alarm",
+    "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+)
+
+
+def _caps(allow_none: bool) -> Parse:
+    def parse(value: str, ctx: Ctx) -> list[str]:
+        names = []
+        for word in value.split():
+            name = word.lower()
+            if _digits(name) and int(name) < len(CAPABILITIES):
+                name = CAPABILITIES[int(name)]
+            if name == "none" and allow_none:
+                names.append(name)
+            elif name in CAPABILITIES:
+                names.append(name)
+            elif name.startswith("cap_") and name[4:] in CAPABILITIES:
+                raise Invalid(f"'{word}': write capabilities without CAP_ ('{name[4:]}')")
+            else:
+                raise Invalid(f"'{word}' is not a capability")
+        return names
+
+    return parse
+
+
+NAMESPACES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
+
+
+def _namespaces(value: str, ctx: Ctx) -> list[str]:
+    names = value.split()
+    for name in names:
+        if name not in NAMESPACES:
+            raise Invalid(f"'{name}' is not a namespace ({', '.join(NAMESPACES)})")
+    return names
+
+
+def _namespace_share(value: str, ctx: Ctx) -> str:
+    if ctx.suffix not in NAMESPACES:
+        raise Invalid(f"'{ctx.suffix}' is not a namespace ({', '.join(NAMESPACES)})")
+    return value
+
+
+def _idmap(value: str, ctx: Ctx) -> IdMap:
+    fields = value.split()
+    if len(fields) != 4 or fields[0] not in ("u", "g") or not all(map(_digits, fields[1:])):
+        raise Invalid(f"'{value}' is not an id map (u|g NSID HOSTID RANGE)")
+    nsid, hostid, count = (int(f) for f in fields[1:])
+    if count == 0:
+        raise Invalid(f"'{value}': the range must be at least 1")
+    return IdMap(fields[0], nsid, hostid, count)
+
+
+def _unescape_fstab(text: str) -> str:
+    # getmntent's escapes: \040 space, \011 tab, \012 newline, \134 backslash
+    if "\\" not in text:
+        return text
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        text = text.replace(code, char)
+    return text
+
+
+def _mount_entry(value: str, ctx: Ctx) -> MountEntry:
+    fields = value.split()
+    if not 4 <= len(fields) <= 6:
+        raise Invalid(f"'{value}' is not a mount entry "
+                      "(SOURCE TARGET FSTYPE OPTIONS [DUMP [PASS]])")
+    extra = fields[4:]
+    if not all(map(_digits, extra)):
+        raise Invalid(f"'{value}': dump and pass must be numbers")
+    numbers = [int(f) for f in extra] + [0, 0]
+    source, target, fstype, options = (_unescape_fstab(f) for f in fields[:4])
+    return MountEntry(source, target, fstype, options, numbers[0], numbers[1], ctx.entry.origin)
+
+
+MOUNT_AUTO = frozenset(
+    ["proc", "proc:mixed", "proc:rw", "sys", "sys:ro", "sys:mixed", "sys:rw"]
+    + [f"{kind}{mode}{force}" for kind in ("cgroup", "cgroup-full")
+       for mode in ("", ":mixed", ":ro", ":rw") for force in ("", ":force")]
+)
+
+
+def _mount_auto(value: str, ctx: Ctx) -> list[str]:
+    tokens = value.split()
+    for token in tokens:
+        if token.startswith("shmounts:"):
+            if not token.split(":")[1]:
+                raise Invalid(f"'{token}' names no host path (shmounts:HOST[:CONTAINER])")
+        elif token not in MOUNT_AUTO:
+            raise Invalid(f"'{token}' is not a filesystem to automount")
+    return tokens
+
+
+RESOURCES = ("as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+             "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack")
+
+
+def parse_prlimit(value: str) -> tuple[int | None, int | None]:
+    """``N``, ``SOFT:HARD`` or ``unlimited`` -> (soft, hard); None means unlimited."""
+    soft, colon, hard = value.partition(":")
+    limits = []
+    for part in (soft, hard if colon else soft):
+        part = part.strip()
+        if part == "unlimited":
+            limits.append(None)
+        elif _digits(part):
+            limits.append(int(part))
+        else:
+            raise Invalid(f"'{value}' is not a limit (N, SOFT:HARD or unlimited)")
+    return limits[0], limits[1]
+
+
+def _prlimit(value: str, ctx: Ctx) -> str:
+    if ctx.suffix not in RESOURCES:
+        raise Invalid(f"'{ctx.suffix}' is not a resource limit ({', '.join(RESOURCES)})")
+    soft, hard = parse_prlimit(value)
+    if soft is not None and hard is not None and soft > hard:
+        raise Invalid(f"'{value}': the soft limit is above the hard limit")
+    return ":".join("unlimited" if n is None else str(n) for n in (soft, hard))
+
+
+def _sysctl(value: str, ctx: Ctx) -> str:
+    name = ctx.suffix or ""
+    if any(not part for part in name.split(".")) or any(c.isspace() for c in name):
+        raise Invalid(f"'{name}' is not a sysctl name")
+    return value
+
+
+def _cgroup_file(value: str, ctx: Ctx) -> str:
+    # the suffix becomes a file name inside the container's cgroup: keep it there
+    name = ctx.suffix or ""
+    if "/" in name or name in (".", "..") or any(c.isspace() for c in name):
+        raise Invalid(f"'{name}' is not a cgroup file name")
+    return value
+
+
+def _cgroup_dir(value: str, ctx: Ctx) -> str:
+    if value.startswith("/") or ".." in value.split("/"):
+        raise Invalid(f"'{value}' must be a relative path that does not climb with ..")
+    return value
+
+
+def _single_dir(value: str, ctx: Ctx) -> str:
+    if "/" in value or value in (".", ".."):
+        raise Invalid(f"'{value}' must be a single directory name")
+    return value
+
+
+def _environment(value: str, ctx: Ctx) -> tuple[str, str]:
+    name, eq, text = value.partition("=")
+    if not name:
+        raise Invalid(f"'{value}' has no variable name")
+    if not eq:
+        # a bare NAME passes the caller's value through, like LXC
+        if name not in ctx.environ:
+            raise Invalid(f"'{name}' is not set in the environment")
+        text = ctx.environ[name]
+    return name, text
+
+
+ARCHES = ("arm", "armel", "armhf", "armv7l", "athlon", "i386", "i486", "i586", "i686",
+          "linux32", "mips", "mipsel", "ppc", "powerpc", "x86", "aarch64", "amd64", "arm64",
+          "linux64", "mips64", "mips64el", "ppc64", "ppc64el", "ppc64le", "powerpc64", "s390x",
+          "x86_64")
+
+
+def _time_offset(value: str, ctx: Ctx) -> str:
+    number = value.rstrip("hmsun")
+    unit = value[len(number):]
+    if unit not in ("h", "m", "s", "ms", "us", "ns") or not _digits(number.removeprefix("-")):
+        raise Invalid(f"'{value}' is not a time offset (e.g. 10s, -1h, 500ms)")
+    return value
+
+
+def _byte_size(value: str, ctx: Ctx) -> str:
+    number = value.rstrip("bBkKmMgG ")
+    unit = value[len(number):].strip().lower()
+    if value != "auto" and not (_digits(number) and unit in ("", "b", "k", "kb", "m", "mb",
+                                                            "g", "gb")):
+        raise Invalid(f"'{value}' is not a size (auto or N[kB|MB|GB])")
+    return value
+
+
+def _unix_socket(value: str, ctx: Ctx) -> str:
+    if not value.startswith("unix:") or len(value) == 5:
+        raise Invalid(f"'{value}' is not unix:PATH")
+    return value
+
+
+# ---- network values -----------------------------------------------------------------------
+NET_TYPES = ("veth", "macvlan", "phys", "vlan", "ipvlan", "empty", "none")
+_HEX = "0123456789abcdef"
+
+
+def _ifname(value: str, ctx: Ctx) -> str:
+    # the kernel's dev_valid_name(): at most 15 bytes, not . or .., no / : or blanks
+    if len(value.encode("utf-8", "surrogateescape")) > 15:
+        raise Invalid(f"interface name '{value}' is too long (at most 15 bytes)")
+    if value in (".", "..") or any(c in "/:" or c.isspace() for c in value):
+        raise Invalid(f"'{value}' is not a valid interface name")
+    return value
+
+
+def _hwaddr(value: str, ctx: Ctx) -> str:
+    octets = value.split(":")
+    if len(octets) != 6 or any(len(o) != 2 or o.strip(_HEX + "ABCDEFxX") for o in octets):
+        raise Invalid(f"'{value}' is not a MAC address (six hex pairs, x for random digits)")
+    if value[1] not in "xX" and int(value[1], 16) & 1:
+        raise Invalid(f"'{value}' is a multicast MAC address")
+    return value
+
+
+def randomize_hwaddr(mac: str) -> str:
+    """Fill LXC's ``x`` template digits with random hex, keeping the address unicast."""
+    noise = os.urandom(len(mac))
+    return "".join(
+        (_HEX[byte & 0x0E] if i == 1 else _HEX[byte & 0x0F]) if ch in "xX" else ch
+        for i, (ch, byte) in enumerate(zip(mac, noise, strict=True))
+    )
+
+
+def _flags(value: str, ctx: Ctx) -> str | None:
+    if value not in ("up", "down"):
+        raise Invalid(f"'{value}' is not a network flag (only up)")
+    return "up" if value == "up" else None  # LXC accepts down silently: not up
+
+
+def _prefix(text: str, high: int, value: str, family: str) -> int:
+    if not _digits(text) or int(text) > high:
+        raise Invalid(f"'{value}' is not an {family} address")
+    return int(text)
+
+
+def _ipv4_address(value: str, ctx: Ctx) -> IPv4Address:
+    address, _, broadcast = value.partition(" ")
+    host, slash, prefix = address.partition("/")
+    # no prefix: /24, LXC's documented default (its class-based guess is byte-order buggy)
+    length = _prefix(prefix, 32, value, "IPv4") if slash else 24
+    try:
+        interface = ipaddress.IPv4Interface((ipaddress.IPv4Address(host), length))
+    except ValueError:
+        raise Invalid(f"'{value}' is not an IPv4 address") from None
+    bcast = None
+    if broadcast.strip():
+        try:
+            bcast = ipaddress.IPv4Address(broadcast.strip())
+        except ValueError:
+            raise Invalid(f"'{broadcast.strip()}' is not an IPv4 broadcast address") from None
+    return IPv4Address(interface, bcast)
+
+
+def _ipv6_address(value: str, ctx: Ctx) -> ipaddress.IPv6Interface:
+    host, slash, prefix = value.partition("/")
+    length = _prefix(prefix, 128, value, "IPv6") if slash else 64
+    try:
+        if "%" in host:  # a scope id makes no sense for a configured address
+            raise ValueError(host)
+        return ipaddress.IPv6Interface((ipaddress.IPv6Address(host), length))
+    except ValueError:
+        raise Invalid(f"'{value}' is not an IPv6 address") from None
+
+
+def _gateway(family: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> Parse:
+    name = "IPv4" if family is ipaddress.IPv4Address else "IPv6"
+
+    def parse(value: str, ctx: Ctx) -> str:
+        if value in ("auto", "dev"):
+            return value
+        try:
+            if "%" in value:
+                raise ValueError(value)
+            return str(family(value))
+        except ValueError:
+            raise Invalid(f"'{value}' is not an {name} gateway (an address, auto or dev)") \
+                from None
+
+    return parse
+
+
+def _route(family: str) -> Parse:
+    def parse(value: str, ctx: Ctx) -> str:
+        try:
+            if "/" not in value or "%" in value:
+                raise ValueError(value)
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise Invalid(f"'{value}' is not an {family} route (ADDRESS/PREFIX)") from None
+        if f"IPv{network.version}" != family:
+            raise Invalid(f"'{value}' is not an {family} route (ADDRESS/PREFIX)")
+        return value
+
+    return parse
+
+
+def _vlan_id(value: str, ctx: Ctx) -> int:
+    return _range(0, 4094)(value, ctx)
+
+
+def _veth_vlan_id(value: str, ctx: Ctx) -> int | str:
+    return value if value == "none" else _range(1, 4094)(value, ctx)
+
+
+# ---- stores and clears --------------------------------------------------------------------
+_DEFAULTS: dict[type, Any] = {}
+
+
+def _default(obj: Any, attr: str) -> Any:
+    """A fresh copy of a model field's default (new list/dict for containers)."""
+    kind = type(obj)
+    if kind not in _DEFAULTS:
+        _DEFAULTS[kind] = NetConfig(index=0) if kind is NetConfig else ContainerConfig()
+    value = getattr(_DEFAULTS[kind], attr)
+    return type(value)() if isinstance(value, list | dict) else value
+
+
+def _set(attr: str) -> Store:
+    def store(ctx: Ctx, value: Any) -> None:
+        setattr(ctx.target, attr, value)
+
+    return store
+
+
+def _append(attr: str) -> Store:
+    def store(ctx: Ctx, value: Any) -> None:
+        getattr(ctx.target, attr).append(value)
+
+    return store
+
+
+def _extend_unique(attr: str) -> Store:
+    def store(ctx: Ctx, value: list[Any]) -> None:
+        have = getattr(ctx.target, attr)
+        have.extend(v for v in value if v not in have)
+
+    return store
+
+
+def _reset(attr: str) -> Clear:
+    def clear(ctx: Ctx) -> None:
+        setattr(ctx.target, attr, _default(ctx.target, attr))
+
+    return clear
+
+
+def _store_cap_keep(ctx: Ctx, names: list[str]) -> None:
+    for name in names:
+        if name == "none":  # LXC: keep nothing, i.e. drop every capability
+            ctx.cfg.cap_keep.clear()
+        if name not in ctx.cfg.cap_keep:
+            ctx.cfg.cap_keep.append(name)
+
+
+def _auto_kind(token: str) -> str:
+    return token.split(":")[0].replace("cgroup-full", "cgroup")
+
+
+def _store_mount_auto(ctx: Ctx, tokens: list[str]) -> None:
+    # one setting per filesystem: a later proc:rw replaces an earlier proc, like LXC's mask
+    for token in tokens:
+        kind = _auto_kind(token)
+        ctx.cfg.mount_auto[:] = [t for t in ctx.cfg.mount_auto if _auto_kind(t) != kind]
+        ctx.cfg.mount_auto.append(token)
+
+
+def _store_cgroup(version: int) -> Store:
+    def store(ctx: Ctx, value: str) -> None:
+        ctx.cfg.cgroup_settings.append(
+            CgroupSetting(version, ctx.suffix or "", value, ctx.entry.origin))
+
+    return store
+
+
+def _clear_cgroup(version: int) -> Clear:
+    def clear(ctx: Ctx) -> None:
+        ctx.cfg.cgroup_settings[:] = [
+            s for s in ctx.cfg.cgroup_settings
+            if s.version != version or (ctx.suffix is not None and s.key != ctx.suffix)]
+
+    return clear
+
+
+def _store_in(attr: str) -> Store:
+    """``prefix.<name> = value`` into the dict field ``attr`` (later lines replace)."""
+
+    def store(ctx: Ctx, value: str) -> None:
+        getattr(ctx.cfg, attr)[ctx.suffix or ""] = value
+
+    return store
+
+
+def _clear_in(attr: str) -> Clear:
+    def clear(ctx: Ctx) -> None:
+        values = getattr(ctx.cfg, attr)
+        if ctx.suffix is None:
+            values.clear()
+        else:
+            values.pop(ctx.suffix, None)
+
+    return clear
+
+
+def _store_hook(ctx: Ctx, value: str) -> None:
+    ctx.cfg.hooks.setdefault(ctx.entry.canonical[len("lxc.hook."):], []).append(value)
+
+
+def _clear_hook(ctx: Ctx) -> None:
+    if ctx.entry.canonical == "lxc.hook":
+        ctx.cfg.hooks.clear()
+    else:
+        ctx.cfg.hooks.pop(ctx.entry.canonical[len("lxc.hook."):], None)
+
+
+def _store_hwaddr(ctx: Ctx, value: str) -> None:
+    # LXC fills template digits at every load; lxc-create writes them back once
+    mac = randomize_hwaddr(value) if "x" in value.lower() else value
+    ctx.target.hwaddr = mac
+    if ctx.randomize:
+        ctx.entry.value = mac
+
+
+def _clear_networks(ctx: Ctx) -> None:
+    ctx.cfg.networks.clear()
+    ctx.cfg.not_acted_on[:] = [e for e in ctx.cfg.not_acted_on
+                               if not e.canonical.startswith("lxc.net.")]
+
+
+# ---- the table ----------------------------------------------------------------------------
+def _field(name: str, parse: Parse, attr: str, legacy: tuple[str, ...] = (),
+           acted: Callable[[str], bool] | None = None) -> Key:
+    """A key stored in one model field; a later line replaces an earlier one."""
+    return Key(name, parse, _set(attr), _reset(attr), legacy, acted)
+
+
+def _list(name: str, parse: Parse, attr: str, legacy: tuple[str, ...] = (),
+          store: Store | None = None, acted: Callable[[str], bool] | None = None) -> Key:
+    """A key whose every line adds to a list field; an empty value empties it."""
+    return Key(name, parse, store or _append(attr), _reset(attr), legacy, acted, repeat=True)
+
+
+def _later(name: str, parse: Parse, legacy: tuple[str, ...] = (), repeat: bool = False) -> Key:
+    """Validated like LXC does, recorded in not_acted_on, not acted on by lxcpy yet."""
+    return Key(name, parse, legacy=legacy, repeat=repeat)
+
+
+def _net(sub: str, parse: Parse, attr: str | None = None, only: tuple[str, ...] = (),
+         legacy: str | None = None, repeat: bool = False,
+         acted: Callable[[str], bool] | None = None) -> Key:
+    """``lxc.net.<N>.sub``; ``attr`` None: not acted on; ``legacy``: a 2008 sub-name."""
+    store = (_append(attr) if repeat else _set(attr)) if attr else None
+    return Key(f"lxc.net.<N>.{sub}", parse, store, _reset(attr) if attr else None,
+               (f"lxc.network.<N>.{legacy}",) if legacy else (), acted, only, repeat)
+
+
+def _never(value: str) -> bool:
+    return False
+
+
+def _done_by_parser(ctx: Ctx, value: Any) -> None:
+    """lxc.include (the parser reads the file) and the clear-only keys lxc.net, lxc.hook."""
+
+
+_HOOKS_ACTED = ("pre-start", "pre-mount", "mount", "autodev", "start", "stop", "post-stop")
+_HOOKS_LATER = ("clone", "destroy", "start-host")
+
+KEYS: tuple[Key, ...] = (
+    # general
+    Key("lxc.include", _text, _done_by_parser),
+    _field("lxc.uts.name", _uts_name, "uts_name", ("lxc.utsname",)),
+    _field("lxc.arch", _choice(*ARCHES), "arch"),
+    _list("lxc.environment", _environment, "environment"),
+    _field("lxc.no_new_privs", _bool, "no_new_privs"),
+    _later("lxc.ephemeral", _bool),
+    _later("lxc.keyring.session", _bool),
+    _later("lxc.sched.core", _bool),
+    _later("lxc.time.offset.boot", _time_offset),
+    _later("lxc.time.offset.monotonic", _time_offset),
+    _later("lxc.proc.<file>", _text),
+    Key("lxc.sysctl.<key>", _sysctl, _store_in("sysctls"), _clear_in("sysctls")),
+    Key("lxc.prlimit.<resource>", _prlimit, _store_in("prlimits"), _clear_in("prlimits"),
+        ("lxc.limit.<resource>",)),
+    # init and execute
+    _field("lxc.init.cmd", _shell_words, "init_cmd", ("lxc.init_cmd",)),
+    _field("lxc.init.cwd", _text, "init_cwd"),
+    _field("lxc.init.uid", _id, "init_uid", ("lxc.init_uid",)),
+    _field("lxc.init.gid", _id, "init_gid", ("lxc.init_gid",)),
+    Key("lxc.init.groups", _gids, _extend_unique("init_groups"), _reset("init_groups"),
+        repeat=True),
+    _field("lxc.execute.cmd", _shell_words, "execute_cmd"),
+    # signals
+    _field("lxc.signal.halt", _signal, "signal_halt", ("lxc.haltsignal",)),
+    _field("lxc.signal.reboot", _signal, "signal_reboot", ("lxc.rebootsignal",)),
+    _field("lxc.signal.stop", _signal, "signal_stop", ("lxc.stopsignal",)),
+    # network: lxc.net (empty) clears every interface; per-interface keys below
+    Key("lxc.net", _no_value, _done_by_parser, _clear_networks, ("lxc.network",)),
+    _net("type", _choice(*NET_TYPES), "type",
+         acted=lambda v: v not in ("ipvlan", "vlan")),  # net/ builds veth, macvlan, phys
+    _net("flags", _flags, "flags"),
+    _net("link", _ifname, "link"),
+    _net("name", _ifname, "name"),
+    Key("lxc.net.<N>.hwaddr", _hwaddr, _store_hwaddr, _reset("hwaddr")),
+    _net("mtu", _range(68, 65535), "mtu"),
+    _net("ipv4.address", _ipv4_address, "ipv4", legacy="ipv4", repeat=True),
+    _net("ipv4.gateway", _gateway(ipaddress.IPv4Address), "ipv4_gateway"),
+    _net("ipv6.address", _ipv6_address, "ipv6", legacy="ipv6", repeat=True),
+    _net("ipv6.gateway", _gateway(ipaddress.IPv6Address), "ipv6_gateway"),
+    _net("script.up", _text, "script_up"),
+    _net("script.down", _text, "script_down"),
+    _net("veth.pair", _ifname, "veth_pair", only=("veth",)),
+    _net("veth.mode", _choice("bridge", "router"), "veth_mode", only=("veth",),
+         acted=lambda v: v == "bridge"),  # router mode needs routes lxcpy does not set up
+    _net("veth.ipv4.route", _route("IPv4"), only=("veth",), repeat=True),
+    _net("veth.ipv6.route", _route("IPv6"), only=("veth",), repeat=True),
+    _net("veth.vlan.id", _veth_vlan_id, only=("veth",)),
+    _net("veth.vlan.tagged.id", _range(1, 4094), only=("veth",), repeat=True),
+    _net("veth.n_rxqueues", _uint, only=("veth",)),
+    _net("veth.n_txqueues", _uint, only=("veth",)),
+    _net("macvlan.mode", _choice("private", "vepa", "bridge", "passthru"), "macvlan_mode",
+         only=("macvlan",)),
+    _net("ipvlan.mode", _choice("l3", "l3s", "l2"), only=("ipvlan",)),
+    _net("ipvlan.isolation", _choice("bridge", "private", "vepa"), only=("ipvlan",)),
+    _net("vlan.id", _vlan_id, "vlan_id", only=("vlan",), acted=_never),
+    _net("l2proxy", _bool, "l2proxy", acted=_never),
+    # console and ttys
+    _field("lxc.console.path", _text, "console_path", ("lxc.console",)),
+    _field("lxc.console.logfile", _text, "console_logfile"),
+    _later("lxc.console.rotate", _bool),
+    _later("lxc.console.buffer.size", _byte_size),
+    _later("lxc.console.size", _byte_size),
+    _field("lxc.tty.max", _uint, "tty_max", ("lxc.tty",)),
+    _later("lxc.tty.dir", _single_dir, ("lxc.devttydir",)),
+    _field("lxc.pty.max", _uint, "pty_max", ("lxc.pts",)),
+    # devices
+    _field("lxc.autodev", _bool, "autodev"),
+    _later("lxc.autodev.tmpfs.size", _uint),
+    # root filesystem and mounts
+    _field("lxc.rootfs.path", _rootfs_path, "rootfs_path", ("lxc.rootfs",)),
+    _field("lxc.rootfs.mount", _text, "rootfs_mount"),
+    _field("lxc.rootfs.options", _text, "rootfs_options"),
+    _later("lxc.rootfs.managed", _bool),
+    _later("lxc.rootfs.backend", _text),  # 2008..2017: deleted by lxc-update-config
+    _later("lxc.pivotdir", _text),
+    _later("lxc.kmsg", _bool),
+    _field("lxc.chroot", _text, "chroot"),  # the seed's key; LXC never had it again
+    _field("lxc.mount.fstab", _path_from_config, "fstab", ("lxc.mount",)),
+    _list("lxc.mount.entry", _mount_entry, "mount_entries"),
+    Key("lxc.mount.auto", _mount_auto, _store_mount_auto, _reset("mount_auto"), repeat=True,
+        acted=lambda v: "shmounts:" not in v),
+    # cgroups
+    _field("lxc.cgroup.driver", _choice("auto", "v1", "v2"), "cgroup_driver"),  # lxcpy's own
+    _field("lxc.cgroup.dir", _cgroup_dir, "cgroup_dir"),
+    _later("lxc.cgroup.dir.container", _cgroup_dir),
+    _later("lxc.cgroup.dir.container.inner", _single_dir),
+    _later("lxc.cgroup.dir.monitor", _cgroup_dir),
+    _later("lxc.cgroup.dir.monitor.pivot", _cgroup_dir),
+    _later("lxc.cgroup.relative", _bool),
+    Key("lxc.cgroup.<file>", _cgroup_file, _store_cgroup(1), _clear_cgroup(1), repeat=True),
+    Key("lxc.cgroup2.<file>", _cgroup_file, _store_cgroup(2), _clear_cgroup(2), repeat=True),
+    # capabilities and namespaces
+    Key("lxc.cap.drop", _caps(False), _extend_unique("cap_drop"), _reset("cap_drop"),
+        repeat=True),
+    Key("lxc.cap.keep", _caps(True), _store_cap_keep, _reset("cap_keep"), repeat=True),
+    Key("lxc.namespace.clone", _namespaces, _extend_unique("namespace_clone"),
+        _reset("namespace_clone"), repeat=True),
+    Key("lxc.namespace.keep", _namespaces, _extend_unique("namespace_keep"),
+        _reset("namespace_keep"), repeat=True),
+    _later("lxc.namespace.share.<namespace>", _namespace_share),
+    _list("lxc.idmap", _idmap, "idmaps", ("lxc.id_map",)),  # parsed; the runtime refuses
+    # security modules
+    _later("lxc.apparmor.profile", _text, ("lxc.aa_profile",)),
+    _later("lxc.apparmor.allow_incomplete", _bool, ("lxc.aa_allow_incomplete",)),
+    _later("lxc.apparmor.allow_nesting", _bool),
+    _later("lxc.apparmor.raw", _text, repeat=True),
+    _later("lxc.selinux.context", _text, ("lxc.se_context",)),
+    _later("lxc.selinux.context.keyring", _text),
+    _later("lxc.seccomp.profile", _text, ("lxc.seccomp",)),
+    _later("lxc.seccomp.allow_nesting", _bool),
+    _later("lxc.seccomp.notify.proxy", _unix_socket),
+    _later("lxc.seccomp.notify.cookie", _text),
+    # hooks
+    *(Key(f"lxc.hook.{hook}", _text, _store_hook, _clear_hook, repeat=True)
+      for hook in _HOOKS_ACTED),
+    *(_later(f"lxc.hook.{hook}", _text, repeat=True) for hook in _HOOKS_LATER),
+    Key("lxc.hook", _no_value, _done_by_parser, _clear_hook),
+    _field("lxc.hook.version", _range(0, 1), "hook_version"),
+    # monitor and autostart
+    _later("lxc.monitor.unshare", _uint),
+    _later("lxc.monitor.signal.pdeath", _signal),
+    _field("lxc.start.auto", _bool, "start_auto"),
+    _field("lxc.start.delay", _uint, "start_delay"),
+    _field("lxc.start.order", _int, "start_order"),
+    _list("lxc.group", _words, "groups", store=_extend_unique("groups")),
+    # logging
+    _field("lxc.log.file", _text, "log_file", ("lxc.logfile",)),
+    _field("lxc.log.level", _log_level, "log_level", ("lxc.loglevel",)),
+    _later("lxc.log.syslog", _choice("daemon", *(f"local{i}" for i in range(8))),
+           ("lxc.syslog",)),
+)
+
+# rows never acted on; a few more are not acted on for some values (Key.acted)
+KEYS_NOT_ACTED_ON: frozenset[str] = frozenset(
+    k.name for k in KEYS if k.store is None or k.acted is _never)
+
+
+# ---- lookup -------------------------------------------------------------------------------
+class Match:
+    """A key line resolved against the table."""
+
+    __slots__ = ("row", "canonical", "suffix", "bare", "index", "sub")
+
+    def __init__(self, row: Key, canonical: str | None, suffix: str | None = None,
+                 bare: bool = False, index: int | None = None, sub: str | None = None) -> None:
+        self.row = row
+        self.canonical = canonical  # None for an un-indexed 2008 network key: the parser knows N
+        self.suffix = suffix  # the <name> part of a pattern key
+        self.bare = bare  # a pattern's bare prefix (lxc.cgroup): only an empty value
+        self.index = index  # network index, when the key gives one
+        self.sub = sub  # network subkey in today's spelling (ipv4.address)
+
+
+_EXACT: dict[str, tuple[Key, str]] = {}  # spelling -> row, today's spelling
+_PREFIXES: list[tuple[str, Key, str]] = []  # "lxc.limit." -> row, "lxc.prlimit."
+NET_KEYS: dict[str, Key] = {}  # today's network subkey -> row
+_NET_LEGACY: dict[str, str] = {}  # 2008 network subkey -> today's
+
+
+def _index_table() -> None:
+    for row in KEYS:
+        if row.name.startswith("lxc.net.<N>."):
+            sub = row.name[len("lxc.net.<N>."):]
+            NET_KEYS[sub] = row
+            for old in row.legacy:
+                _NET_LEGACY[old[len("lxc.network.<N>."):]] = sub
+            continue
+        for spelling in (row.name, *row.legacy):
+            if "<" in spelling:
+                prefix, today = spelling[:spelling.index("<")], row.name[:row.name.index("<")]
+                _PREFIXES.append((prefix, row, today))
+                _EXACT.setdefault(prefix[:-1], (row, today[:-1]))
+            else:
+                _EXACT[spelling] = (row, row.name)
+
+
+_index_table()
+
+
+def lookup(key: str) -> Match | None:
+    """Resolve a key as written; None if unknown; Invalid for a non-numeric network index."""
+    hit = _EXACT.get(key)
+    if hit is not None:
+        row, today = hit
+        return Match(row, today, bare="<" in row.name)
+    if key.startswith("lxc.net."):
+        return _net_match(key[len("lxc.net."):], legacy=False)
+    if key.startswith("lxc.network."):
+        return _net_match(key[len("lxc.network."):], legacy=True)
+    for prefix, row, today in _PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            suffix = key[len(prefix):]
+            return Match(row, today + suffix, suffix)
+    return None
+
+
+def _net_match(rest: str, legacy: bool) -> Match | None:
+    head, dot, sub = rest.partition(".")
+    if legacy and not head[:1].isdigit():  # 2008 form: lxc.network.link applies to the last
+        sub = _NET_LEGACY.get(rest, rest)
+        row = NET_KEYS.get(sub)
+        return Match(row, None, sub=sub) if row else None
+    if not _digits(head):
+        raise Invalid(f"'{head}' is not a network index")
+    index = int(head)
+    if index > 0x7FFFFFFF:
+        raise Invalid(f"network index {head} is too large")
+    if legacy:
+        sub = _NET_LEGACY.get(sub, sub)
+    row = NET_KEYS.get(sub) if dot else None
+    return Match(row, f"lxc.net.{index}.{sub}", index=index, sub=sub) if row else None
+
+
+def canonical_key(key: str) -> str:
+    """Today's spelling of a key (``lxc.utsname`` -> ``lxc.uts.name``).
+
+    Un-indexed 2008 network keys (``lxc.network.ipv4``) need the file's context: they come
+    back unchanged, and the parser records their indexed spelling in ``Entry.canonical``.
+    """
+    try:
+        match = lookup(key)
+    except Invalid:
+        return key
+    return match.canonical if match is not None and match.canonical else key
+
+
+__all__ = ["CAPABILITIES", "KEYS", "KEYS_NOT_ACTED_ON", "NET_KEYS", "Ctx", "Invalid", "Key",
+           "Match", "canonical_key", "lookup", "parse_prlimit", "randomize_hwaddr"]
