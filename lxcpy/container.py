@@ -8,7 +8,6 @@ get_config_item, set_config_item) so scripts read the same.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +76,8 @@ class Container:
             if not lock.acquire(blocking=True, timeout=30):
                 raise LxcError(f"{self.name} did not stop")
         try:
+            import shutil  # only here: its import (bz2, lzma, ...) costs every command
+
             # a rootfs is only ours to remove when it lives inside the container directory
             shutil.rmtree(self.paths.dir)
         finally:
@@ -229,8 +230,8 @@ class Container:
 
     def wait(self, state: str, timeout: float = -1) -> bool:
         """python3-lxc's wait: True once the container is in ``state`` ('A|B' allowed)."""
-        from lxcpy.runtime.wait import wait_for_states
         from lxcpy.runtime.states import parse_states
+        from lxcpy.runtime.wait import wait_for_states
 
         return wait_for_states(self, parse_states(state), timeout)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import os
 from dataclasses import dataclass
 
@@ -86,7 +85,13 @@ class ContainerPaths:
 
 def lxcpath_rundir(lxcpath: str) -> str:
     real = os.path.realpath(lxcpath)
-    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    try:
+        # CPython's built-in SHA-256: same digest as hashlib's, without loading OpenSSL
+        # (~3 ms of every command's start-up); 3.12 renamed the module to _sha2
+        from _sha256 import sha256
+    except ImportError:
+        from hashlib import sha256
+    digest = sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return os.path.join(RUN_ROOT, digest)
 
 

@@ -142,6 +142,13 @@ def entry(prog: str, command: click.Command) -> Callable[[], None]:
 
     def main() -> None:
         STATE.prog = prog
+        import lxcpy.cli
+
+        if lxcpy.cli.SIGINT_DEFERRED:  # from here on Ctrl-C is one line ("interrupted")
+            import signal
+
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            lxcpy.cli.SIGINT_DEFERRED = False
         try:
             command.main(prog_name=prog, standalone_mode=False)
         except click.exceptions.NoArgsIsHelpError as exc:
@@ -153,7 +160,9 @@ def entry(prog: str, command: click.Command) -> Callable[[], None]:
             fail(exc.format_message())
         except click.exceptions.Exit as exc:
             raise SystemExit(exc.exit_code) from None
-        except click.Abort:
+        except click.Abort as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C while parsing
+                fail("interrupted", 130)
             fail("aborted")
         except BrokenPipeError:
             # e.g. `lxc-ls | head`: stop quietly like a C tool killed by SIGPIPE

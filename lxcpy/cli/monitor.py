@@ -100,7 +100,7 @@ def command(name: tuple[str, ...], lxcpath: list[str], quit_: bool, **_: object)
     out = sys.stdout
     try:
         listener = Listener(_unique_lxcpaths(lxcpath))
-        for event in listener.events():
+        for event in listener.events(output_fd=_pipe_fd(out)):
             if matcher is not None and not matcher.fullmatch(event.name):
                 continue
             line = event.line()
@@ -121,6 +121,18 @@ def command(name: tuple[str, ...], lxcpath: list[str], quit_: bool, **_: object)
         raise SystemExit(141) from None
     finally:
         _close(listener)
+
+
+def _pipe_fd(stream: object) -> int | None:
+    """stdout's fd when it is a pipe or socket (a reader can go away), else None."""
+    import stat
+
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) else None
 
 
 def _close(listener: Listener | None) -> None:

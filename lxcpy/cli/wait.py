@@ -9,7 +9,8 @@ from lxcpy.cli.common import CONTEXT, common_options, entry
 
 @click.command(context_settings=CONTEXT)
 @common_options()
-@click.option("-s", "--state", "wanted", required=True, help="states to wait for, e.g. 'RUNNING|FROZEN'")
+@click.option("-s", "--state", "wanted", required=True,
+              help="states to wait for, e.g. 'RUNNING|FROZEN'")
 @click.option("-t", "--timeout", type=float, default=-1,
               help="seconds to wait (-1: forever; 0: check once and return)")
 def command(name: str, lxcpath: str, wanted: str, timeout: float, **_: object) -> None:

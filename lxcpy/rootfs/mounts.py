@@ -180,8 +180,21 @@ def mount_entry(entry: MountEntry, root: Root | None) -> None:
 
 def _mount_entry(entry: MountEntry, opts: MountOptions, root: Root | None) -> None:
     source = entry.source
+    source_fd = -1
     if opts.bind and not os.path.isabs(source) and root is not None:
-        source = os.path.join(root.path, source)
+        # a relative bind source is inside the rootfs: resolve it there too, so a symlink
+        # in the rootfs cannot bind a host directory into the container
+        source_fd = root.open(source)
+        source = fd_path(source_fd)
+    try:
+        _mount_entry_from(entry, opts, root, source)
+    finally:
+        if source_fd >= 0:
+            os.close(source_fd)
+
+
+def _mount_entry_from(entry: MountEntry, opts: MountOptions, root: Root | None,
+                      source: str) -> None:
     create = opts.create
     if create is None and opts.bind:
         pass  # LXC does not create implicitly; missing target is an error unless optional

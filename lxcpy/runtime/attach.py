@@ -83,6 +83,11 @@ def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], cfg: ContainerCo
                 f.write(str(os.getpid()))
         except FileNotFoundError:
             continue
+    if cfg is not None and (cfg.cap_drop or cfg.cap_keep):
+        # now: in the container's mount namespace the host's Python files are out of reach
+        import prctl  # noqa: F401
+
+        from lxcpy.runtime.child import drop_capabilities  # noqa: F401
     for ns, fd in fds:
         k.setns(fd, k.NAMESPACES[ns][0])
         os.close(fd)

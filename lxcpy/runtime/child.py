@@ -100,6 +100,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         spec.console.child_side(root)  # /dev/console, /dev/ttyN, the init's stdio
     run_hooks(spec, "mount")
     if root is not None:
+        _preload(spec)
         if cfg.rootfs_path:
             mounts.pivot(root, mounts.rootfs_read_only(cfg))
         else:
@@ -122,6 +123,16 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     chan.send(exec=True)
     _exec(spec.argv, env)
     raise LxcError(f"failed to exec '{spec.argv[0]}'")
+
+
+def _preload(spec: ChildSpec) -> None:
+    """Import now what runs after pivot_root, when the host's Python files are out of reach."""
+    import lxcpy.runtime.init  # noqa: F401
+
+    if spec.cfg.cap_drop or spec.cfg.cap_keep:
+        import prctl  # noqa: F401
+    if spec.cfg.hooks.get("start"):
+        import lxcpy.runtime.hooks  # noqa: F401
 
 
 def _wait(chan: Channel) -> dict:

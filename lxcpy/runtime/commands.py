@@ -7,16 +7,29 @@ that does not answer means the container is STOPPED: no state is ever read from 
 
 from __future__ import annotations
 
-import json
-import socket
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from lxcpy.errors import LxcError, NotRunning
 from lxcpy.paths import ContainerPaths
 
+if TYPE_CHECKING:
+    import socket
+
+# socket and json are imported where they are used: a STOPPED container (no socket file)
+# is answered without paying for their import (~3 ms of lxc-state / lxc-info -s).
+
 
 def connect(paths: ContainerPaths, timeout: float | None = 5.0) -> socket.socket:
     """Connect to the supervisor of ``paths``; NotRunning when none answers."""
+    try:
+        os.stat(paths.socket)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotRunning(f"{paths.name} is not running") from None
+    except OSError:
+        pass  # connect() below reports it as before
+    import socket
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     sock.settimeout(timeout)
     try:
@@ -31,6 +44,8 @@ def connect(paths: ContainerPaths, timeout: float | None = 5.0) -> socket.socket
 
 
 def send(sock: socket.socket, message: dict[str, Any]) -> None:
+    import json
+
     sock.sendall(json.dumps(message).encode() + b"\n")
 
 
@@ -42,6 +57,8 @@ def receive(sock: socket.socket) -> dict[str, Any] | None:
         if not chunk:
             return None
         buf += chunk
+    import json
+
     return json.loads(buf)
 
 

@@ -450,9 +450,12 @@ def _stdin_is_terminal() -> bool:
 def _bind_onto(root: Root, target: str, fd: int) -> None:
     from lxcpy.rootfs.mounts import fd_path
 
+    # By its path, not /proc/self/fd/N: the fd was opened before our mount namespace was
+    # made, and the kernel refuses to bind from a mount of another namespace (EINVAL).
+    source = os.ttyname(fd)
     where = root.open(target, "file")
     try:
-        k.mount(fd_path(fd), fd_path(where), None, k.MS_BIND, None)
+        k.mount(source, fd_path(where), None, k.MS_BIND, None)
     except LxcError as exc:
         raise LxcError(f"console: cannot bind a terminal on {target}: {exc.message}") from None
     finally:

@@ -103,14 +103,27 @@ class Listener:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def events(self, timeout: float | None = None) -> Iterator[Event]:
-        """Yield events as they come; stop after ``timeout`` seconds of silence (None: never)."""
+    def events(self, timeout: float | None = None,
+               output_fd: int | None = None) -> Iterator[Event]:
+        """Yield events as they come; stop after ``timeout`` seconds of silence (None: never).
+
+        With ``output_fd`` (the monitor's stdout), raise BrokenPipeError as soon as the
+        reader of that pipe went away, rather than at the next event, which may never come:
+        ``lxc-monitor | while read ...; do ...; exit; done`` must not hang.
+        """
         import select
 
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if output_fd is not None:
+            poller.register(output_fd, 0)  # POLLERR/POLLHUP are always reported
+        wait_ms = None if timeout is None else int(timeout * 1000)
         while True:
-            ready, _, _ = select.select([self.sock], [], [], timeout)
+            ready = poller.poll(wait_ms)
             if not ready:
                 return
+            if any(fd == output_fd for fd, _ in ready):
+                raise BrokenPipeError(f"fd {output_fd}: the reader went away")
             data = self.sock.recv(65536)
             yield _decode(data)
             # drain what is already queued before waiting again

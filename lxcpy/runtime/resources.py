@@ -58,7 +58,7 @@ def release(paths: ContainerPaths, res: Resources | None) -> None:
                 remove_paths(res.cgroup_paths)
             except Exception as exc:
                 log.warning("recovery: cgroups: %s", exc)
-    for path in (paths.socket, paths.resources):
+    for path in (paths.socket, paths.resources, paths.console):
         try:
             os.unlink(path)
         except FileNotFoundError:

@@ -31,6 +31,7 @@ import struct
 import subprocess
 from typing import TYPE_CHECKING
 
+from lxcpy.config.keys import canonical_key
 from lxcpy.errors import LxcError
 
 if TYPE_CHECKING:
@@ -56,10 +57,6 @@ LIB_ENTRIES = ("/lib lib none ro,bind,optional 0 0", "/usr/lib usr/lib none ro,b
                "/lib64 lib64 none ro,bind,optional 0 0",
                "/usr/lib64 usr/lib64 none ro,bind,optional 0 0")
 
-# the 2008 spellings of the keys this template looks at (the parser accepts both)
-_LEGACY = {"lxc.utsname": "lxc.uts.name", "lxc.tty": "lxc.tty.max", "lxc.pts": "lxc.pty.max",
-           "lxc.rootfs": "lxc.rootfs.path", "lxc.haltsignal": "lxc.signal.halt",
-           "lxc.rebootsignal": "lxc.signal.reboot"}
 _KEY_LINE = re.compile(r"^\s*(lxc\.[A-Za-z0-9_.]+)\s*=\s*(.*?)\s*$")
 
 RCS = """#!/bin/sh
@@ -160,8 +157,12 @@ def _user_keys(text: str) -> _Keys:
         match = _KEY_LINE.match(line)
         if not match:
             continue
-        key = _LEGACY.get(match.group(1), match.group(1))
+        key = canonical_key(match.group(1))  # 2008 spellings too: lxc.utsname, lxc.tty
         value = match.group(2).strip('"')
+        if not value:  # an empty value clears the key, as in LXC
+            keys.pop(key, None)
+            keys.values.pop(key, None)
+            continue
         keys[key] = value
         keys.values.setdefault(key, []).append(value)
     return keys

@@ -1,6 +1,7 @@
 """SIGKILL the supervisor at every phase of a start; the next command must clean up.
 
-Also SIGINT and SIGTERM to a foreground lxc-execute at each phase.
+Also SIGINT and SIGTERM to a foreground lxc-execute at each phase. Every case runs with a
+veth network (needs lxcpy.net) and without any network (no network namespace at all).
 """
 
 from __future__ import annotations
@@ -9,16 +10,20 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.faults._helpers import kill_tree, require_net, veth_keys
 from tests.faults.hostnet import bridge, links
 from tests.integration.helpers import cgroup_leftovers, lxc, tool, unique, wait_until
 
 pytestmark = pytest.mark.root
 
 PHASES = ["cgroup", "clone", "devices", "mounts", "running", "stopping"]
+NETS = ["none", "veth"]
 
 
 def mounts_mentioning(text: str) -> list[str]:
@@ -26,14 +31,22 @@ def mounts_mentioning(text: str) -> list[str]:
             if text in line]
 
 
-def make(lxcpath: Path, tmp_path: Path, br: str) -> str:
+@contextmanager
+def network(net: str) -> Iterator[str]:
+    """The config's network keys: a veth on a fresh bridge, or none at all."""
+    if net == "none":
+        yield ""
+        return
+    require_net()
+    with bridge() as br:
+        yield veth_keys(br)
+
+
+def make(lxcpath: Path, tmp_path: Path, net_keys: str) -> str:
     name = unique("kp")
     conf = tmp_path / "c.conf"
     conf.write_text(f"lxc.uts.name = {name}\n"
-                    "lxc.net.0.type = veth\n"
-                    f"lxc.net.0.link = {br}\n"
-                    "lxc.net.0.flags = up\n"
-                    "lxc.net.0.ipv4.address = 10.210.0.2/24\n"
+                    f"{net_keys}"
                     "lxc.cgroup.pids.max = 100\n"
                     "lxc.cgroup.memory.limit_in_bytes = 64M\n")
     lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
@@ -41,7 +54,7 @@ def make(lxcpath: Path, tmp_path: Path, br: str) -> str:
 
 
 def assert_clean(lxcpath: Path, name: str, links_before: set[str]) -> None:
-    r = lxc("state", "-n", name, lxcpath=lxcpath)
+    r = lxc("state", "-n", name, lxcpath=lxcpath, timeout=10)
     assert r.stdout == "STOPPED\n", r.stderr
     assert cgroup_leftovers(name) == []
     assert wait_until(lambda: links() == links_before, 5), links() ^ links_before
@@ -53,37 +66,48 @@ def assert_clean(lxcpath: Path, name: str, links_before: set[str]) -> None:
         assert not os.path.exists(leftover), leftover
 
 
+@pytest.mark.parametrize("net", NETS)
 @pytest.mark.parametrize("phase", PHASES)
-def test_sigkill_supervisor_at_phase(lxcpath: Path, tmp_path: Path, phase: str) -> None:
-    with bridge() as br:
-        name = make(lxcpath, tmp_path, br)
+def test_sigkill_supervisor_at_phase(lxcpath: Path, tmp_path: Path, phase: str,
+                                     net: str) -> None:
+    if phase == "devices" and net == "none":
+        pytest.skip("the devices phase exists only with a network namespace")
+    with network(net) as keys:
+        name = make(lxcpath, tmp_path, keys)
         before = links()
         env = {**os.environ, "LXCPY_TEST_KILL_AT": phase}
         argv = [tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh", "-c",
                 "sleep 100 & exec sleep 100"]
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
-        if phase == "stopping":
-            assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout
-                              == "RUNNING\n", 15)
-            # the supervisor runs with the kill point armed: stopping the container hits it
-            lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
-        status = proc.wait(30)
+        try:
+            if phase == "stopping":
+                assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout
+                                  == "RUNNING\n", 15)
+                # the supervisor runs with the kill point armed: stopping it hits it
+                lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=20)
+            status = proc.wait(30)
+        finally:
+            kill_tree(proc)
         assert status == -signal.SIGKILL
+        # the container's processes died with their supervisor (PDEATHSIG on the init)
+        assert wait_until(lambda: cgroup_leftovers(name) == [] or lxc(
+            "state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n", 10)
         assert_clean(lxcpath, name, before)
         # and the container works again
-        r = lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath)
+        r = lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath, timeout=30)
         assert r.returncode == 0, r.stderr
         assert_clean(lxcpath, name, before)
 
 
+@pytest.mark.parametrize("net", NETS)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3, 1.0])
 def test_signal_to_foreground_execute(lxcpath: Path, tmp_path: Path, sig: int,
-                                      delay: float) -> None:
+                                      delay: float, net: str) -> None:
     """Ctrl-C / SIGTERM at some moment of the start: it ends and leaves nothing."""
-    with bridge() as br:
-        name = make(lxcpath, tmp_path, br)
+    with network(net) as keys:
+        name = make(lxcpath, tmp_path, keys)
         before = links()
         proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                                  "sleep", "100"], stdin=subprocess.DEVNULL,
@@ -93,8 +117,6 @@ def test_signal_to_foreground_execute(lxcpath: Path, tmp_path: Path, sig: int,
         try:
             proc.wait(30)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            kill_tree(proc)
         assert b"Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
         assert_clean(lxcpath, name, before)

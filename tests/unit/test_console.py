@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -41,7 +43,7 @@ def fork_init(console: Console, script: bytes) -> int:
         try:
             console.child_side(None)
             os.write(1, b"hello from init\n")
-            line = os.read(0, 100)
+            line = os.read(0, 100) if select.select([0], [], [], 3)[0] else b"nothing"
             os.write(1, b"got " + line.strip() + b"\n")
             os.write(1, script)
             time.sleep(0.2)
@@ -61,7 +63,14 @@ def running(paths: TmpPaths, tmp_path: Path) -> Iterator[tuple[Console, int, Pat
     try:
         yield console, pid, log
     finally:
-        os.waitpid(pid, 0)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
         console.close()
 
 

@@ -1,0 +1,106 @@
+"""Container networking: veth, macvlan, phys, vlan, empty, none (pyroute2, imported lazily).
+
+The runtime's order (see the lead's supervisor and child):
+
+1. the container's init unshares its network namespace;
+2. the supervisor calls :func:`host_setup` with the init's pid: the devices are made and
+   handed to that namespace under temporary names; the returned records go to the init
+   (JSON) and into the supervisor's resource file (through ``record``, before each device
+   exists, so a crash can be undone by :func:`recover`);
+3. the supervisor runs :func:`run_scripts` ``"up"``;
+4. the init calls :func:`inside_setup`: final names, MACs, MTUs, addresses, up, routes;
+5. at stop: :func:`run_scripts` ``"down"``, then :func:`host_teardown`.
+
+Importing this package costs nothing network-related: pyroute2 (~125 ms) is imported by
+the first function that needs netlink. :func:`preload` lets a caller pay that cost early,
+e.g. in the supervisor before it forks the init, so the init inherits it.
+
+Record dict (JSON-serialisable; one per veth/macvlan/phys/vlan interface, in config order)::
+
+    {"index": 0,              # NetConfig.index
+     "type": "veth",          # veth | macvlan | phys | vlan
+     "host": "vethAb3dE9",    # host-side name: veth host end, phys original name, else None
+     "temp": "vethQw8rT2",    # the device's name in the container until inside_setup
+     "name": "eth0",          # its final name in the container
+     "link": "br0",           # bridge / lower device, or None
+     "gateway4": "10.0.0.1",  # ipv4.gateway = auto resolved on the host, else None
+     "gateway6": None,
+     "mtu": 1500, "hwaddr": "..",  # phys only: restored when it comes back
+     "undone": True}          # present once nothing of it exists any more
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lxcpy.config.model import NetConfig
+
+Record = dict[str, Any]
+
+
+def host_setup(networks: list[NetConfig], container_pid: int, container_name: str,
+               record: Callable[[Record], None]) -> list[Record]:
+    """Make every interface's host side and hand its device to ``container_pid``'s netns.
+
+    Calls ``record(rec)`` before creating each device. On failure, undoes what this call
+    made and raises :class:`NetworkError` (``net.0 (veth): bridge 'nobr' does not exist``).
+    """
+    from lxcpy.net.host import host_setup as impl
+
+    return impl(networks, container_pid, container_name, record)
+
+
+def inside_setup(networks: list[NetConfig], records: list[Record]) -> None:
+    """In the container's netns: rename, hwaddr, mtu, addresses, up, lo, gateways."""
+    from lxcpy.net.inside import inside_setup as impl
+
+    impl(networks, records)
+
+
+def run_scripts(networks: list[NetConfig], records: list[Record], container_name: str,
+                phase: str) -> None:
+    """``script.up`` / ``script.down`` as ``script NAME net PHASE TYPE HOSTIFNAME``."""
+    from lxcpy.net.scripts import run_scripts as impl
+
+    impl(networks, records, container_name, phase)
+
+
+def host_teardown(records: list[Record], container_netns_fd: int | None) -> None:
+    """Delete host veth ends, bring phys devices home (down, no addresses). Never raises."""
+    from lxcpy.net.host import host_teardown as impl
+
+    impl(records, container_netns_fd)
+
+
+def recover(records: list[Record]) -> None:
+    """After a killed supervisor: delete host-side devices still listed. Never raises."""
+    from lxcpy.net.host import recover as impl
+
+    impl(records)
+
+
+def addresses_of(pid: int) -> tuple[list[str], list[str]]:
+    """(IPv4, IPv6) global addresses in the netns of ``pid``; no lo, no link-local."""
+    from lxcpy.net.query import addresses_of as impl
+
+    return impl(pid)
+
+
+def interfaces_of(pid: int) -> list[str]:
+    """Interface names in the netns of ``pid``."""
+    from lxcpy.net.query import interfaces_of as impl
+
+    return impl(pid)
+
+
+def preload() -> None:
+    """Import the netlink library now (e.g. before forking the container's init)."""
+    from lxcpy.net._netlink import load
+
+    load()
+
+
+__all__ = ["host_setup", "inside_setup", "run_scripts", "host_teardown", "recover",
+           "addresses_of", "interfaces_of", "preload", "Record"]
