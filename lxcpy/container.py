@@ -86,6 +86,10 @@ class Container:
     # ---- runtime state -----------------------------------------------------------------
     def recover(self) -> bool:
         """Undo what a killed supervisor left behind; True if there was something."""
+        # the usual STOPPED case (nothing left behind) answers without importing the
+        # recovery code (json, dataclasses: ~3 ms of lxc-state / lxc-info -s)
+        if not os.path.exists(self.paths.resources) and not os.path.exists(self.paths.socket):
+            return False
         from lxcpy.runtime.resources import recover_if_stale
 
         return recover_if_stale(self.paths)

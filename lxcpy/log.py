@@ -2,25 +2,68 @@
 
 from __future__ import annotations
 
-import logging
+import fcntl
 import os
 import sys
+from typing import TYPE_CHECKING, Any, TextIO
 
+if TYPE_CHECKING:
+    import logging
+
+# logging's levels as numbers: `logging` itself (~5 ms with string, traceback, ...) is
+# imported only once something is logged at WARNING or above, or -o/-l configures it
 TRACE = 5
+DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 NOTICE = 25
-CRIT = logging.CRITICAL
-ALERT = logging.CRITICAL + 5
-FATAL = logging.CRITICAL + 10
+CRIT = CRITICAL
+ALERT = CRITICAL + 5
+FATAL = CRITICAL + 10
 
 PRIORITIES = {
-    "TRACE": TRACE, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "NOTICE": NOTICE,
-    "WARN": logging.WARNING, "WARNING": logging.WARNING, "ERROR": logging.ERROR,
+    "TRACE": TRACE, "DEBUG": DEBUG, "INFO": INFO, "NOTICE": NOTICE,
+    "WARN": WARNING, "WARNING": WARNING, "ERROR": ERROR,
     "CRIT": CRIT, "ALERT": ALERT, "FATAL": FATAL,
 }
-for _name, _level in (("TRACE", TRACE), ("NOTICE", NOTICE), ("ALERT", ALERT), ("FATAL", FATAL)):
-    logging.addLevelName(_level, _name)
 
-log = logging.getLogger("lxcpy")
+_logger: logging.Logger | None = None
+
+
+def get_logger() -> logging.Logger:
+    """The real ``lxcpy`` logger (imports logging on first use)."""
+    global _logger
+    if _logger is None:
+        import logging
+
+        for name, level in (("TRACE", TRACE), ("NOTICE", NOTICE), ("ALERT", ALERT),
+                            ("FATAL", FATAL)):
+            logging.addLevelName(level, name)
+        _logger = logging.getLogger("lxcpy")
+    return _logger
+
+
+class _LazyLog:
+    """Stands for ``logging.getLogger("lxcpy")`` without importing logging up front.
+
+    debug() and info() are dropped while logging has not been imported at all: nothing
+    can have configured a handler or a level low enough to show them.
+    """
+
+    def debug(self, *args: Any, **kwargs: Any) -> None:
+        if _logger is not None or "logging" in sys.modules:
+            get_logger().debug(*args, **kwargs)
+
+    def info(self, *args: Any, **kwargs: Any) -> None:
+        if _logger is not None or "logging" in sys.modules:
+            get_logger().info(*args, **kwargs)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(get_logger(), attr)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        setattr(get_logger(), attr, value)
+
+
+log: logging.Logger = _LazyLog()  # type: ignore[assignment]
 
 
 def parse_priority(text: str) -> int:
@@ -35,9 +78,26 @@ def parse_priority(text: str) -> int:
     return PRIORITIES[key]
 
 
+def _open_logfile(path: str) -> TextIO:
+    """Open ``-o FILE`` for appending; a FIFO nobody reads fails at once instead of hanging."""
+    from lxcpy.errors import LxcError
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC,
+                     0o644)
+    except OSError as exc:
+        raise LxcError(f"cannot open log file '{path}': {exc.strerror}") from None
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    return open(fd, "a", encoding="utf-8", errors="backslashreplace")
+
+
 def setup(prog: str, name: str | None, logfile: str | None, priority: int | None,
           quiet: bool) -> None:
     """Configure the lxcpy logger once per command."""
+    import logging
+
+    log = get_logger()
     log.handlers.clear()
     log.propagate = False
     level = priority if priority is not None else logging.ERROR
@@ -50,7 +110,7 @@ def setup(prog: str, name: str | None, logfile: str | None, priority: int | None
         err.setFormatter(logging.Formatter(prefix + "%(message)s"))
         log.addHandler(err)
     if logfile:
-        fh = logging.FileHandler(logfile) if logfile != "-" else logging.StreamHandler(sys.stderr)
+        fh = logging.StreamHandler(_open_logfile(logfile) if logfile != "-" else sys.stderr)
         fh.setLevel(level)
         fh.setFormatter(logging.Formatter(
             f"{prog} {name or ''} %(asctime)s %(levelname)-8s %(module)s - %(message)s"))
@@ -60,4 +120,6 @@ def setup(prog: str, name: str | None, logfile: str | None, priority: int | None
 
 
 def debugging() -> bool:
-    return log.isEnabledFor(logging.DEBUG)
+    if _logger is None and "logging" not in sys.modules:
+        return False  # nothing configured: the default level is WARNING
+    return get_logger().isEnabledFor(DEBUG)

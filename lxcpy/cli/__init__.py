@@ -1,7 +1,8 @@
 """One small click module per command; the shared options and error handling live in common."""
 
+# _signal, the C module: `signal` adds enum wrappers that cost ~1 ms of every start-up
+import _signal
 import os as _os
-import signal as _signal
 import sys as _sys
 
 # Ctrl-C while a command is still importing (click, the library) must end it like a C tool

@@ -21,12 +21,20 @@ def command(ctx: click.Context, config_path: str | None) -> None:
         return
     import os
     import shutil
+    import stat
 
     from lxcpy.config.update import update_legacy_text
     from lxcpy.paths import write_atomic
 
     try:
-        with open(config_path, encoding="utf-8", errors="surrogateescape") as f:
+        # O_NONBLOCK: a FIFO must be refused, not hang us; a device must never be replaced
+        fd = os.open(config_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            os.close(fd)
+            fail(f"{config_path}: "
+                 + ("is a directory" if stat.S_ISDIR(kind) else "not a regular file"))
+        with open(fd, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
         mode = os.stat(config_path).st_mode & 0o7777
         shutil.copyfile(config_path, config_path + ".backup")

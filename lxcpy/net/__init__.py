@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from lxcpy.config.model import NetConfig
 
 Record = dict[str, Any]
+# types without a device (lxcpy.net.names.DEVICELESS_TYPES, repeated to keep this import free)
+_DEVICELESS = ("empty", "none")
 
 
 def host_setup(networks: list[NetConfig], container_pid: int, container_name: str,
@@ -47,6 +49,8 @@ def host_setup(networks: list[NetConfig], container_pid: int, container_name: st
     Calls ``record(rec)`` before creating each device. On failure, undoes what this call
     made and raises :class:`NetworkError` (``net.0 (veth): bridge 'nobr' does not exist``).
     """
+    if all(n.type in _DEVICELESS for n in networks):
+        return []  # nothing to make: skip importing the netlink side (~5 ms of a start)
     from lxcpy.net.host import host_setup as impl
 
     return impl(networks, container_pid, container_name, record)
@@ -54,6 +58,8 @@ def host_setup(networks: list[NetConfig], container_pid: int, container_name: st
 
 def inside_setup(networks: list[NetConfig], records: list[Record]) -> None:
     """In the container's netns: rename, hwaddr, mtu, addresses, up, lo, gateways."""
+    if all(n.type == "none" or (n.type == "empty" and not n.up) for n in networks):
+        return  # no device and lo stays down: nothing to import (~5 ms in the init)
     from lxcpy.net.inside import inside_setup as impl
 
     impl(networks, records)
@@ -62,6 +68,9 @@ def inside_setup(networks: list[NetConfig], records: list[Record]) -> None:
 def run_scripts(networks: list[NetConfig], records: list[Record], container_name: str,
                 phase: str) -> None:
     """``script.up`` / ``script.down`` as ``script NAME net PHASE TYPE HOSTIFNAME``."""
+    if phase in ("up", "down") and not any(
+            n.script_up if phase == "up" else n.script_down for n in networks):
+        return  # no script: no need to import subprocess
     from lxcpy.net.scripts import run_scripts as impl
 
     impl(networks, records, container_name, phase)

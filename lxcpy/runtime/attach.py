@@ -96,6 +96,10 @@ def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], cfg: ContainerCo
     pid = os.fork()  # the PID namespace applies to children only
     if pid == 0:
         os.close(exec_r)
+        # only 0, 1 and 2 reach the program: a caller's fd (a host directory, a file) would
+        # be a way out of the container (runc CVE-2024-21626 class); close_range(2), fast
+        os.closerange(3, exec_w)
+        os.closerange(exec_w + 1, 1 << 30)
         try:
             if cfg is not None and (cfg.cap_drop or cfg.cap_keep):
                 from lxcpy.runtime.child import drop_capabilities

@@ -25,7 +25,9 @@ class Resources:
     socket: str = ""
 
     def save(self, paths: ContainerPaths) -> None:
-        write_atomic(paths.resources, json.dumps(asdict(self)), 0o600)
+        # no fsync: the record is for recovery after a killed supervisor (the page cache
+        # survives that); after a machine crash its cgroups and devices are gone anyway
+        write_atomic(paths.resources, json.dumps(asdict(self)), 0o600, durable=False)
 
     @classmethod
     def load(cls, paths: ContainerPaths) -> Resources | None:

@@ -425,7 +425,10 @@ class Supervisor:
         def note(signum: int, _frame: object) -> None:
             self.signals.append(signum)
 
-        old = {sig: signal.signal(sig, note) for sig in FORWARD_TO_INIT}
+        # a signal the caller left ignored stays ignored, like for any C tool: `nohup`, and
+        # `lxc-execute ... &` in a script, which must not end on the terminal's Ctrl-C
+        old = {sig: signal.signal(sig, note) for sig in FORWARD_TO_INIT
+               if signal.getsignal(sig) is not signal.SIG_IGN}
         old[-1] = signal.set_wakeup_fd(wake.fileno(), warn_on_full_buffer=False)
         return old
 

@@ -100,6 +100,12 @@ def test_sigkill_supervisor_at_phase(lxcpath: Path, tmp_path: Path, phase: str,
         assert_clean(lxcpath, name, before)
 
 
+def _foreground_signals() -> None:
+    # as from an interactive shell: a suite started in the background (`cmd &` in a
+    # script) inherits SIGINT ignored, and a process that starts with it ignored keeps it so
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("net", NETS)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3, 1.0])
@@ -111,7 +117,7 @@ def test_signal_to_foreground_execute(lxcpath: Path, tmp_path: Path, sig: int,
         before = links()
         proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                                  "sleep", "100"], stdin=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE, preexec_fn=_foreground_signals)
         time.sleep(delay)
         proc.send_signal(sig)
         try:

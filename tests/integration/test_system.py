@@ -194,3 +194,21 @@ def test_foreground_init_without_terminal(lxcpath: Path, tmp_path: Path) -> None
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_boot_keeps_the_static_address(lxcpath: Path, tmp_path: Path) -> None:
+    """The template's boot script runs no DHCP client that would flush lxc.net addresses."""
+    from tests.faults.hostnet import bridge
+
+    with bridge("10.212.0.1/24") as br:
+        name = create(lxcpath, tmp_path, "lxc.net.0.type = veth\n"
+                                         f"lxc.net.0.link = {br}\n"
+                                         "lxc.net.0.flags = up\n"
+                                         "lxc.net.0.ipv4.address = 10.212.0.2/24\n")
+        start(lxcpath, name, "-d")
+        # rcS has run once the console's shell or the ttys' gettys are up; give it a moment
+        time.sleep(1.0)
+        r = attach(lxcpath, name, "ip -o -4 addr show dev eth0; ping -c1 -W2 10.212.0.1")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "inet 10.212.0.2/24" in r.stdout
+        assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
