@@ -50,10 +50,13 @@ class _LazyLog:
 
     def debug(self, *args: Any, **kwargs: Any) -> None:
         if _logger is not None or "logging" in sys.modules:
+            # stacklevel + 1: %(module)s names our caller, not this wrapper
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
             get_logger().debug(*args, **kwargs)
 
     def info(self, *args: Any, **kwargs: Any) -> None:
         if _logger is not None or "logging" in sys.modules:
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
             get_logger().info(*args, **kwargs)
 
     def __getattr__(self, attr: str) -> Any:

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export PATH="$PWD/.venv/bin:$PATH"
 export LXC_LXCPATH; LXC_LXCPATH=$(mktemp -d /tmp/lxcpy-demo.XXXXXX)
-trap 'rm -rf "$LXC_LXCPATH"' EXIT
+# the lxcpath's run directory (/run/lxcpy/<hash>) goes with it
+rundir=$(.venv/bin/python -c 'import sys; from lxcpy.paths import lxcpath_rundir as r; print(r(sys.argv[1]))' "$LXC_LXCPATH")
+trap 'rm -rf "$LXC_LXCPATH" "$rundir"' EXIT
 unshare --net -- bash -euo pipefail -c '
   ip link set lo up
   ip link add eth0 type veth peer name eth0-peer   # stands in for the NIC

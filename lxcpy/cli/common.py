@@ -177,6 +177,14 @@ def entry(prog: str, command: click.Command) -> Callable[[], None]:
         command.__class__ = _Command  # every lxc-* is a plain @click.command
 
     def main() -> None:
+        try:
+            run()
+        except SystemExit as exc:
+            exit_now(exc.code)  # returns when the normal exit must run
+            raise
+        exit_now(0)
+
+    def run() -> None:
         STATE.prog = prog
         import lxcpy.cli
 
@@ -207,6 +215,45 @@ def entry(prog: str, command: click.Command) -> Callable[[], None]:
             raise SystemExit(141) from None
 
     return main
+
+
+def exit_now(code: object) -> None:
+    """End a console script at once with ``code``, skipping the interpreter's finalisation.
+
+    Tearing down ~150 modules and their objects costs 10-16 ms that a finished command does
+    not need (about a third of ``lxc-state``). atexit handlers still run and stdout/stderr
+    are flushed first. Returns (for the ordinary exit) when ``lxcpy.cli.common`` is not
+    running as an ``lxc-*`` script (e.g. main() called by a Python program), when the code
+    is not an int, when a non-daemon thread is alive, or when a flush fails.
+    """
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+    if not os.path.basename(main_file).startswith("lxc-"):
+        return
+    if code is None:
+        code = 0
+    if not isinstance(code, int):
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None and any(t.is_alive() and not t.daemon
+                                     for t in threading.enumerate()
+                                     if t is not threading.main_thread()):
+        return
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return  # let the ordinary exit report it as before
+    import atexit
+
+    atexit._run_exitfuncs()  # e.g. logging.shutdown(): flushes a -o log file
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code & 0xFF)
 
 
 def not_built(prog: str) -> Callable[[], None]:

@@ -6,8 +6,11 @@ The parser (``parser.py``) fills it from ``lxc.*`` lines through the key table
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: a config without addresses never imports ipaddress
+    import ipaddress
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ before any mount: names, MACs, MTUs, addresses, links up, loopback, default rout
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from lxcpy.config.model import NetConfig
 
 RT_SCOPE_LINK = 253
+# like LXC, every gateway adds its own default route: a second one per family collides
+_ONE_DEFAULT = "another interface has set the default route already"
 
 
 def inside_setup(networks: list[NetConfig], records: list[dict[str, Any]]) -> None:
@@ -44,15 +47,22 @@ def inside_setup(networks: list[NetConfig], records: list[dict[str, Any]]) -> No
             _gateways(ipr, net, by_index[net.index], indexes[net.index])
 
 
-def _step(net: NetConfig | None, action: Callable[[], Any], what: str) -> None:
-    """One netlink request; the kernel's refusal becomes a NetworkError naming ``net``."""
+def _step(net: NetConfig | None, action: Callable[[], Any], what: str,
+          exists: str | None = None) -> None:
+    """One netlink request; the kernel's refusal becomes a NetworkError naming ``net``.
+
+    ``exists``: what to add to the reason when the kernel says EEXIST.
+    """
     _, NetlinkError = nl.load()
     try:
         action()
     except NetlinkError as exc:
+        reason = nl.strerror(exc)
+        if exists and nl.code_of(exc) == errno.EEXIST:
+            reason += f" ({exists})"
         if net is None:
-            raise NetworkError(f"{what}: {nl.strerror(exc)}") from None
-        raise error(net, f"{what}: {nl.strerror(exc)}") from None
+            raise NetworkError(f"{what}: {reason}") from None
+        raise error(net, f"{what}: {reason}") from None
 
 
 def _configure(ipr: Any, net: NetConfig, rec: dict[str, Any], name: str) -> int:
@@ -106,7 +116,7 @@ def _gateways(ipr: Any, net: NetConfig, rec: dict[str, Any], index: int) -> None
         if wanted == "dev":
             _step(net, lambda default=default, family=family, onlink=onlink: ipr.route(
                 "add", dst=default, oif=index, family=family, **onlink),
-                f"cannot add the default route on the device ({key} = dev)")
+                f"cannot add the default route on the device ({key} = dev)", _ONE_DEFAULT)
             continue
         text = resolved if wanted == "auto" else wanted
         try:
@@ -123,4 +133,4 @@ def _gateways(ipr: Any, net: NetConfig, rec: dict[str, Any], index: int) -> None
                 f"cannot add the route to gateway {gw}")
         _step(net, lambda default=default, family=family, gw=gw: ipr.route(
             "add", dst=default, gateway=str(gw), oif=index, family=family),
-            f"cannot add the default route via {gw}")
+            f"cannot add the default route via {gw}", _ONE_DEFAULT)

@@ -22,15 +22,22 @@ if TYPE_CHECKING:
 
 def connect(paths: ContainerPaths, timeout: float | None = 5.0) -> socket.socket:
     """Connect to the supervisor of ``paths``; NotRunning when none answers."""
+    import socket
+
+    sock: socket.socket = _connect(paths, timeout, socket)
+    return sock
+
+
+def _connect(paths: ContainerPaths, timeout: float | None, module: Any) -> Any:
+    """connect() with ``module``'s socket type: ``socket``'s, or ``_socket``'s (the C type
+    without the enums and wrappers that ``import socket`` builds: ~2 ms of lxc-state)."""
     try:
         os.stat(paths.socket)
     except (FileNotFoundError, NotADirectoryError):
         raise NotRunning(f"{paths.name} is not running") from None
     except OSError:
         pass  # connect() below reports it as before
-    import socket
-
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock = module.socket(module.AF_UNIX, module.SOCK_STREAM | module.SOCK_CLOEXEC)
     sock.settimeout(timeout)
     try:
         sock.connect(paths.socket)
@@ -65,12 +72,17 @@ def receive(sock: socket.socket) -> dict[str, Any] | None:
 def call(paths: ContainerPaths, op: str, timeout: float | None = 5.0,
          **args: Any) -> dict[str, Any]:
     """One request/reply. Raises NotRunning if no supervisor, LxcError if it refused."""
-    with connect(paths, timeout) as sock:
+    import _socket
+
+    sock = _connect(paths, timeout, _socket)
+    try:
         send(sock, {"op": op, **args})
         try:
             reply = receive(sock)
         except (ConnectionResetError, TimeoutError):
             reply = None
+    finally:
+        sock.close()
     if reply is None:
         raise NotRunning(f"{paths.name} is not running")
     if "error" in reply:

@@ -150,6 +150,11 @@ class Supervisor:
         self._setup_cgroup()
         test_kill_point("cgroup")
         self._host_hooks("pre-start")
+        if self._new_netns():
+            from lxcpy.net import preload
+
+            # imported once here, inherited by the init: not twice (~115 ms each)
+            preload(cfg.networks)
         self.chan = self._spawn()
         test_kill_point("clone")
         self.cgroup.attach(self.init_pid)

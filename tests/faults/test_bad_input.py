@@ -2,13 +2,15 @@
 
 Each run of a tool either succeeds or exits non-zero with exactly one line on stderr; it
 never prints a traceback, never hangs (every run has a timeout) and never leaves a
-half-made container directory in the lxcpath.
+half-made container directory in the lxcpath. (With ``-l DEBUG``/``TRACE`` a log on stderr
+and a traceback are asked for: those runs only must not hang or leave anything half-made.)
 
-Safety: nothing here can start a container without naming the command to run
-(``/bin/true``); lxc-start only ever sees names or config files that cannot load; the
-container every tool may see (``present``) has no rootfs and is never running when a tool
-other than lxc-execute sees it; lxc-monitor always gets an unknown option first, so it only
-ever parses and refuses; lxc-wait always ends with ``-t 0``; lxc-console reads /dev/null.
+Safety: nothing here can start a container without naming the command to run: lxc-start,
+lxc-execute and lxc-attach always end with ``-- /bin/true`` and get no bare words; lxc-start
+never sees ``present`` (a defined container without a rootfs), which stays stopped (no
+``-d`` for it in lxc-execute); lxc-cgroup never gets ``cgroup.procs``; lxc-monitor always gets
+an unknown option first, so it only parses and refuses; lxc-wait always ends with ``-t 0``;
+lxc-console reads /dev/null. Every path a tool may write is under the test's tmp directory.
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ LEVELS = ["DEBUG", "TRACE", "INFO", "bogus", "99", "-1", "0", "FATAL", "warn"]
 COLUMNS = ["NAME,STATE", "NAME,BOGUS", ",,", "", "PID,IPV4,IPV6,RAM,SWAP,AUTOSTART,GROUPS"]
 # words that may end up where a program name goes: none is a real command
 WORDS = ["lxcpy-no-such-command", "./nope", "é", "", "-", "x y", "memory.max",
-         "cgroup.procs", "../../x", "pids.max", "1", "RUNNING"]
+         "cgroup.max.depth", "../../x", "pids.max", "1", "RUNNING"]
 
 
 def values(kind: str, w: World) -> st.SearchStrategy[str]:

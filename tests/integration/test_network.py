@@ -130,16 +130,22 @@ def test_two_macvlan_bridge_mode_containers_ping_each_other(lxcpath: Path,
 
 def test_phys_moves_in_renamed_and_comes_back_down(lxcpath: Path, tmp_path: Path) -> None:
     with veth_pair() as (nic, _):
+        original = subprocess.run(["ip", "-o", "link", "show", "dev", nic], capture_output=True,
+                                  text=True, check=True).stdout
+        mac = re.search(r"link/ether (\S+)", original).group(1)  # type: ignore[union-attr]
         name = make(lxcpath, tmp_path, "lxc.net.0.type = phys\n"
                                        f"lxc.net.0.link = {nic}\n"
                                        "lxc.net.0.name = eth5\n"
                                        "lxc.net.0.flags = up\n"
+                                       "lxc.net.0.hwaddr = 02:00:00:22:22:22\n"
+                                       "lxc.net.0.mtu = 1280\n"
                                        "lxc.net.0.ipv4.address = 10.222.0.2/24\n")
         r = execute(lxcpath, name, "ip -o link; echo ---; ip -o addr show dev eth5")
         assert r.returncode == 0, r.stderr
         inside_links, inside_addrs = r.stdout.split("---\n")
-        assert "<" in link_line(inside_links, "eth5") and "UP" in link_line(inside_links,
-                                                                              "eth5")
+        eth5 = link_line(inside_links, "eth5")
+        assert "UP" in eth5.split("<", 1)[1].split(">", 1)[0].split(","), eth5
+        assert "link/ether 02:00:00:22:22:22 " in eth5 and "mtu 1280 " in eth5
         assert nic not in inside_links
         assert "inet 10.222.0.2/24" in inside_addrs
         # home again under its own name, down and without the container's address
@@ -148,6 +154,8 @@ def test_phys_moves_in_renamed_and_comes_back_down(lxcpath: Path, tmp_path: Path
                              text=True, check=True).stdout
         flags = out.split("<", 1)[1].split(">", 1)[0].split(",")
         assert "UP" not in flags, out
+        # with the MAC and MTU it had before
+        assert f"link/ether {mac} " in out and "mtu 1500 " in out, out
         addrs = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", nic],
                                capture_output=True, text=True, check=True).stdout
         assert addrs == ""
@@ -250,6 +258,26 @@ def test_lxc_info_shows_the_ips_while_running(lxcpath: Path, tmp_path: Path) -> 
         assert "IP:" not in r.stdout
 
 
+def test_several_interfaces_get_their_names_in_config_order(lxcpath: Path,
+                                                            tmp_path: Path) -> None:
+    with bridge("10.236.0.1/24") as br, veth_pair() as (nic, _), veth_pair() as (phys, _):
+        name = make(lxcpath, tmp_path, veth(br, "10.236.0.2/24") + (
+            "lxc.net.1.type = macvlan\n"
+            f"lxc.net.1.link = {nic}\n"
+            "lxc.net.1.name = mv0\n"
+            "lxc.net.1.flags = up\n"
+            "lxc.net.2.type = phys\n"
+            f"lxc.net.2.link = {phys}\n"
+            "lxc.net.3.type = veth\n"
+            f"lxc.net.3.link = {br}\n"
+            "lxc.net.4.type = empty\n"))
+        r = execute(lxcpath, name, "ip -o link")
+        assert r.returncode == 0, r.stderr
+        found = sorted(re.findall(r"^\d+: ([^:@]+)", r.stdout, re.M))
+        assert found == sorted(["lo", "eth0", "mv0", phys, "eth1"]), r.stdout
+        assert wait_until(lambda: phys in links(), 5)
+
+
 # --------------------------------------------------------------------------- failures
 
 
@@ -275,12 +303,22 @@ def failure_case(case: str) -> Iterator[tuple[str, list[str]]]:
         with bridge("10.231.0.1/24") as br:
             yield (veth(br, "10.231.0.2/24", "lxc.net.0.ipv6.address = ::1/128\n"),
                    ["net.0", "::1", "Cannot assign requested address"])
+    elif case == "two default routes":
+        with bridge("10.232.0.1/24") as br:
+            yield (veth(br, "10.232.0.2/24", "lxc.net.0.ipv4.gateway = 10.232.0.1\n"
+                                             "lxc.net.1.type = veth\n"
+                                             f"lxc.net.1.link = {br}\n"
+                                             "lxc.net.1.flags = up\n"
+                                             "lxc.net.1.ipv4.address = 10.232.0.3/24\n"
+                                             "lxc.net.1.ipv4.gateway = 10.232.0.1\n"),
+                   ["net.1", "default route", "File exists"])
     else:
         raise AssertionError(case)
 
 
 @pytest.mark.parametrize("case", ["link missing", "bridge missing", "phys missing",
-                                  "veth.pair clash", "address refused"])
+                                  "veth.pair clash", "address refused",
+                                  "two default routes"])
 def test_network_failure_is_one_line_and_leaves_nothing(lxcpath: Path, tmp_path: Path,
                                                         case: str) -> None:
     with failure_case(case) as (keys, words):
