@@ -110,7 +110,15 @@ class ContainerPaths:
         return os.path.join(self.rundir, f"{self.name}.console")
 
 
+_RUNDIRS: dict[str, str] = {}  # absolute lxcpath -> its run directory, for this process
+
+
 def lxcpath_rundir(lxcpath: str) -> str:
+    # called ~20 times per start (every ContainerPaths path): one realpath + hash is enough,
+    # and a long-running supervisor keeps the directory its socket was bound in
+    cached = _RUNDIRS.get(lxcpath)
+    if cached is not None:
+        return cached
     real = os.path.realpath(lxcpath)
     try:
         # CPython's built-in SHA-256: same digest as hashlib's, without loading OpenSSL
@@ -119,7 +127,10 @@ def lxcpath_rundir(lxcpath: str) -> str:
     except ImportError:
         from hashlib import sha256
     digest = sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return os.path.join(RUN_ROOT, digest)
+    rundir = os.path.join(RUN_ROOT, digest)
+    if os.path.isabs(lxcpath):  # a relative one depends on the working directory
+        _RUNDIRS[lxcpath] = rundir
+    return rundir
 
 
 def monitor_dir(lxcpath: str) -> str:

@@ -36,6 +36,8 @@ class Entry:
 
 @dataclass
 class IPv4Address:
+    """lxc.net.N.ipv4.address: an address with its prefix, and a broadcast."""
+
     interface: ipaddress.IPv4Interface  # address with prefix (/24 when the config gives none)
     broadcast: ipaddress.IPv4Address | None = None
 
@@ -90,6 +92,8 @@ class MountEntry:
 
 @dataclass
 class IdMap:
+    """One lxc.idmap line."""
+
     kind: str  # "u" or "g"
     nsid: int
     hostid: int

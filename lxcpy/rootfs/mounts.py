@@ -41,6 +41,8 @@ _PROPAGATION = {
 
 @dataclass
 class MountOptions:
+    """Mount flags, propagation and data parsed from an fstab-style option list."""
+
     flags: int = 0
     propagation: int = 0
     data: str = ""

@@ -72,6 +72,12 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     k.prctl(k.PR_SET_PDEATHSIG, signal.SIGKILL)
     _reset_signals()
     _close_fds(keep={0, 1, 2, chan.fileno()} | spec.keep_fds)
+    # import now what comes next while the supervisor writes us into the cgroups (one
+    # cgroup.procs write per v1 hierarchy can take 1-20 ms): the two overlap
+    import lxcpy.rootfs.mounts  # noqa: F401
+
+    if spec.mode == "execute":
+        import lxcpy.runtime.init  # noqa: F401
 
     if _wait(chan).get("go") is not True:  # the supervisor put us in the cgroup
         os._exit(1)

@@ -22,21 +22,21 @@ if TYPE_CHECKING:
 
 def connect(paths: ContainerPaths, timeout: float | None = 5.0) -> socket.socket:
     """Connect to the supervisor of ``paths``; NotRunning when none answers."""
-    import socket
-
-    sock: socket.socket = _connect(paths, timeout, socket)
+    sock: socket.socket = _connect(paths, timeout, "socket")
     return sock
 
 
-def _connect(paths: ContainerPaths, timeout: float | None, module: Any) -> Any:
-    """connect() with ``module``'s socket type: ``socket``'s, or ``_socket``'s (the C type
-    without the enums and wrappers that ``import socket`` builds: ~2 ms of lxc-state)."""
+def _connect(paths: ContainerPaths, timeout: float | None, module_name: str) -> Any:
+    """connect() with the socket type of ``socket``, or of ``_socket`` (the C type without
+    the enums and wrappers that ``import socket`` builds: ~2 ms of lxc-state); the module
+    is imported only once the socket file exists."""
     try:
         os.stat(paths.socket)
     except (FileNotFoundError, NotADirectoryError):
         raise NotRunning(f"{paths.name} is not running") from None
     except OSError:
         pass  # connect() below reports it as before
+    module = __import__(module_name)
     sock = module.socket(module.AF_UNIX, module.SOCK_STREAM | module.SOCK_CLOEXEC)
     sock.settimeout(timeout)
     try:
@@ -72,9 +72,7 @@ def receive(sock: socket.socket) -> dict[str, Any] | None:
 def call(paths: ContainerPaths, op: str, timeout: float | None = 5.0,
          **args: Any) -> dict[str, Any]:
     """One request/reply. Raises NotRunning if no supervisor, LxcError if it refused."""
-    import _socket
-
-    sock = _connect(paths, timeout, _socket)
+    sock = _connect(paths, timeout, "_socket")
     try:
         send(sock, {"op": op, **args})
         try:

@@ -26,6 +26,8 @@ RCVBUF = 4 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Event:
+    """One state change or exit, as a listener receives it."""
+
     lxcpath: str
     name: str
     kind: str  # "state" or "exit"

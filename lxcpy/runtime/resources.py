@@ -18,6 +18,8 @@ from lxcpy.paths import ContainerPaths, Lock, write_atomic
 
 @dataclass
 class Resources:
+    """The record itself (a docstring also spares dataclass an inspect.signature call)."""
+
     supervisor_pid: int = 0
     init_pid: int = 0
     cgroup_paths: list[str] = field(default_factory=list)

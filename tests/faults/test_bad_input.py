@@ -84,10 +84,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert r.returncode == 0, r.stderr
         w = World(tmp, lxcpath, "present", good, legacy, fifo, cdir, chardev)
         yield w
+        for other in LXCPATHS:  # the run directories of the lxcpaths the fuzz gave -P
+            drop_rundir(tmp / other)
         # the special files are still what they were: no tool replaced or wrote them
         assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
         assert stat.S_ISCHR(os.lstat(chardev).st_mode)
         assert cdir.is_dir() and not any(cdir.iterdir())
+
+
+LXCPATHS = ("afile", "afile/sub", "fifo", "no/such/lxcpath")  # -P values, under tmp
+
+
+def drop_rundir(lxcpath: Path) -> None:
+    from lxcpy.paths import lxcpath_rundir
+
+    shutil.rmtree(lxcpath_rundir(str(lxcpath)), ignore_errors=True)
 
 
 # ---- the checks ------------------------------------------------------------------------
@@ -114,6 +125,9 @@ def debugging(argv: list[str]) -> bool:
 
 def run_checked(prog: str, argv: list[str], lxcpath: Path, timeout: float = TIMEOUT,
                 **kwargs: object) -> subprocess.CompletedProcess[str]:
+    # a fuzzed option may eat the next word as its value (`-P -- ...`): relative paths
+    # must land in the test's own directory, never in the repository
+    kwargs.setdefault("cwd", str(lxcpath.parent))
     try:
         r = run_tool(prog, *argv, timeout=timeout, **kwargs)
     except subprocess.TimeoutExpired:
@@ -175,8 +189,7 @@ def values(kind: str, w: World) -> st.SearchStrategy[str]:
         "key": [k.name for k in KEYS[:40]] + ["lxc.bogus", "", "lxc."],
         "word": WORDS,
         # never "" (the default /var/lib/lxc) nor a relative path (the cwd): only tmp
-        "lxcpath": [str(w.tmp / "afile"), str(w.tmp / "afile" / "sub"), str(w.fifo),
-                    str(w.tmp / "no" / "such" / "lxcpath")],
+        "lxcpath": [str(w.tmp / other) for other in LXCPATHS],
     }.get(kind, [])
     base = st.sampled_from(HOSTILE + special)
     if kind == "lxcpath":
@@ -412,6 +425,7 @@ def mount_tmpfs(where: Path, options: str) -> None:
 
 def umount(where: Path) -> None:
     subprocess.run(["umount", "-l", str(where)], check=False)
+    drop_rundir(where)
 
 
 def test_readonly_lxcpath(world: World, tmp_path: Path) -> None:

@@ -156,14 +156,20 @@ def test_pipe_to_a_reading_loop(lxcpath: Path) -> None:
     script = (f"{tool('lxc-monitor')} -P {lxcpath} -n {name} | "
               "while read -r line; do echo \"got $line\"; "
               "case $line in *STOPPED*) exit 0;; esac; done")
-    reader = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, text=True)
+    # its own process group: the finally can end the monitor too, not only bash
+    reader = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
     try:
         time.sleep(1.0)  # let the monitor bind (no handle on its pid from here)
         assert lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath).returncode == 0
+        # the loop exits at STOPPED; the monitor notices its reader is gone and ends too
         out, _ = reader.communicate(timeout=10)
     finally:
-        if reader.poll() is None:
-            reader.kill()
+        try:
+            os.killpg(reader.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        reader.wait()
     assert out.splitlines() == ["got " + ln for ln in states(
         name, "STARTING", "RUNNING", "exit:0", "STOPPING", "STOPPED")]
 
