@@ -330,8 +330,8 @@ class Bench:
                 nprocs = self.count_descendants(pid) + 1 if pid > 0 else None
                 case[impl.key] = {"freeze": summarize(fr), "unfreeze": summarize(un),
                                   "round_trip": summarize(rt), "container_processes": nprocs}
-                log(f"{impl.key} freeze+unfreeze: median {case[impl.key]['round_trip']['median']:.2f}"
-                    f" ms ({nprocs} processes)")
+                median = case[impl.key]["round_trip"]["median"]
+                log(f"{impl.key} freeze+unfreeze: median {median:.2f} ms ({nprocs} processes)")
             except Exception as exc:  # noqa: BLE001
                 msg = f"{impl.key}: freeze case failed: {exc}"
                 log(msg)
@@ -369,11 +369,12 @@ class Bench:
                 for rnd in range(PARALLEL_ROUNDS):
                     with ThreadPoolExecutor(PARALLEL) as pool:
                         t0 = time.perf_counter()
-                        done = list(pool.map(lambda n: self.start_d(impl, n, ["sleep", "1000"]),
-                                             names))
+                        done = list(pool.map(
+                            lambda n, impl=impl: self.start_d(impl, n, ["sleep", "1000"]),
+                            names))
                         t1 = time.perf_counter()
                     bad = [f"{n}: rc {p.returncode} {p.stderr.strip()[-200:]}"
-                           for n, p in zip(names, done) if p.returncode != 0]
+                           for n, p in zip(names, done, strict=True) if p.returncode != 0]
                     states = [impl.state(n) for n in names]
                     if bad or any(s != "RUNNING" for s in states):
                         raise RuntimeError(f"parallel start failed: {bad[:3]} states {states}")
@@ -383,7 +384,8 @@ class Bench:
                         res["memory"] = self.memory_case(impl, names)
                     with ThreadPoolExecutor(PARALLEL) as pool:
                         t0 = time.perf_counter()
-                        done = list(pool.map(lambda n: self.stop_k(impl, n), names))
+                        done = list(pool.map(lambda n, impl=impl: self.stop_k(impl, n),
+                                             names))
                         t1 = time.perf_counter()
                     stops.append((t1 - t0) * 1e3)
                     states = [impl.state(n) for n in names]
@@ -439,29 +441,53 @@ class Bench:
         return res
 
     # -- profile --
+    def _importtime(self, argv: list[str]) -> tuple[int, list[tuple[int, int, str]]]:
+        p = subprocess.run([self.python, "-X", "importtime", *argv], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+        rows = []
+        for line in p.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            try:
+                _, rest = line.split(":", 1)
+                self_us, cum_us, mod = rest.split("|", 2)
+                rows.append((int(self_us), int(cum_us), mod.rstrip()))
+            except ValueError:
+                continue
+        return p.returncode, rows
+
     def profile(self) -> None:
         prof: dict = {}
-        for short, label in (("c", "execute"), ("net", "execute_veth")):
-            argv = [self.python, "-X", "importtime", f"{self.p.bindir}/lxc-execute", "-P",
-                    str(self.p.lxcpath), "-n", self.p.name(short), "--", "/bin/true"]
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                               timeout=60)
-            rows = []
-            for line in p.stderr.splitlines():
-                if not line.startswith("import time:") or "self [us]" in line:
-                    continue
-                try:
-                    _, rest = line.split(":", 1)
-                    self_us, cum_us, mod = rest.split("|", 2)
-                    rows.append((int(self_us), int(cum_us), mod.rstrip()))
-                except ValueError:
-                    continue
+        bindir, lxcpath = self.p.bindir, str(self.p.lxcpath)
+        cases = (
+            ("execute", [f"{bindir}/lxc-execute", "-P", lxcpath, "-n", self.p.name("c"), "--",
+                         "/bin/true"], "import click"),
+            ("execute_veth", [f"{bindir}/lxc-execute", "-P", lxcpath, "-n", self.p.name("net"),
+                              "--", "/bin/true"], "import click, pyroute2"),
+            ("state", [f"{bindir}/lxc-state", "-P", lxcpath, "-n", self.p.name("c")],
+             "import click"),
+        )
+        for label, argv, floor_code in cases:
+            rc, rows = self._importtime(argv)
+            _, floor_rows = self._importtime(["-c", floor_code])
+            # what the command imports beyond its floor: lxcpy's own share of the start-up
+            in_floor = {r[2].strip() for r in floor_rows}
+            extra = [r for r in rows if r[2].strip() not in in_floor]
             total_self = sum(r[0] for r in rows)
             top_level = [r for r in rows if not r[2].startswith("  ")]
             prof[label] = {
-                "rc": p.returncode,
+                "rc": rc,
                 "modules": len(rows),
                 "total_self_ms": total_self / 1e3,
+                "floor": floor_code,
+                "floor_modules": len(floor_rows),
+                "floor_self_ms": sum(r[0] for r in floor_rows) / 1e3,
+                "extra_modules": len(extra),
+                "extra_self_ms": sum(r[0] for r in extra) / 1e3,
+                "lxcpy_self_ms": sum(r[0] for r in rows
+                                     if r[2].strip().split(".")[0] == "lxcpy") / 1e3,
+                "top_extra": [[r[2].strip(), r[0] / 1e3, r[1] / 1e3]
+                              for r in sorted(extra, key=lambda r: -r[0])[:15]],
                 "top_self": [[r[2].strip(), r[0] / 1e3, r[1] / 1e3]
                              for r in sorted(rows, key=lambda r: -r[0])[:15]],
                 "top_cumulative": [[r[2].strip(), r[0] / 1e3, r[1] / 1e3]
