@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -314,13 +315,33 @@ def test_include_of_a_missing_file(tmp_path: Path) -> None:
         "config:2: lxc.include: cannot read '/nonexistent/x.conf': No such file or directory")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def _as_nobody(func: Callable[[], str]) -> str:
+    """``func()`` in a forked child that runs as nobody (root reads every file)."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(rfd)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(wfd, func().encode())
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as f:
+        out = f.read().decode()
+    os.waitpid(pid, 0)
+    return out
+
+
 def test_include_of_an_unreadable_file(tmp_path: Path) -> None:
     secret = tmp_path / "secret.conf"
     secret.write_text("lxc.tty.max = 1\n")
     secret.chmod(0)
-    assert error(f"lxc.include = {secret}") == (
-        f"config:1: lxc.include: cannot read '{secret}': Permission denied")
+    text = f"lxc.include = {secret}"
+    got = _as_nobody(lambda: error(text)) if os.geteuid() == 0 else error(text)
+    assert got == f"config:1: lxc.include: cannot read '{secret}': Permission denied"
 
 
 def test_include_through_a_file_is_unreadable_even_for_root(tmp_path: Path) -> None:
