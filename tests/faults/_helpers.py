@@ -9,11 +9,13 @@ import os
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.faults.hostnet import in_private_netns, links, require_private_netns
+from tests.faults.hostnet import bridge, in_private_netns, links, require_private_netns
 from tests.integration.helpers import lxc, tool, unique
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
@@ -43,6 +45,18 @@ def veth_keys(br: str, address: str = "10.210.0.2/24") -> str:
             f"lxc.net.0.link = {br}\n"
             "lxc.net.0.flags = up\n"
             f"lxc.net.0.ipv4.address = {address}\n")
+
+
+@contextmanager
+def network(net: str, subnet: str = "10.210.0") -> Iterator[str]:
+    """The config's network keys: ``"veth"`` on a fresh bridge ``subnet.1/24`` (the
+    container gets ``subnet.2``), or ``"none"``: no network keys at all."""
+    if net == "none":
+        yield ""
+        return
+    require_net()
+    with bridge(f"{subnet}.1/24") as br:
+        yield veth_keys(br, f"{subnet}.2/24")
 
 
 # ---- containers ------------------------------------------------------------------------

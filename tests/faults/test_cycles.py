@@ -17,23 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults._helpers import kill_tree, make, require_net, snapshot, veth_keys
-from tests.faults.hostnet import bridge
+from tests.faults._helpers import kill_tree, make, network, snapshot
 from tests.integration.helpers import lxc, tool, wait_until
 
 pytestmark = pytest.mark.root
 
 CYCLES = 100
-
-
-@contextmanager
-def network(net: str) -> Iterator[str]:
-    if net == "none":
-        yield ""
-        return
-    require_net()
-    with bridge("10.211.0.1/24") as br:
-        yield veth_keys(br, "10.211.0.2/24")
 
 
 @contextmanager
@@ -72,7 +61,7 @@ def rundir_files(lxcpath: Path) -> list[str]:
 @pytest.mark.parametrize("net", ["none", "veth"])
 def test_hundred_cycles_leave_nothing(lxcpath: Path, tmp_path: Path, net: str,
                                       record_property) -> None:  # noqa: ANN001
-    with network(net) as keys:
+    with network(net, "10.211.0") as keys:
         name = make(lxcpath, tmp_path, keys + "lxc.cgroup.pids.max = 50\n", prefix="cy")
         with monitor(lxcpath, tmp_path / "monitor.out") as mon:
             before = snapshot(mon.pid)

@@ -10,14 +10,12 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.faults._helpers import kill_tree, require_net, veth_keys
-from tests.faults.hostnet import bridge, links
+from tests.faults._helpers import kill_tree, network
+from tests.faults.hostnet import links
 from tests.integration.helpers import cgroup_leftovers, lxc, tool, unique, wait_until
 
 pytestmark = pytest.mark.root
@@ -29,17 +27,6 @@ NETS = ["none", "veth"]
 def mounts_mentioning(text: str) -> list[str]:
     return [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
             if text in line]
-
-
-@contextmanager
-def network(net: str) -> Iterator[str]:
-    """The config's network keys: a veth on a fresh bridge, or none at all."""
-    if net == "none":
-        yield ""
-        return
-    require_net()
-    with bridge() as br:
-        yield veth_keys(br)
 
 
 def make(lxcpath: Path, tmp_path: Path, net_keys: str) -> str:

@@ -15,26 +15,10 @@ from lxcpy.config.keys import KEYS
 from lxcpy.config.model import Origin
 from lxcpy.config.parser import format_entries
 from lxcpy.errors import ConfigError
+from tests.unit.seed_example import SEED
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "etc" / "lxc"
 
-SEED = """\
-# the fstab mount file.
-lxc.mount = ./fstab
-
-# the hostname to be set into the container
-lxc.utsname = virtnode
-
-# the chroot if needed for the running application
-lxc.chroot = /mnt/root
-
-lxc.network.type = macvlan
-lxc.network.flags = up
-lxc.network.link = eth0
-lxc.network.hwaddr = 4a:49:43:49:79:bd
-lxc.network.ipv4 = 1.2.3.5/24
-lxc.network.ipv6 = 2003:db8:1:0:214:1234:fe0b:3596
-"""
 
 
 def error(text: str, **kwargs: object) -> str:
@@ -58,8 +42,8 @@ def test_the_seeds_2008_example(tmp_path: Path) -> None:
         0, "macvlan", True, "eth0", "4a:49:43:49:79:bd")
     assert [str(a.interface) for a in net.ipv4] == ["1.2.3.5/24"]
     assert [str(a) for a in net.ipv6] == ["2003:db8:1:0:214:1234:fe0b:3596/64"]
-    assert net.origin == Origin(str(conf), 10)
-    assert net.origins["ipv4.address"] == Origin(str(conf), 14)
+    assert net.origin == Origin(str(conf), 19)
+    assert net.origins["ipv4.address"] == Origin(str(conf), 35)
     assert [e.canonical for e in cfg.entries] == [
         "lxc.mount.fstab", "lxc.uts.name", "lxc.chroot", "lxc.net.0.type", "lxc.net.0.flags",
         "lxc.net.0.link", "lxc.net.0.hwaddr", "lxc.net.0.ipv4.address",
