@@ -2,6 +2,9 @@
 
 Every failure reaches the user as exactly one line ``prog: name: message`` on stderr and a
 non-zero exit; a traceback only with ``-l DEBUG`` or ``-l TRACE``.
+
+Importing this module does not import click (~37 ms): the hot commands parse their ordinary
+invocations with lxcpy.cli.fastpath and build their click command only when it cannot.
 """
 
 from __future__ import annotations
@@ -9,12 +12,17 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
-
-import click
 
 from lxcpy import __version__
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of every start-up
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    import click
+
+    from lxcpy.cli.fastpath import Table
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # Commands that take a program to run: everything after the options is the program's.
@@ -53,9 +61,23 @@ def fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
+def echo(text: str) -> None:
+    """``click.echo(text)`` without importing click for the plain text commands print."""
+    stdout = sys.stdout
+    if stdout is None or not (text.isascii() and text.replace("\n", "").isprintable()):
+        import click  # None, ANSI codes (stripped when not a tty), encodings: click's rules
+
+        click.echo(text)
+        return
+    stdout.write(text + "\n")
+    stdout.flush()
+
+
 def _validate_priority(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
+    import click
+
     from lxcpy.log import parse_priority
 
     try:
@@ -68,6 +90,7 @@ def _validate_priority(ctx: click.Context, param: click.Parameter, value: str | 
 def common_options(name_required: bool = True, name_multiple: bool = False,
                    lxcpath_multiple: bool = False) -> Callable[[Callable[..., Any]], Any]:
     """Add LXC's shared options: -n, -P, -o, -l, -q, --version."""
+    import click
 
     def decorate(fn: Callable[..., Any]) -> Any:
         fn = click.option("-n", "--name", "name", multiple=name_multiple,
@@ -86,32 +109,62 @@ def common_options(name_required: bool = True, name_multiple: bool = False,
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
-            from lxcpy.paths import default_lxcpath
+            return invoke(fn, kwargs, name_required, name_multiple, lxcpath_multiple)
 
-            name = kwargs.get("name")
-            STATE.name = None if name_multiple else name
-            STATE.logfile = kwargs.get("logfile")
-            STATE.logpriority = kwargs.get("logpriority")
-            STATE.quiet = kwargs.get("quiet", False)
-            if lxcpath_multiple:
-                kwargs["lxcpath"] = list(kwargs["lxcpath"]) or [default_lxcpath()]
-            else:
-                kwargs["lxcpath"] = kwargs["lxcpath"] or default_lxcpath()
-            STATE.lxcpath = kwargs["lxcpath"] if not lxcpath_multiple else kwargs["lxcpath"][0]
-            if name_required and not name:
-                fail("No container name specified")
-            if STATE.logfile or STATE.logpriority:
-                from lxcpy import log
-                from lxcpy.log import parse_priority
-
-                pri = parse_priority(STATE.logpriority) if STATE.logpriority else None
-                run_guarded(log.setup, prog=STATE.prog, name=STATE.name,
-                            logfile=STATE.logfile, priority=pri, quiet=STATE.quiet)
-            return run_guarded(fn, **kwargs)
-
+        # read by tests/unit/test_fastpath.py: the fast tables assume these
+        common = (name_required, name_multiple, lxcpath_multiple)
+        wrapper.lxcpy_common = common  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
+
+
+def invoke(fn: Callable[..., Any], kwargs: dict[str, Any], name_required: bool = True,
+           name_multiple: bool = False, lxcpath_multiple: bool = False) -> Any:
+    """Run a command body with the parsed options: the common options' meaning, one place.
+
+    Both parsers end here: click (through common_options' wrapper) and lxcpy.cli.fastpath.
+    """
+    from lxcpy.paths import default_lxcpath
+
+    name = kwargs.get("name")
+    STATE.name = None if name_multiple else name
+    STATE.logfile = kwargs.get("logfile")
+    STATE.logpriority = kwargs.get("logpriority")
+    STATE.quiet = kwargs.get("quiet", False)
+    if lxcpath_multiple:
+        kwargs["lxcpath"] = list(kwargs["lxcpath"]) or [default_lxcpath()]
+    else:
+        kwargs["lxcpath"] = kwargs["lxcpath"] or default_lxcpath()
+    STATE.lxcpath = kwargs["lxcpath"] if not lxcpath_multiple else kwargs["lxcpath"][0]
+    if name_required and not name:
+        fail("No container name specified")
+    if STATE.logfile or STATE.logpriority:
+        from lxcpy import log
+        from lxcpy.log import parse_priority
+
+        pri = parse_priority(STATE.logpriority) if STATE.logpriority else None
+        run_guarded(log.setup, prog=STATE.prog, name=STATE.name,
+                    logfile=STATE.logfile, priority=pri, quiet=STATE.quiet)
+    return run_guarded(fn, **kwargs)
+
+
+def declare(fn: Callable[..., Any], *decorators: Callable[[Any], Any]) -> click.Command:
+    """``@decorators[0] @decorators[1] ... def fn``: a ``build()``'s click command.
+
+    They decorate a fresh function running ``fn``: click's decorators keep their options on
+    the function they decorate, so decorating the module's ``run`` itself would pile them
+    up each time a command is built.
+    """
+
+    @functools.wraps(fn)
+    def call(**kwargs: Any) -> Any:
+        return fn(**kwargs)
+
+    target: Any = call
+    for decorator in reversed(decorators):
+        target = decorator(target)
+    return target  # type: ignore[no-any-return]
 
 
 def debugging() -> bool:
@@ -140,51 +193,67 @@ def run_guarded(fn: Callable[..., Any], **kwargs: Any) -> Any:
         fail(oserror_message(exc))
     except KeyboardInterrupt:
         fail("interrupted", 130)
-    except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
-        raise
     except Exception as exc:  # a bug: still one line, unless debugging
+        click = sys.modules.get("click")  # a click exception means click is imported
+        if click is not None and isinstance(exc, (click.exceptions.Exit, click.ClickException,
+                                                  click.Abort)):
+            raise
         if debugging():
             raise
         fail(f"internal error: {exc.__class__.__name__}: {exc} (run with -l DEBUG for details)")
 
 
-class _Command(click.Command):
-    """A click command whose parser skips click's unused "did you mean" search.
+@functools.cache
+def _command_class() -> type[click.Command]:
+    """click.Command, made only when click is needed (the class statement needs click)."""
+    import click
 
-    click tries every ``-x`` as a long option first and builds a NoSuchOption with difflib
-    suggestions that it throws away before trying ``-x`` as a short option: ~2 ms (difflib's
-    import) of every command. ``--typo`` still gets click's suggestions.
+    class _Command(click.Command):
+        """A click command whose parser skips click's unused "did you mean" search.
+
+        click tries every ``-x`` as a long option first and builds a NoSuchOption with
+        difflib suggestions that it throws away before trying ``-x`` as a short option:
+        ~2 ms (difflib's import) of every command. ``--typo`` still gets click's suggestions.
+        """
+
+        def make_parser(self, ctx: click.Context) -> Any:
+            parser = super().make_parser(ctx)
+            long_opts = getattr(parser, "_long_opt", None)
+            prefixes = getattr(parser, "_opt_prefixes", None)
+            match_long = getattr(parser, "_match_long_opt", None)
+            if (isinstance(long_opts, dict) and isinstance(prefixes, set)
+                    and callable(match_long)):
+                def match(opt: str, explicit_value: str | None, state: Any) -> None:
+                    if opt not in long_opts and opt[:2] not in prefixes:
+                        raise click.NoSuchOption(opt, ctx=ctx)  # click tries the short form
+                    match_long(opt, explicit_value, state)
+
+                parser._match_long_opt = match
+            return parser
+
+    return _Command
+
+
+def entry(prog: str, command: click.Command | Callable[[], click.Command],
+          fast: Table | None = None, run: Callable[..., Any] | None = None
+          ) -> Callable[[], None]:
+    """Make a console-script entry point that runs a command as ``prog``.
+
+    ``command`` is a click command, or a function building it (imports click only when
+    called). With ``fast`` (a lxcpy.cli.fastpath table) and ``run`` (the command body), an
+    invocation the fast parser understands runs ``run`` without click; anything else
+    goes to click as before.
     """
-
-    def make_parser(self, ctx: click.Context) -> Any:
-        parser = super().make_parser(ctx)
-        long_opts = getattr(parser, "_long_opt", None)
-        prefixes = getattr(parser, "_opt_prefixes", None)
-        match_long = getattr(parser, "_match_long_opt", None)
-        if isinstance(long_opts, dict) and isinstance(prefixes, set) and callable(match_long):
-            def match(opt: str, explicit_value: str | None, state: Any) -> None:
-                if opt not in long_opts and opt[:2] not in prefixes:
-                    raise click.NoSuchOption(opt, ctx=ctx)  # click goes on to the short form
-                match_long(opt, explicit_value, state)
-
-            parser._match_long_opt = match
-        return parser
-
-
-def entry(prog: str, command: click.Command) -> Callable[[], None]:
-    """Make a console-script entry point that runs ``command`` as ``prog``."""
-    if type(command) is click.Command:
-        command.__class__ = _Command  # every lxc-* is a plain @click.command
 
     def main() -> None:
         try:
-            run()
+            run_command()
         except SystemExit as exc:
             exit_now(exc.code)  # returns when the normal exit must run
             raise
         exit_now(0)
 
-    def run() -> None:
+    def run_command() -> None:
         STATE.prog = prog
         import lxcpy.cli
 
@@ -194,20 +263,17 @@ def entry(prog: str, command: click.Command) -> Callable[[], None]:
             _signal.signal(_signal.SIGINT, _signal.default_int_handler)
             lxcpy.cli.SIGINT_DEFERRED = False
         try:
-            command.main(prog_name=prog, standalone_mode=False)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
-            raise SystemExit(1) from None
-        except click.UsageError as exc:
-            fail(exc.format_message().splitlines()[0])
-        except click.ClickException as exc:
-            fail(exc.format_message())
-        except click.exceptions.Exit as exc:
-            raise SystemExit(exc.exit_code) from None
-        except click.Abort as exc:
-            if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C while parsing
-                fail("interrupted", 130)
-            fail("aborted")
+            if fast is not None and run is not None:
+                from lxcpy.cli.fastpath import parse
+
+                try:
+                    kwargs = parse(fast, sys.argv[1:])
+                except KeyboardInterrupt:  # what click's path reports for Ctrl-C here
+                    fail("interrupted", 130)
+                if kwargs is not None:
+                    invoke(run, kwargs, fast.name_required)
+                    return
+            _run_click(prog, command)  # help, errors, and what fastpath leaves to click
         except BrokenPipeError:
             # e.g. `lxc-ls | head`: stop quietly like a C tool killed by SIGPIPE
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -215,6 +281,31 @@ def entry(prog: str, command: click.Command) -> Callable[[], None]:
             raise SystemExit(141) from None
 
     return main
+
+
+def _run_click(prog: str, command: click.Command | Callable[[], click.Command]) -> None:
+    """Parse the command line with click and run the command; click's errors as one line."""
+    import click
+
+    if not isinstance(command, click.Command):
+        command = command()  # a builder
+    if type(command) is click.Command:
+        command.__class__ = _command_class()  # every lxc-* is a plain @click.command
+    try:
+        command.main(prog_name=prog, standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        raise SystemExit(1) from None
+    except click.UsageError as exc:
+        fail(exc.format_message().splitlines()[0])
+    except click.ClickException as exc:
+        fail(exc.format_message())
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C while parsing
+            fail("interrupted", 130)
+        fail("aborted")
 
 
 def exit_now(code: object) -> None:
