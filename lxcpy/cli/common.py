@@ -247,7 +247,12 @@ def entry(prog: str, command: click.Command | Callable[[], click.Command],
 
     def main() -> None:
         try:
-            run_command()
+            try:
+                run_command()
+            except KeyboardInterrupt:
+                # Ctrl-C while still importing or parsing (the command's own run reports
+                # it the same way): one line, as on click's path
+                fail("interrupted", 130)
         except SystemExit as exc:
             exit_now(exc.code)  # returns when the normal exit must run
             raise
@@ -257,19 +262,16 @@ def entry(prog: str, command: click.Command | Callable[[], click.Command],
         STATE.prog = prog
         import lxcpy.cli
 
-        if lxcpy.cli.SIGINT_DEFERRED:  # from here on Ctrl-C is one line ("interrupted")
-            import _signal  # not `signal`: see lxcpy/cli/__init__.py
-
-            _signal.signal(_signal.SIGINT, _signal.default_int_handler)
-            lxcpy.cli.SIGINT_DEFERRED = False
         try:
+            if lxcpy.cli.SIGINT_DEFERRED:  # from here on Ctrl-C is one line ("interrupted")
+                import _signal  # not `signal`: see lxcpy/cli/__init__.py
+
+                lxcpy.cli.SIGINT_DEFERRED = False
+                _signal.signal(_signal.SIGINT, _signal.default_int_handler)
             if fast is not None and run is not None:
                 from lxcpy.cli.fastpath import parse
 
-                try:
-                    kwargs = parse(fast, sys.argv[1:])
-                except KeyboardInterrupt:  # what click's path reports for Ctrl-C here
-                    fail("interrupted", 130)
+                kwargs = parse(fast, sys.argv[1:])
                 if kwargs is not None:
                     invoke(run, kwargs, fast.name_required)
                     return
