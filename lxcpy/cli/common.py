@@ -149,6 +149,17 @@ def invoke(fn: Callable[..., Any], kwargs: dict[str, Any], name_required: bool =
     return run_guarded(fn, **kwargs)
 
 
+def config_file_options() -> list[Callable[[Any], Any]]:
+    """-f FILE and -s KEY=VAL, which lxc-execute and lxc-start share (as in LXC)."""
+    import click
+
+    return [
+        click.option("-f", "--rcfile", "config_file", help="load configuration from FILE"),
+        click.option("-s", "--define", "defines", multiple=True, metavar="KEY=VAL",
+                     help="assign VAL to configuration KEY"),
+    ]
+
+
 def declare(fn: Callable[..., Any], *decorators: Callable[[Any], Any]) -> click.Command:
     """``@decorators[0] @decorators[1] ... def fn``: a ``build()``'s click command.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lxcpy.cli import fastpath
-from lxcpy.cli.common import COMMAND_CONTEXT, common_options, declare, entry
+from lxcpy.cli.common import COMMAND_CONTEXT, common_options, config_file_options, declare, entry
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:
@@ -31,9 +31,7 @@ def build() -> click.Command:
         run,
         click.command("command", context_settings=COMMAND_CONTEXT),
         common_options(),
-        click.option("-f", "--rcfile", "config_file", help="load configuration from FILE"),
-        click.option("-s", "--define", "defines", multiple=True, metavar="KEY=VAL",
-                     help="assign VAL to configuration KEY"),
+        *config_file_options(),
         click.option("-u", "--uid", type=int, help="run the command as UID"),
         click.option("-g", "--gid", type=int, help="run the command as GID"),
         click.option("-d", "--daemon", is_flag=True, help="daemonize the container"),
@@ -43,8 +41,7 @@ def build() -> click.Command:
 
 # mirrors build(); tests/unit/test_fastpath.py keeps them equal
 FAST = fastpath.table(
-    fastpath.Opt(("-f", "--rcfile"), "config_file"),
-    fastpath.Opt(("-s", "--define"), "defines", multiple=True, default=()),
+    *fastpath.CONFIG_FILE_OPTS,
     fastpath.Opt(("-u", "--uid"), "uid", convert=int),
     fastpath.Opt(("-g", "--gid"), "gid", convert=int),
     fastpath.flag(("-d", "--daemon"), "daemon"),

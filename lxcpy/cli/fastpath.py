@@ -86,6 +86,13 @@ COMMON: tuple[Opt, ...] = (
 )
 
 
+# common.config_file_options(): -f and -s of lxc-execute and lxc-start
+CONFIG_FILE_OPTS = (
+    Opt(("-f", "--rcfile"), "config_file"),
+    Opt(("-s", "--define"), "defines", multiple=True, default=()),
+)
+
+
 def table(*options: Opt, args: tuple[Arg, ...] = (), interspersed: bool = True) -> Table:
     """A Table of the common options plus ``options``."""
     return Table(COMMON + options, args, interspersed)

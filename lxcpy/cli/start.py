@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lxcpy.cli import fastpath
-from lxcpy.cli.common import COMMAND_CONTEXT, common_options, declare, entry
+from lxcpy.cli.common import COMMAND_CONTEXT, common_options, config_file_options, declare, entry
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:
@@ -28,9 +28,7 @@ def build() -> click.Command:
         run,
         click.command("command", context_settings=COMMAND_CONTEXT),
         common_options(),
-        click.option("-f", "--rcfile", "config_file", help="load configuration from FILE"),
-        click.option("-s", "--define", "defines", multiple=True, metavar="KEY=VAL",
-                     help="assign VAL to configuration KEY"),
+        *config_file_options(),
         click.option("-d", "--daemon", "daemon", flag_value=True, default=True,
                      help="daemonize the container (default)"),
         click.option("-F", "--foreground", "daemon", flag_value=False,
@@ -41,8 +39,7 @@ def build() -> click.Command:
 
 # mirrors build(); tests/unit/test_fastpath.py keeps them equal
 FAST = fastpath.table(
-    fastpath.Opt(("-f", "--rcfile"), "config_file"),
-    fastpath.Opt(("-s", "--define"), "defines", multiple=True, default=()),
+    *fastpath.CONFIG_FILE_OPTS,
     fastpath.flag(("-d", "--daemon"), "daemon", value=True, default=True),
     fastpath.flag(("-F", "--foreground"), "daemon", value=False),  # -d gives the default
     args=(fastpath.Arg("command_args", nargs=-1, required=False),),
