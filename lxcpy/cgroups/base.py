@@ -126,6 +126,15 @@ class CgroupManager(ABC):
     @abstractmethod
     def kill_all(self, sig: int = SIGKILL, timeout: float = 10.0) -> None: ...
 
+    def _try_freeze(self, timeout: float) -> bool:
+        """kill_all's freeze: without a freezer, or with a task that would not freeze,
+        the processes get signalled anyway."""
+        try:
+            self.freeze(timeout)
+        except CgroupError:
+            return False
+        return True
+
     @abstractmethod
     def stats(self) -> CgroupStats: ...
 

@@ -73,15 +73,20 @@ def check_key(key: str, label: str) -> None:
         raise CgroupError(f"{label}: '{key}' moves processes and cannot be read or set here")
 
 
+def _missing(directory: str, key: str, label: str) -> CgroupError:
+    """ENOENT on a control file: the whole cgroup is gone, or only that file."""
+    if not os.path.isdir(directory):
+        return CgroupError(f"{label}: cgroup {directory} does not exist")
+    return CgroupError(f"{label}: no such cgroup file '{key}'")
+
+
 def set_key(directory: str, key: str, value: str, label: str) -> None:
     """Write one control file; errors name ``label`` (the config key) and the kernel's reason."""
     path = os.path.join(directory, key)
     try:
         write_file(path, value)
     except FileNotFoundError:
-        if not os.path.isdir(directory):
-            raise CgroupError(f"{label}: cgroup {directory} does not exist") from None
-        raise CgroupError(f"{label}: no such cgroup file '{key}'") from None
+        raise _missing(directory, key, label) from None
     except OSError as exc:
         raise CgroupError(f"{label}: cannot set '{value}': {exc.strerror}") from None
 
@@ -91,9 +96,7 @@ def get_key(directory: str, key: str, label: str) -> str:
     try:
         return read_file(path).rstrip("\n")
     except FileNotFoundError:
-        if not os.path.isdir(directory):
-            raise CgroupError(f"{label}: cgroup {directory} does not exist") from None
-        raise CgroupError(f"{label}: no such cgroup file '{key}'") from None
+        raise _missing(directory, key, label) from None
     except OSError as exc:
         raise CgroupError(f"{label}: cannot read: {exc.strerror}") from None
 

@@ -149,13 +149,6 @@ class V1Manager(CgroupManager):
         kill_loop(self.procs, self._try_freeze, self.thaw, sig, timeout,
                   f"cgroup {self.relpath}")
 
-    def _try_freeze(self, timeout: float) -> bool:
-        try:
-            self.freeze(timeout)
-        except CgroupError:
-            return False  # no freezer, or a task would not freeze: signal anyway
-        return True
-
     # -- accounting -------------------------------------------------------------------
     def stats(self) -> CgroupStats:
         def path(controller: str, name: str) -> str | None:

@@ -180,13 +180,6 @@ class V2Manager(CgroupManager):
         kill_loop(self.procs, self._try_freeze, self.thaw, sig, timeout,
                   f"cgroup {self.relpath}")
 
-    def _try_freeze(self, timeout: float) -> bool:
-        try:
-            self.freeze(timeout)
-        except CgroupError:
-            return False
-        return True
-
     # -- accounting -------------------------------------------------------------------
     def stats(self) -> CgroupStats:
         def read(name: str) -> str | None:

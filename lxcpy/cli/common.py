@@ -188,6 +188,12 @@ def run_guarded(fn: Callable[..., Any], **kwargs: Any) -> Any:
 
     try:
         return fn(**kwargs)
+    except BrokenPipeError:
+        # the reader went away (`lxc-ls | head -1`): stop quietly, like a C tool killed by
+        # SIGPIPE; handled here, before click would turn it into exit 1
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(141) from None
     except LxcError as exc:
         if debugging():
             import traceback
@@ -271,27 +277,14 @@ def entry(prog: str, command: click.Command | Callable[[], click.Command],
 
     def run_command() -> None:
         STATE.prog = prog
-        import lxcpy.cli
+        if fast is not None and run is not None:
+            from lxcpy.cli.fastpath import parse
 
-        try:
-            if lxcpy.cli.SIGINT_DEFERRED:  # from here on Ctrl-C is one line ("interrupted")
-                import _signal  # not `signal`: see lxcpy/cli/__init__.py
-
-                lxcpy.cli.SIGINT_DEFERRED = False
-                _signal.signal(_signal.SIGINT, _signal.default_int_handler)
-            if fast is not None and run is not None:
-                from lxcpy.cli.fastpath import parse
-
-                kwargs = parse(fast, sys.argv[1:])
-                if kwargs is not None:
-                    invoke(run, kwargs, fast.name_required)
-                    return
-            _run_click(prog, command)  # help, errors, and what fastpath leaves to click
-        except BrokenPipeError:
-            # e.g. `lxc-ls | head`: stop quietly like a C tool killed by SIGPIPE
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise SystemExit(141) from None
+            kwargs = parse(fast, sys.argv[1:])
+            if kwargs is not None:
+                invoke(run, kwargs, fast.name_required)
+                return
+        _run_click(prog, command)  # help, errors, and what fastpath leaves to click
 
     return main
 

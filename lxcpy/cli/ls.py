@@ -287,14 +287,8 @@ def command(lxcpath: str, one: bool, fancy: bool, fancy_format: str | None, acti
     if not rows:
         return  # like LXC: nothing at all, not even a header
     text = fancy_output(rows, cols) if fancy else names_output([r.name for r in rows], one)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # `lxc-ls | head -1`: quiet like a C tool killed by SIGPIPE
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise SystemExit(141) from None
+    sys.stdout.write(text)
+    sys.stdout.flush()  # `lxc-ls | head -1`: run_guarded ends it quietly
 
 
 main = entry("lxc-ls", command)

@@ -112,14 +112,7 @@ def command(name: tuple[str, ...], lxcpath: list[str], quit_: bool, **_: object)
         _close(listener)
         listener = None
         _die_of(stop.signum)
-    except BrokenPipeError:
-        # the reader went away (`lxc-monitor | head -1`): end quietly like a C tool
-        _close(listener)
-        listener = None
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise SystemExit(141) from None
-    finally:
+    finally:  # a reader gone away (BrokenPipeError): run_guarded ends it, 141
         _close(listener)
 
 

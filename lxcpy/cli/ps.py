@@ -83,13 +83,8 @@ def command(name: str | None, lxcpath: str, ps_options: tuple[str, ...], **_: ob
         lines = run_ps([1], options, columns)
         header = lines[0] if lines else ""
     out = [f"{HEADER:<{width}} {header}", *rows]
-    try:
-        sys.stdout.write("\n".join(out) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise SystemExit(141) from None
+    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.flush()  # a reader gone away: run_guarded ends it quietly
 
 
 main = entry("lxc-ps", command)

@@ -22,6 +22,28 @@ if TYPE_CHECKING:
 # is answered without paying for their import (~3 ms of lxc-state / lxc-info -s).
 
 
+def listen(path: str, backlog: int) -> socket.socket:
+    """A root-only unix stream socket listening at ``path`` (a stale file is replaced):
+    the command socket, and the console's."""
+    import socket
+
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    old = os.umask(0o077)
+    try:
+        sock.bind(path)
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old)
+    sock.listen(backlog)
+    return sock
+
+
 def connect(paths: ContainerPaths, timeout: float | None = 5.0) -> socket.socket:
     """Connect to the supervisor of ``paths``; NotRunning when none answers."""
     sock: socket.socket = _connect(paths, timeout, "socket")

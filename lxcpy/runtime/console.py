@@ -125,22 +125,13 @@ class Console:
             tty.setraw(self.peer)  # the container's own terminal does the line editing
 
     def _listen(self) -> None:
+        from lxcpy.runtime.commands import listen
+
         try:
-            os.unlink(self.paths.console)
-        except FileNotFoundError:
-            pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        old = os.umask(0o077)
-        try:
-            sock.bind(self.paths.console)
+            self.listener = listen(self.paths.console, 8)
         except OSError:
-            sock.close()
             self.close()
             raise
-        finally:
-            os.umask(old)
-        sock.listen(8)
-        self.listener = sock
 
     def child_fds(self) -> set[int]:
         """The fds the container's first process must keep across its fd clean-up."""

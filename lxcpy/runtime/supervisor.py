@@ -126,17 +126,9 @@ class Supervisor:
             lock.release()
 
     def _bind_socket(self) -> None:
-        try:
-            os.unlink(self.paths.socket)
-        except FileNotFoundError:
-            pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        old = os.umask(0o077)
-        try:
-            sock.bind(self.paths.socket)
-        finally:
-            os.umask(old)
-        sock.listen(64)
+        from lxcpy.runtime.commands import listen
+
+        sock = listen(self.paths.socket, 64)
         sock.setblocking(False)
         self.listener = sock
 

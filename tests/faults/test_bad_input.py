@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from lxcpy.config import parse_file
 from lxcpy.config.keys import KEYS
 from tests.faults._helpers import assert_one_line_error, run_tool, tree
-from tests.integration.helpers import lxcpath_dir
+from tests.integration.helpers import lxcpath_dir, remove_rundir
 
 pytestmark = pytest.mark.root
 
@@ -85,7 +85,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w = World(tmp, lxcpath, "present", good, legacy, fifo, cdir, chardev)
         yield w
         for other in LXCPATHS:  # the run directories of the lxcpaths the fuzz gave -P
-            drop_rundir(tmp / other)
+            remove_rundir(tmp / other)
         # the special files are still what they were: no tool replaced or wrote them
         assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
         assert stat.S_ISCHR(os.lstat(chardev).st_mode)
@@ -93,12 +93,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 LXCPATHS = ("afile", "afile/sub", "fifo", "no/such/lxcpath")  # -P values, under tmp
-
-
-def drop_rundir(lxcpath: Path) -> None:
-    from lxcpy.paths import lxcpath_rundir
-
-    shutil.rmtree(lxcpath_rundir(str(lxcpath)), ignore_errors=True)
 
 
 # ---- the checks ------------------------------------------------------------------------
@@ -425,7 +419,7 @@ def mount_tmpfs(where: Path, options: str) -> None:
 
 def umount(where: Path) -> None:
     subprocess.run(["umount", "-l", str(where)], check=False)
-    drop_rundir(where)
+    remove_rundir(where)
 
 
 def test_readonly_lxcpath(world: World, tmp_path: Path) -> None:

@@ -83,10 +83,14 @@ def cleanup_lxcpath(path: Path) -> None:
             lxc("stop", "-n", entry.name, "-k", lxcpath=path, timeout=30)
             lxc("destroy", "-n", entry.name, "-f", lxcpath=path, timeout=30)
     shutil.rmtree(path, ignore_errors=True)
-    # the lxcpath's run directory (/run/lxcpy/<hash>) goes too: one per test otherwise
+    remove_rundir(path)
+
+
+def remove_rundir(lxcpath: Path) -> None:
+    """The lxcpath's run directory (/run/lxcpy/<hash>): one per test otherwise."""
     from lxcpy.paths import lxcpath_rundir
 
-    shutil.rmtree(lxcpath_rundir(str(path)), ignore_errors=True)
+    shutil.rmtree(lxcpath_rundir(str(lxcpath)), ignore_errors=True)
 
 
 def pid_alive(pid: int) -> bool:
