@@ -17,8 +17,39 @@ RUN_ROOT = os.environ.get("LXCPY_RUNDIR", "/run/lxcpy")
 MAX_NAME_BYTES = 64
 
 
+GLOBAL_CONF = "/etc/lxc/lxc.conf"  # LXC's system-wide settings; $LXC_GLOBAL_CONF overrides
+DEFAULT_CONFIG = "/etc/lxc/default.conf"  # what lxc-create without -f writes
+_GLOBAL: dict[str, str] | None = None
+
+
+def global_config() -> dict[str, str]:
+    """``KEY = VALUE`` lines of LXC's lxc.conf (lxc.lxcpath, lxc.default_config, ...).
+
+    Missing or unreadable: no settings, as LXC. Read once per process.
+    """
+    global _GLOBAL
+    if _GLOBAL is None:
+        _GLOBAL = {}
+        try:
+            with open(os.environ.get("LXC_GLOBAL_CONF") or GLOBAL_CONF,
+                      encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        for line in text.splitlines():
+            key, eq, value = line.partition("=")
+            if eq and not key.lstrip().startswith("#"):
+                _GLOBAL[key.strip()] = value.strip()
+    return _GLOBAL
+
+
 def default_lxcpath() -> str:
-    return os.environ.get("LXC_LXCPATH") or DEFAULT_LXCPATH
+    return (os.environ.get("LXC_LXCPATH") or global_config().get("lxc.lxcpath")
+            or DEFAULT_LXCPATH)
+
+
+def default_config_path() -> str:
+    return global_config().get("lxc.default_config") or DEFAULT_CONFIG
 
 
 def check_name(name: str) -> str:
@@ -239,8 +270,16 @@ def write_atomic(path: str, data: str, mode: int = 0o640, durable: bool = True) 
     """Replace ``path`` by rename. ``durable=False`` skips the fsync: for run-time files
     that only have to survive a killed process, not a machine crash (each fsync costs
     1-10 ms on a disk-backed /run)."""
-    tmp = f"{path}.tmp.{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    # a fresh name made with O_EXCL|O_NOFOLLOW: a name another user guessed in a shared
+    # directory (a symlink to a root-only file, a file of theirs) is never written through
+    while True:
+        tmp = f"{path}.tmp.{os.getpid()}.{os.urandom(6).hex()}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, mode)
+            break
+        except FileExistsError:
+            continue
     try:
         os.write(fd, data.encode("utf-8", "surrogateescape"))
         if durable:
@@ -259,4 +298,5 @@ def oserror_message(exc: OSError) -> str:
     return f"{exc.filename}: {text}" if exc.filename else text
 
 
-__all__ = ["ContainerPaths", "Lock", "LxcError", "check_name", "default_lxcpath"]
+__all__ = ["ContainerPaths", "Lock", "LxcError", "check_name", "default_config_path",
+           "default_lxcpath", "global_config"]

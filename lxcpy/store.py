@@ -53,6 +53,18 @@ def default_config_text(name: str) -> str:
             f"lxc.uts.name = {name}\n")
 
 
+def default_config(name: str) -> str:
+    """LXC: without -f, lxc-create starts from lxc.default_config (/etc/lxc/default.conf)."""
+    from lxcpy.config import parse_file
+    from lxcpy.paths import default_config_path
+
+    path = default_config_path()
+    if not os.path.isfile(path):
+        return default_config_text(name)
+    parse_file(path)  # a broken system default is refused before anything is made
+    return stored_config_text(path)
+
+
 def create_container(container: Container, config_file: str | None, template: str | None,
                      template_args: list[str]) -> None:
     from lxcpy.config import parse_file, parse_text
@@ -68,7 +80,7 @@ def create_container(container: Container, config_file: str | None, template: st
         parse_file(config_file)  # refuse a bad config before making anything
         text = stored_config_text(config_file)
     else:
-        text = default_config_text(container.name)
+        text = default_config(container.name)
     if template in ("none", ""):
         template = None
     runner = None

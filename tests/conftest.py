@@ -3,8 +3,30 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
+
+_GLOBAL_DIR: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hermetic host settings: the commands under test read a private lxc.conf (an absent
+    default.conf), never the machine's /etc/lxc (which `apt-get install lxc` may fill)."""
+    global _GLOBAL_DIR
+    if "LXC_GLOBAL_CONF" in os.environ:
+        return
+    _GLOBAL_DIR = tempfile.mkdtemp(prefix="lxcpy-test-etc-")
+    conf = os.path.join(_GLOBAL_DIR, "lxc.conf")
+    with open(conf, "w") as f:
+        f.write(f"lxc.default_config = {_GLOBAL_DIR}/default.conf\n")
+    os.environ["LXC_GLOBAL_CONF"] = conf
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _GLOBAL_DIR is not None:
+        shutil.rmtree(_GLOBAL_DIR, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

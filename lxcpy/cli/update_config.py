@@ -20,7 +20,6 @@ def command(ctx: click.Context, config_path: str | None) -> None:
         click.echo(ctx.get_help())
         return
     import os
-    import shutil
     import stat
 
     from lxcpy.config.update import update_legacy_text
@@ -34,11 +33,12 @@ def command(ctx: click.Context, config_path: str | None) -> None:
             os.close(fd)
             fail(f"{config_path}: "
                  + ("is a directory" if stat.S_ISDIR(kind) else "not a regular file"))
+        mode = kind & 0o7777
         with open(fd, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
-        mode = os.stat(config_path).st_mode & 0o7777
-        shutil.copyfile(config_path, config_path + ".backup")
-        shutil.copymode(config_path, config_path + ".backup")
+        # both by rename of a fresh file: a symlink planted at FILE.backup is replaced,
+        # never written through (root must not overwrite the file it points to)
+        write_atomic(config_path + ".backup", text, mode)
         write_atomic(config_path, update_legacy_text(text), mode)
     except OSError as exc:
         where = exc.filename if exc.filename is not None else config_path

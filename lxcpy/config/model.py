@@ -140,7 +140,7 @@ class ContainerConfig:
     mount_auto: list[str] = field(default_factory=list)  # e.g. ["proc:mixed", "sys:ro"]
 
     networks: list[NetConfig] = field(default_factory=list)  # sorted by index
-    network_keys_present: bool = False  # any lxc.net*/lxc.network* key: a new netns
+    network_keys_present: bool = False  # any lxc.net*/lxc.network* key
 
     cgroup_settings: list[CgroupSetting] = field(default_factory=list)
     cgroup_driver: str = "auto"  # lxc.cgroup.driver: auto, v1, v2 (lxcpy's own key)
@@ -198,9 +198,10 @@ class ContainerConfig:
 
     @property
     def wants_netns(self) -> bool:
-        """The seed: no network keys, no network namespace; type none shares the host's."""
+        """LXC 5: a network namespace of its own, empty (lo down) when no lxc.net key is
+        given; only ``lxc.net.N.type = none`` or ``lxc.namespace.keep = net`` share the
+        caller's (a container in the host's netns can take its interfaces down and reach
+        every abstract socket of the host)."""
         if "net" in self.namespace_keep:
-            return False
-        if not self.network_keys_present:
             return False
         return not any(n.type == "none" for n in self.networks)

@@ -77,6 +77,13 @@ RESOLVE_IN_ROOT = 0x10
 SYS_pivot_root = 155  # x86_64
 SYS_openat2 = 437
 SYS_pidfd_send_signal = 424
+SYS_mount_setattr = 442
+
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
 
 _libc: ctypes.CDLL | None = None
 
@@ -153,6 +160,21 @@ def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> i
     rc = libc().syscall(ctypes.c_long(SYS_openat2), ctypes.c_int(dirfd), _b(path),
                         ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
     return _check(rc, "openat2", path)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool = True) -> None:
+    """mount_setattr(2): change the flags of the mount at ``path`` (and every mount below it
+    with ``recursive``) in one call; a bind-remount would need one call per mount."""
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    rc = libc().syscall(ctypes.c_long(SYS_mount_setattr), ctypes.c_int(-100), _b(path),
+                        ctypes.c_uint(AT_RECURSIVE if recursive else 0), ctypes.byref(attr),
+                        ctypes.c_size_t(ctypes.sizeof(attr)))
+    _check(rc, "mount_setattr", path)
 
 
 def ns_path(pid: int | str, ns: str) -> str:

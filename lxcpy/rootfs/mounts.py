@@ -266,11 +266,58 @@ def _bind_remount_ro(root: Root | None, target: str) -> None:
         os.close(path_fd)
 
 
-def mount_proc(root: Root | None, mode: str) -> None:
-    """A fresh /proc showing only the container's PIDs; ``mixed``: /proc/sys read-only."""
+def _path_fd(root: Root | None, target: str) -> int:
+    return root.open(target) if root else os.open(target, os.O_PATH | os.O_CLOEXEC)
+
+
+def _bind(root: Root | None, source: str, target: str, flags: int = k.MS_BIND) -> None:
+    """Bind (or, with MS_MOVE, move) ``source`` onto ``target``, both inside the root."""
+    src = _path_fd(root, source)
+    try:
+        dst = _path_fd(root, target)
+        try:
+            k.mount(fd_path(src), fd_path(dst), None, flags, None)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def mount_proc(root: Root | None, mode: str, own_netns: bool) -> None:
+    """A fresh /proc showing only the container's PIDs.
+
+    Unless ``proc:rw`` was asked for, LXC's ``proc:mixed``: /proc/sys and
+    /proc/sysrq-trigger read-only, so root inside cannot write host-global sysctls
+    (kernel.core_pattern runs a program as host root); /proc/sys/net stays writable when the
+    container has a network namespace of its own, whose sysctls are its own.
+    """
     _mount_at(root, "/proc", "proc", "proc", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
-    if mode == "mixed":
-        _bind_remount_ro(root, "/proc/sys")
+    if mode == "rw":
+        return
+    if own_netns:  # park a writable view of /proc/sys/net on /proc/net (LXC's order)
+        _bind(root, "/proc/sys/net", "/proc/net")
+    _bind_remount_ro(root, "/proc/sys")
+    if own_netns:
+        _bind(root, "/proc/net", "/proc/sys/net", k.MS_MOVE)
+    _bind_remount_ro(root, "/proc/sysrq-trigger")
+
+
+def mask_host_paths() -> None:
+    """A container without a rootfs of its own sees the host's file system: keep it away from
+    what would let root inside reach other containers or the host's settings.
+
+    * lxcpy's run directory (every container's command socket) is covered by an empty,
+      read-only tmpfs;
+    * the host's /sys and its cgroup mounts become read-only (writing cgroup.procs there
+      would move a process out of its limits; /sys/class/net reconfigures host devices).
+      Done before lxc.mount.auto, whose fresh sysfs and cgroup mounts keep their own modes.
+    """
+    from lxcpy.paths import RUN_ROOT
+
+    if os.path.isdir(RUN_ROOT):
+        k.mount("none", RUN_ROOT, "tmpfs", k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV
+                | k.MS_NOEXEC, "size=4k,mode=000")
+    k.mount_setattr("/sys", k.MOUNT_ATTR_RDONLY)
 
 
 def mount_sys(root: Root | None, mode: str) -> None:
@@ -310,7 +357,7 @@ def mount_cgroups(root: Root | None, mode: str) -> None:
 
 def mount_auto(cfg: ContainerConfig, root: Root | None) -> str:
     """Apply lxc.mount.auto; return the /proc mode still to apply ("rw" or "mixed")."""
-    proc_mode = "rw"
+    proc_mode = "mixed"  # LXC's protection unless proc:rw is asked for
     for item in cfg.mount_auto:
         kind, _, mode = item.partition(":")
         if kind == "proc":
@@ -352,12 +399,14 @@ def setup_mounts(cfg: ContainerConfig, root: Root | None) -> None:
     if cfg.fstab:
         entries.extend(parse_fstab(cfg.fstab))
     entries.extend(cfg.mount_entries)
+    if root is None:
+        mask_host_paths()
     proc_mode = mount_auto(cfg, root)
     for entry in entries:
         if entry.fstype == "proc" and entry.target.strip("/") in ("proc", ""):
             continue  # we always mount a fresh /proc below
         mount_entry(entry, root)
-    mount_proc(root, proc_mode)
+    mount_proc(root, proc_mode, cfg.wants_netns)
 
 
 def pivot(root: Root, read_only: bool) -> None:
@@ -369,14 +418,6 @@ def pivot(root: Root, read_only: bool) -> None:
     root.close()
     if read_only:
         k.mount(None, "/", None, k.MS_REMOUNT | k.MS_BIND | k.MS_RDONLY, None)
-
-
-def legacy_chroot(root: Root) -> None:
-    """The seed's ``lxc.chroot``: chroot into the tree (no pivot_root)."""
-    os.chdir(root.path)
-    root.close()
-    os.chroot(".")
-    os.chdir("/")
 
 
 def rootfs_read_only(cfg: ContainerConfig) -> bool:

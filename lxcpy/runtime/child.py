@@ -107,10 +107,8 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     run_hooks(spec, "mount")
     if root is not None:
         _preload(spec)
-        if cfg.rootfs_path:
-            mounts.pivot(root, mounts.rootfs_read_only(cfg))
-        else:
-            mounts.legacy_chroot(root)
+        # the seed's lxc.chroot too: a plain chroot(2) is escaped with a second chroot
+        mounts.pivot(root, mounts.rootfs_read_only(cfg))
     chan.send(mounted=True)
     run_hooks(spec, "start")
 
