@@ -56,6 +56,34 @@ def relative_path(name: str, cgroup_dir: str | None) -> str:
     return "/".join([*parts, PREFIX + name])
 
 
+DEVICE_FILES = ("devices.allow", "devices.deny")
+
+
+def own_settings(settings: list[CgroupSetting], version: int) -> list[CgroupSetting]:
+    """The settings of this driver's cgroup version; the others are skipped, as LXC does,
+    so one config (LXC's common.conf) serves v1 and v2 hosts.
+
+    A device policy given only for the other version is not enforced: said as a warning,
+    never silently."""
+    from lxcpy.log import log
+
+    own: list[CgroupSetting] = []
+    skipped_devices: CgroupSetting | None = None
+    for setting in settings:
+        if setting.version == version:
+            own.append(setting)
+            continue
+        log.debug("%s: skipped: the cgroup driver is v%d", setting_label(setting), version)
+        if setting.key in DEVICE_FILES and skipped_devices is None:
+            skipped_devices = setting
+    if skipped_devices is not None and not any(s.key in DEVICE_FILES for s in own):
+        log.warning("%s: no device policy is enforced: the cgroup driver is v%d and the "
+                    "config has no %s.devices.* lines for it",
+                    setting_label(skipped_devices), version,
+                    "lxc.cgroup" if version == 1 else "lxc.cgroup2")
+    return own
+
+
 def read_int(path: str) -> int | None:
     text = fs.read_optional(path)
     return int(text.split()[0]) if text and text.strip() else None

@@ -13,6 +13,7 @@ from lxcpy.cgroups.base import (
     CgroupManager,
     CgroupStats,
     kill_loop,
+    own_settings,
     read_int,
     setting_label,
 )
@@ -100,13 +101,8 @@ class V1Manager(CgroupManager):
 
     # -- limits -----------------------------------------------------------------------
     def apply(self, settings: list[CgroupSetting]) -> None:
-        for setting in settings:
+        for setting in own_settings(settings, 1):
             label = setting_label(setting)
-            if setting.version == 2:
-                if self.unified is None:
-                    raise CgroupError(f"{label}: no cgroup2 hierarchy on this host")
-                self.unified.apply_v2([setting])
-                continue
             fs.check_key(setting.key, label)
             directory = self._dir(setting.controller)
             if directory is None:

@@ -12,7 +12,15 @@ import time
 from typing import TYPE_CHECKING
 
 from lxcpy.cgroups import fs
-from lxcpy.cgroups.base import SIGKILL, CgroupManager, CgroupStats, kill_loop, setting_label
+from lxcpy.cgroups.base import (
+    DEVICE_FILES,
+    SIGKILL,
+    CgroupManager,
+    CgroupStats,
+    kill_loop,
+    own_settings,
+    setting_label,
+)
 from lxcpy.errors import CgroupError
 
 if TYPE_CHECKING:
@@ -81,15 +89,12 @@ class V2Manager(CgroupManager):
 
     # -- limits -----------------------------------------------------------------------
     def apply(self, settings: list[CgroupSetting]) -> None:
-        for setting in settings:
-            if setting.version != 2:
-                raise CgroupError(
-                    f"{setting_label(setting)}: cgroup v1 key on a cgroup v2 driver")
-        self.apply_v2(settings)
-
-    def apply_v2(self, settings: list[CgroupSetting]) -> None:
         """Write ``lxc.cgroup2.*`` settings in order, first enabling the controllers they
-        need in the parents' cgroup.subtree_control."""
+        need in the parents' cgroup.subtree_control; ``devices.allow/deny`` become one
+        device program (cgroup2 has no such files)."""
+        settings = own_settings(settings, 2)
+        devices = [s for s in settings if s.key in DEVICE_FILES]
+        settings = [s for s in settings if s.key not in DEVICE_FILES]
         for setting in settings:
             fs.check_key(setting.key, setting_label(setting))
         needed: dict[str, str] = {}  # controller -> label of the first setting needing it
@@ -104,6 +109,43 @@ class V2Manager(CgroupManager):
             label = setting_label(setting)
             self._check_file(setting.key, label)
             fs.set_key(self.dir, setting.key, setting.value, label)
+        if devices:
+            self._apply_devices(devices)
+
+    def _apply_devices(self, settings: list[CgroupSetting]) -> None:
+        """Compile the rules into a BPF_PROG_TYPE_CGROUP_DEVICE program and attach it to
+        the container's cgroup (BPF_F_ALLOW_MULTI: a sub-cgroup's program adds to it, never
+        replaces it). The cgroup holds the program until it is removed."""
+        from lxcpy.cgroups.devices import DevicePolicy, compile_policy, parse_rule
+        from lxcpy.errors import KernelError
+        from lxcpy.kernel import bpf
+        from lxcpy.log import log
+
+        policy = DevicePolicy()
+        for setting in settings:
+            try:
+                policy.add(parse_rule(setting.value, setting.key == "devices.allow"))
+            except ValueError as exc:
+                raise CgroupError(f"{setting_label(setting)}: {exc}") from None
+        label = setting_label(settings[0])
+        program = compile_policy(policy)
+        try:
+            prog_fd = bpf.load_device_program(program)
+        except KernelError as exc:
+            raise CgroupError(f"{label}: cannot load the device program: {exc}") from None
+        try:
+            cgroup_fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                bpf.attach(cgroup_fd, prog_fd)
+            finally:
+                os.close(cgroup_fd)
+        except (OSError, KernelError) as exc:
+            raise CgroupError(f"{label}: cannot attach the device program to "
+                              f"{self.dir}: {exc}") from None
+        finally:
+            os.close(prog_fd)
+        log.debug("device policy of %s: %s, %d instructions", self.relpath,
+                  policy.describe(), len(program))
 
     def _enable(self, needed: dict[str, str]) -> None:
         for controller, label in needed.items():
@@ -152,6 +194,9 @@ class V2Manager(CgroupManager):
 
     def set(self, key: str, value: str) -> None:
         fs.check_key(key, key)
+        if key in DEVICE_FILES:
+            raise CgroupError(f"{key}: on cgroup v2 the device policy is a program set at "
+                              "start (lxc.cgroup2.devices.*), not a file")
         self._check_file(key, key)
         fs.set_key(self.dir, key, value, key)
 
