@@ -299,7 +299,8 @@ def mount_proc(root: Root | None, mode: str, own_netns: bool) -> None:
     _bind_remount_ro(root, "/proc/sys")
     if own_netns:
         _bind(root, "/proc/net", "/proc/sys/net", k.MS_MOVE)
-    _bind_remount_ro(root, "/proc/sysrq-trigger")
+    if os.path.exists(root.path + "/proc/sysrq-trigger" if root else "/proc/sysrq-trigger"):
+        _bind_remount_ro(root, "/proc/sysrq-trigger")  # absent without CONFIG_MAGIC_SYSRQ
 
 
 def mask_host_paths() -> None:
