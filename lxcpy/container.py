@@ -290,9 +290,9 @@ class Container:
         info = self.info()
         if info["state"] == "STOPPED":
             raise NotRunning(f"{self.name} is not running")
-        cfg = self.load_config() if self.defined else None
-        return attach(self, int(info["pid"]), list(info.get("cgroup_paths", [])), cfg,
-                      list(argv), env, clear_env)
+        # the running container's confinement, never the config file's (runtime.attach)
+        return attach(self, int(info["pid"]), list(info.get("cgroup_paths", [])), list(argv),
+                      env, clear_env)
 
 
 def _walk_procs(path: str) -> list[list[int]]:

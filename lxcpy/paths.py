@@ -140,6 +140,11 @@ class ContainerPaths:
     def console(self) -> str:
         return os.path.join(self.rundir, f"{self.name}.console")
 
+    @property
+    def seccomp(self) -> str:
+        """The BPF program the supervisor loaded (root only), for lxc-attach to load too."""
+        return os.path.join(self.rundir, f"{self.name}.seccomp")
+
 
 _RUNDIRS: dict[str, str] = {}  # absolute lxcpath -> its run directory, for this process
 

@@ -29,7 +29,8 @@ ENV_DRIVER = "LXCPY_CGROUP_DRIVER"
 
 def manager_for(name: str, driver: str = "auto", cgroup_dir: str | None = None,
                 layout: HostLayout | None = None) -> CgroupManager:
-    """The cgroup manager of container ``name``: ``[cgroup_dir/]lxc.payload.<name>``.
+    """The cgroup manager of container ``name``: ``[cgroup_dir/]lxc.payload.<name>``
+    (``-N`` appended by create() when taken; ``paths()`` then says what it made).
 
     ``layout`` saves a second read of mountinfo when the caller already has one."""
     if driver == "auto":

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # type-only: keep the import cost of every container start sm
 
 SIGKILL = 9  # signal.SIGKILL; importing signal would build its enums on every start
 PREFIX = "lxc.payload."
+MAX_SUFFIX = 1000  # lxc.payload.NAME-1 .. -1000 when lxc.payload.NAME is taken (LXC: 1000)
 
 
 @dataclass
@@ -119,14 +120,16 @@ def kill_loop(list_pids: Callable[[], list[int]], freeze: Callable[[float], bool
 
 class CgroupManager(ABC):
     """The cgroup of one container, ``[cgroup_dir/]lxc.payload.<name>`` in every hierarchy
-    the driver uses."""
+    the driver uses — or, as in LXC, ``lxc.payload.<name>-1``, ``-2``, ... when that one
+    exists already: the name is unique per lxcpath, not per host."""
 
     version: int
 
     def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None) -> None:
         self.name = name
         self.layout = layout
-        self.relpath = relative_path(name, cgroup_dir)
+        self.base_relpath = relative_path(name, cgroup_dir)
+        self.relpath = self.base_relpath  # create() may add a suffix
         self._made: list[str] = []  # leaf cgroups create() made (what paths() reports)
         self._made_parents: list[str] = []  # cgroup_dir levels create() had to make
 
@@ -134,6 +137,11 @@ class CgroupManager(ABC):
     @abstractmethod
     def roots(self) -> list[str]:
         """Mount points of every hierarchy this driver puts the container in."""
+
+    def _rename(self, relpath: str) -> None:
+        """Point the manager at ``relpath`` (create() picked a suffix); drivers that keep
+        directories of their own recompute them."""
+        self.relpath = relpath
 
     def _init_dir(self, root: str, path: str) -> None:
         """Prepare a directory create() just made (v1 cpuset needs cpus and mems)."""
@@ -174,8 +182,9 @@ class CgroupManager(ABC):
 
     # -- shared -----------------------------------------------------------------------
     def dirs(self) -> list[str]:
-        """The container's cgroup in every hierarchy (whether or not it exists yet)."""
-        return [os.path.join(root, self.relpath) for root in self.roots()]
+        """The container's cgroup in every hierarchy, once create() made it: before (or
+        after destroy()) none, so nothing can act on a namesake's cgroup."""
+        return list(self._made)
 
     def paths(self) -> list[str]:
         """Every cgroup create() made: what crash recovery must remove (``remove_paths``).
@@ -192,24 +201,44 @@ class CgroupManager(ABC):
         return fs.tree_pids(self.dirs())
 
     def create(self) -> None:
-        """Make the cgroup in every hierarchy; an empty leftover is removed and made anew."""
-        dirs = self.dirs()
-        if fs.tree_pids(dirs):
-            raise CgroupError(f"cgroup {self.relpath} is in use by another container")
+        """Make a new cgroup in every hierarchy: ``lxc.payload.<name>``, or the first free
+        ``-N`` suffix. An existing directory is never reused nor removed: it belongs to
+        another container, or to a dead supervisor whose own recovery removes it (its
+        record names it), and making it ours would let that recovery kill us."""
+        for attempt in range(MAX_SUFFIX + 1):
+            relpath = self.base_relpath + (f"-{attempt}" if attempt else "")
+            if self._create_at(relpath):
+                return
+        raise CgroupError(f"cgroup {self.base_relpath}: no free name up to -{MAX_SUFFIX}")
+
+    def _create_at(self, relpath: str) -> bool:
+        """Make ``relpath`` exclusively in every hierarchy; False (nothing left behind) if it
+        exists in one of them already."""
+        roots = self.roots()
         made: list[str] = []
         parents: list[str] = []
         try:
-            for root, path in zip(self.roots(), dirs, strict=True):
-                fs.rmdir_tree(path)  # a fresh cgroup drops a dead run's limits and freeze
-                new = fs.mkdirs(path, root)
+            for root in roots:
+                path = os.path.join(root, relpath)
+                new = fs.mkdirs(os.path.dirname(path), root)  # cgroup_dir levels
+                parents.extend(new)
                 for directory in new:
                     self._init_dir(root, directory)
-                parents.extend(d for d in new if d != path)
+                try:
+                    os.mkdir(path)
+                except FileExistsError:
+                    _rmdir_quietly([*reversed(made), *reversed(parents)])
+                    return False
+                except OSError as exc:
+                    raise CgroupError(f"cannot create cgroup {path}: {exc.strerror}") from None
                 made.append(path)
+                self._init_dir(root, path)
         except BaseException:
             _rmdir_quietly([*reversed(made), *reversed(parents)])  # keep the first error
             raise
+        self._rename(relpath)
         self._made, self._made_parents = made, parents
+        return True
 
     def attach(self, pid: int) -> None:
         """Move process ``pid`` (all its threads) into the cgroup in every hierarchy."""
@@ -224,11 +253,12 @@ class CgroupManager(ABC):
         fs.signal_pids(self.procs(), sig)
 
     def destroy(self) -> None:
-        """Kill everything inside, then remove the cgroups children first; idempotent."""
-        dirs = self.dirs()
-        if any(os.path.isdir(d) for d in dirs):
+        """Kill everything inside what create() made, then remove it children first;
+        idempotent. A manager whose create() failed or never ran touches nothing: the
+        directory its name points at may be another container's."""
+        if any(os.path.isdir(d) for d in self._made):
             self.kill_all()
-            for path in dirs:
+            for path in self._made:
                 fs.rmdir_tree(path)
         # levels of cgroup_dir we made go too, unless another container now uses them
         _rmdir_quietly(reversed(self._made_parents))

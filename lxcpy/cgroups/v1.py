@@ -71,6 +71,12 @@ class V1Manager(CgroupManager):
             roots.append(self.unified.root)
         return roots
 
+    def _rename(self, relpath: str) -> None:
+        super()._rename(relpath)
+        if self.unified is not None:
+            self.unified._rename(relpath)
+        self._freezer = self._dir("freezer")
+
     def _init_dir(self, root: str, path: str) -> None:
         # A new cpuset cgroup starts with no cpus and no mems, and no task can join it.
         if root != self._cpuset:

@@ -87,6 +87,10 @@ class V2Manager(CgroupManager):
     def roots(self) -> list[str]:
         return [self.root]
 
+    def _rename(self, relpath: str) -> None:
+        super()._rename(relpath)
+        self.dir = os.path.join(self.root, relpath)
+
     # -- limits -----------------------------------------------------------------------
     def apply(self, settings: list[CgroupSetting]) -> None:
         """Write ``lxc.cgroup2.*`` settings in order, first enabling the controllers they
@@ -218,8 +222,8 @@ class V2Manager(CgroupManager):
 
     # -- killing ----------------------------------------------------------------------
     def kill_all(self, sig: int = SIGKILL, timeout: float = 10.0) -> None:
-        if not os.path.isdir(self.dir):
-            return
+        if self.dir not in self._made or not os.path.isdir(self.dir):
+            return  # not made by us (yet): the name may be a namesake's
         if sig == SIGKILL and kill_dir(self.dir, timeout):
             return
         kill_loop(self.procs, self._try_freeze, self.thaw, sig, timeout,

@@ -149,6 +149,23 @@ def _range(low: int, high: int) -> Parse:
     return parse
 
 
+def _seccomp_profile(value: str, ctx: Ctx) -> Any:
+    """Read and parse the profile now: a bad one fails before anything starts."""
+    from lxcpy.config.seccomp import PolicyError, read_policy
+    from lxcpy.errors import ConfigError
+    from lxcpy.kernel.seccomp import host_arches, known_syscall
+
+    path = _path_from_config(value, ctx)
+    try:
+        return read_policy(path, known=known_syscall, host_arches=host_arches())
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise Invalid(f"cannot read seccomp profile '{path}': {why}") from None
+    except PolicyError as exc:  # the profile's line first, then the config line naming it
+        raise ConfigError(f"{exc.message} (profile of lxc.seccomp.profile at "
+                          f"{ctx.entry.origin})", path, exc.line or None) from None
+
+
 def _path_from_config(value: str, ctx: Ctx) -> str:
     # the seed writes `lxc.mount = ./fstab`: relative to the config file, not to the cwd
     return os.path.normpath(os.path.join(ctx.base_dir, value))
@@ -823,8 +840,8 @@ KEYS: tuple[Key, ...] = (
     _later("lxc.apparmor.raw", _text, repeat=True),
     _later("lxc.selinux.context", _text, ("lxc.se_context",)),
     _later("lxc.selinux.context.keyring", _text),
-    _later("lxc.seccomp.profile", _text, ("lxc.seccomp",)),
-    _later("lxc.seccomp.allow_nesting", _bool),
+    _field("lxc.seccomp.profile", _seccomp_profile, "seccomp", ("lxc.seccomp",)),
+    _field("lxc.seccomp.allow_nesting", _bool, "seccomp_allow_nesting"),
     _later("lxc.seccomp.notify.proxy", _unix_socket),
     _later("lxc.seccomp.notify.cookie", _text),
     # hooks

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: a config without addresses never imports ipaddress
     import ipaddress
 
+    from lxcpy.config.seccomp import Policy
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -149,6 +151,8 @@ class ContainerConfig:
     cap_drop: list[str] = field(default_factory=list)  # lower-case names without cap_
     cap_keep: list[str] = field(default_factory=list)
     no_new_privs: bool = False
+    seccomp: Policy | None = None  # lxc.seccomp.profile, read and parsed with the config
+    seccomp_allow_nesting: bool = False
 
     environment: list[tuple[str, str]] = field(default_factory=list)
     init_cmd: list[str] | None = None

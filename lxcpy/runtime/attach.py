@@ -1,4 +1,9 @@
-"""lxc-attach: run a program in a running container's namespaces and cgroup.
+"""lxc-attach: run a program in a running container's namespaces, cgroup and confinement.
+
+The confinement is the RUNNING container's, never the config file's (which may have been
+edited since, or never held the start's ``-s``/``-f`` settings): the capability bounding
+set and no_new_privs of the container's init (/proc/PID/status), and the very seccomp
+program the supervisor loaded (recorded in the run directory), applied last before exec.
 
 Our /proc/self/exe is the host's Python interpreter, so the attaching process makes itself
 non-dumpable before it joins the container and execs promptly: a process in the container
@@ -16,16 +21,19 @@ from lxcpy import kernel as k
 from lxcpy.errors import NotRunning
 
 if TYPE_CHECKING:
-    from lxcpy.config.model import ContainerConfig
     from lxcpy.container import Container
+    from lxcpy.runtime.confine import Running
 
 # user and time namespaces are not created by lxcpy; mnt last so /proc paths still resolve
 ORDER = ("cgroup", "ipc", "uts", "net", "pid", "mnt")
 
 
-def attach(container: Container, init_pid: int, cgroup_paths: list[str],
-           cfg: ContainerConfig | None, argv: list[str], env: dict[str, str] | None,
-           clear_env: bool) -> int:
+def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: list[str],
+           env: dict[str, str] | None, clear_env: bool) -> int:
+    from lxcpy.runtime.confine import running_confinement
+
+    # read before anything is joined: the init's status and the recorded filter are host files
+    running = running_confinement(container.paths, init_pid)
     fds = []
     try:
         for ns in ORDER:
@@ -44,7 +52,7 @@ def attach(container: Container, init_pid: int, cgroup_paths: list[str],
         os.close(status_r)
         code = 1
         try:
-            code = _child(cgroup_paths, fds, cfg, argv, environment, status_w)
+            code = _child(cgroup_paths, fds, running, argv, environment, status_w)
         except BaseException as exc:  # noqa: BLE001 - one line, never a traceback
             sys.stderr.write(f"lxc-attach: {container.name}: {exc}\n")
         os._exit(code)
@@ -74,7 +82,7 @@ def _environment(env: dict[str, str] | None, clear_env: bool) -> dict[str, str]:
     return base
 
 
-def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], cfg: ContainerConfig | None,
+def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], running: Running,
            argv: list[str], env: dict[str, str], status_w: int) -> int:
     k.prctl(k.PR_SET_DUMPABLE, 0)
     for path in cgroup_paths:
@@ -83,11 +91,11 @@ def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], cfg: ContainerCo
                 f.write(str(os.getpid()))
         except FileNotFoundError:
             continue
-    if cfg is not None and (cfg.cap_drop or cfg.cap_keep):
-        # now: in the container's mount namespace the host's Python files are out of reach
-        import prctl  # noqa: F401
+    # now: in the container's mount namespace the host's Python files are out of reach
+    from lxcpy.runtime.confine import confine, preload
 
-        from lxcpy.runtime.child import drop_capabilities  # noqa: F401
+    preload(running.seccomp)
+    drop = running.drop()
     for ns, fd in fds:
         k.setns(fd, k.NAMESPACES[ns][0])
         os.close(fd)
@@ -101,10 +109,7 @@ def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], cfg: ContainerCo
         os.closerange(3, exec_w)
         os.closerange(exec_w + 1, 1 << 30)
         try:
-            if cfg is not None and (cfg.cap_drop or cfg.cap_keep):
-                from lxcpy.runtime.child import drop_capabilities
-
-                drop_capabilities(cfg.cap_drop, cfg.cap_keep)
+            confine(drop, running.no_new_privs, running.seccomp)  # the filter last
             os.execvpe(argv[0], argv, env)
         except OSError as exc:
             os.write(exec_w, str(exc.errno).encode())

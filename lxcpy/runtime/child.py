@@ -41,6 +41,7 @@ class ChildSpec:
     caller_term: str | None
     keep_fds: set[int] = field(default_factory=set)
     console: Console | None = None  # its ptys' slaves are in keep_fds
+    seccomp: bytes | None = None  # the BPF program the supervisor compiled, loaded last
 
 
 def container_main(spec: ChildSpec, chan: Channel) -> None:
@@ -113,7 +114,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     run_hooks(spec, "start")
 
     env = build_env(cfg, spec.caller_term)
-    _drop_privileges(cfg)
+    _drop_privileges(cfg, spec.seccomp)
     cwd = cfg.init_cwd or ("/" if root is not None else spec.caller_cwd)
     try:
         os.chdir(cwd)
@@ -132,9 +133,9 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
 def _preload(spec: ChildSpec) -> None:
     """Import now what runs after pivot_root, when the host's Python files are out of reach."""
     import lxcpy.runtime.init  # noqa: F401
+    from lxcpy.runtime.confine import preload
 
-    if spec.cfg.cap_drop or spec.cfg.cap_keep:
-        import prctl  # noqa: F401
+    preload(spec.seccomp)
     if spec.cfg.hooks.get("start"):
         import lxcpy.runtime.hooks  # noqa: F401
 
@@ -180,11 +181,12 @@ def build_env(cfg: ContainerConfig, term: str | None) -> dict[str, str]:
     return env
 
 
-def _drop_privileges(cfg: ContainerConfig) -> None:
-    if cfg.cap_drop or cfg.cap_keep:
-        drop_capabilities(cfg.cap_drop, cfg.cap_keep)
-    if cfg.no_new_privs:
-        k.prctl(k.PR_SET_NO_NEW_PRIVS, 1)
+def _drop_privileges(cfg: ContainerConfig, seccomp: bytes | None) -> None:
+    from lxcpy.runtime.confine import cap_names, confine
+
+    # capabilities, no_new_privs, then the seccomp filter (see confine); the uid/gid
+    # switch after it only lowers privileges further
+    confine(cap_names(cfg.cap_drop, cfg.cap_keep), cfg.no_new_privs, seccomp)
     if cfg.init_gid is not None:
         os.setgroups(cfg.init_groups)
         os.setgid(cfg.init_gid)
@@ -196,21 +198,9 @@ def _drop_privileges(cfg: ContainerConfig) -> None:
 
 def drop_capabilities(drop: list[str], keep: list[str]) -> None:
     """lxc.cap.drop / lxc.cap.keep, on the bounding, permitted, effective, inheritable sets."""
-    import prctl
+    from lxcpy.runtime.confine import cap_names, confine
 
-    if keep:
-        wanted = {c.lower() for c in keep if c.lower() != "none"}
-        names = [c for c in prctl.ALL_CAP_NAMES if c not in wanted]
-    else:
-        names = [c.lower() for c in drop]
-    known = set(prctl.ALL_CAP_NAMES)
-    caps = [getattr(prctl, "CAP_" + n.upper()) for n in names if n in known]
-    if not caps:
-        return
-    prctl.capbset.drop(*caps)
-    prctl.cap_inheritable.drop(*caps)
-    prctl.cap_effective.drop(*caps)
-    prctl.cap_permitted.drop(*caps)
+    confine(cap_names(drop, keep), False, None)
 
 
 def _exec(argv: list[str], env: dict[str, str]) -> None:

@@ -49,6 +49,7 @@ class Supervisor:
         self.on_running = on_running
         self.daemonized = daemonized  # decides the console: a pty when daemonised
         self.console: Any = None  # lxcpy.runtime.console.Console
+        self.seccomp: bytes | None = None  # the compiled lxc.seccomp.profile
         self.state = states.STOPPED
         self.res = Resources(supervisor_pid=os.getpid(), socket=paths.socket)
         self.cgroup: Any = None
@@ -115,7 +116,7 @@ class Supervisor:
                 conn.close()
             if self.listener is not None:
                 self.listener.close()
-            for path in (self.paths.socket, self.paths.resources):
+            for path in (self.paths.socket, self.paths.resources, self.paths.seccomp):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:
@@ -139,6 +140,9 @@ class Supervisor:
         for entry in cfg.not_acted_on:
             log.warning("%s: %s is parsed but not acted on by lxcpy yet", entry.origin,
                         entry.key)
+        from lxcpy.runtime.confine import prepare_seccomp
+
+        self.seccomp = prepare_seccomp(cfg, self.paths)  # compiled before anything is made
         self._setup_cgroup()
         test_kill_point("cgroup")
         self._host_hooks("pre-start")
@@ -176,11 +180,13 @@ class Supervisor:
     def _setup_cgroup(self) -> None:
         from lxcpy.cgroups import manager_for
 
-        self.cgroup = manager_for(self.name, self.cfg.cgroup_driver, self.cfg.cgroup_dir)
-        # recorded only once made: a create refused because another container uses the
-        # name must not make recovery kill that other container
-        self.cgroup.create()
-        self.res.cgroup_paths = list(self.cgroup.paths())
+        cgroup = manager_for(self.name, self.cfg.cgroup_driver, self.cfg.cgroup_dir)
+        # create() picks a free lxc.payload.NAME[-N]; only what it made is recorded and
+        # used (teardown, kill, recovery): never a path derived from the name, which may
+        # be a namesake's in another lxcpath
+        cgroup.create()
+        self.cgroup = cgroup
+        self.res.cgroup_paths = list(cgroup.paths())
         self.res.save(self.paths)
         self.cgroup.apply(self.cfg.cgroup_settings)
 
@@ -207,7 +213,8 @@ class Supervisor:
             new_netns=self._new_netns(), unshare_flags=self._unshare_flags(),
             supervisor_pid=os.getpid(), caller_cwd=os.getcwd(),
             caller_term=os.environ.get("TERM"), console=self.console,
-            keep_fds=self.console.child_fds() if self.console else set())
+            keep_fds=self.console.child_fds() if self.console else set(),
+            seccomp=self.seccomp)
         new_pid = "pid" not in self.cfg.namespace_keep
         own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         try:

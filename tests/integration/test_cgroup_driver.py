@@ -240,21 +240,40 @@ def test_destroy_kills_and_leaves_nothing(cgroups: Cgroups, driver: str) -> None
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
-def test_create_refuses_a_cgroup_in_use_and_reuses_an_empty_one(cgroups: Cgroups,
-                                                                 driver: str) -> None:
+def test_create_takes_a_suffix_when_the_name_is_taken(cgroups: Cgroups, driver: str) -> None:
+    """A namesake's cgroup (another lxcpath), busy or empty, is never reused nor removed:
+    create() takes lxc.payload.NAME-1, -2, ... as LXC does."""
     first = cgroups.manager(driver)
     proc = cgroups.spawn(["sleep", "1000"], first)
     second = cgroups.manager(driver, create=False)
-    with pytest.raises(CgroupError, match=rf"^cgroup lxc\.payload\.{cgroups.tag} is in use "
-                                          r"by another container$"):
-        second.create()
-    assert second.paths() == []  # nothing recorded that crash recovery could kill
+    assert second.paths() == []
+    second.destroy()  # never created: touches nothing, not the namesake's cgroup
+    second.kill_all()
+    second.signal_all(signal.SIGTERM)
+    assert proc.poll() is None and first.procs() == [proc.pid]
+    second.create()
+    base = f"lxc.payload.{cgroups.tag}"
+    assert {os.path.basename(p) for p in second.paths()} == {f"{base}-1"}
+    assert second.relpath == f"{base}-1" and second.procs() == []
+    mover = cgroups.spawn(["sleep", "1000"], second)
+    assert second.procs() == [mover.pid] and first.procs() == [proc.pid]
+    if driver == "v1":
+        second.freeze()
+        assert second.is_frozen() and not first.is_frozen()
+        second.thaw()
+
     first.kill_all()
     proc.wait(5)
-    first.freeze()  # an empty leftover, frozen: create must start it fresh
-    second.create()
-    assert not second.is_frozen()
-    assert second.paths() == first.dirs()
+    first.freeze()  # an empty, frozen leftover of a dead run: still not reused
+    third = cgroups.manager(driver)
+    assert {os.path.basename(p) for p in third.paths()} == {f"{base}-2"}
+    assert not third.is_frozen()
+    second.destroy()
+    assert proc.poll() is not None and first.exists() and third.exists()
+    assert mover.wait(5) == -signal.SIGKILL
+    # a free name is taken again: the lowest one
+    fourth = cgroups.manager(driver)
+    assert {os.path.basename(p) for p in fourth.paths()} == {f"{base}-1"}
 
 
 @pytest.mark.parametrize("driver", DRIVERS)

@@ -1,0 +1,148 @@
+"""Cgroup names are unique per container, not per name: two lxcpaths may hold containers
+of the same name, and the recovery after one's supervisor was SIGKILLed acts only on the
+cgroups its own record names — never on the other container's (issue 12).
+
+Like LXC, a start whose ``lxc.payload.NAME`` already exists (another container's, or a
+dead supervisor's leftover its owner has not recovered yet) takes ``lxc.payload.NAME-1``,
+``-2``, ... and records the path it made.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lxcpy.cgroups import detect
+from lxcpy.cgroups.fs import tree_pids
+from lxcpy.paths import ContainerPaths
+from lxcpy.runtime.resources import Resources
+from tests.integration.helpers import cleanup_lxcpath, lxc, tool, unique, wait_until
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def two_lxcpaths(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    try:
+        yield first, second
+    finally:
+        cleanup_lxcpath(first)
+        cleanup_lxcpath(second)
+
+
+def create(lxcpath: Path, name: str) -> None:
+    conf = lxcpath / f"{name}.conf"
+    conf.write_text(f"lxc.uts.name = {name}\nlxc.cgroup.pids.max = 50\n")
+    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
+
+
+def recorded_paths(lxcpath: Path, name: str) -> list[str]:
+    res = Resources.load(ContainerPaths(name, str(lxcpath)))
+    assert res is not None
+    return res.cgroup_paths
+
+
+def start_foreground(lxcpath: Path, name: str,
+                     env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``lxc-execute`` in the foreground: that process is the supervisor."""
+    return subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
+                             "sleep", "1000"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def init_pid(lxcpath: Path, name: str) -> int:
+    out = lxc("info", "-n", name, "-p", "-H", lxcpath=lxcpath, check=True).stdout
+    return int(out.split()[-1])
+
+
+def leaf_names(paths: list[str]) -> set[str]:
+    return {os.path.basename(p) for p in paths}
+
+
+def payload_dirs(name: str) -> list[str]:
+    """Every lxc.payload.NAME[-N] cgroup of this name in any hierarchy."""
+    layout = detect()
+    found = []
+    for mount in [*layout.v1.values(), *([layout.v2_mount] if layout.v2_mount else [])]:
+        for entry in os.scandir(mount):
+            base = f"lxc.payload.{name}"
+            if entry.is_dir() and (entry.name == base or entry.name.startswith(base + "-")):
+                found.append(entry.path)
+    return found
+
+
+def test_recovery_after_a_killed_supervisor_spares_a_namesake_started_later(
+        two_lxcpaths: tuple[Path, Path]) -> None:
+    first, second = two_lxcpaths
+    name = unique("cn")
+    create(first, name)
+    create(second, name)
+    victim = start_foreground(first, name, {**os.environ, "LXCPY_TEST_KILL_AT": "running"})
+    assert victim.wait(30) == -signal.SIGKILL
+    dead = recorded_paths(first, name)
+    assert dead
+    # its init died with the supervisor (PDEATHSIG); its cgroups stay until recovered
+    assert wait_until(lambda: tree_pids(dead) == [], 10)
+    assert all(os.path.isdir(p) for p in dead)
+
+    lxc("execute", "-n", name, "-d", "--", "sleep", "1000", lxcpath=second, check=True)
+    survivor = init_pid(second, name)
+    procs = tree_pids(recorded_paths(second, name))
+    assert survivor in procs
+    assert leaf_names(recorded_paths(second, name)) == {f"lxc.payload.{name}-1"}
+
+    # a plain lxc-info on the dead one recovers it ...
+    r = lxc("info", "-n", name, lxcpath=first)
+    assert r.returncode == 0 and "STOPPED" in r.stdout, r.stderr
+    assert not any(os.path.exists(p) for p in dead)
+    # ... and never touches its namesake
+    assert lxc("state", "-n", name, lxcpath=second).stdout == "RUNNING\n"
+    assert all(os.path.exists(f"/proc/{pid}") for pid in procs)
+    assert tree_pids(recorded_paths(second, name)) == procs
+
+    lxc("stop", "-n", name, "-k", lxcpath=second, check=True)
+    assert payload_dirs(name) == []
+
+
+def test_namesakes_run_side_by_side_and_a_killed_one_is_recovered_alone(
+        two_lxcpaths: tuple[Path, Path]) -> None:
+    first, second = two_lxcpaths
+    name = unique("cn")
+    create(first, name)
+    create(second, name)
+    one = start_foreground(first, name)
+    try:
+        assert wait_until(lambda: lxc("state", "-n", name, lxcpath=first).stdout
+                          == "RUNNING\n", 15)
+        lxc("execute", "-n", name, "-d", "--", "sleep", "1000", lxcpath=second, check=True)
+        assert lxc("state", "-n", name, lxcpath=second).stdout == "RUNNING\n"
+        mine, theirs = recorded_paths(first, name), recorded_paths(second, name)
+        assert leaf_names(mine) == {f"lxc.payload.{name}"}
+        assert leaf_names(theirs) == {f"lxc.payload.{name}-1"}
+        procs = tree_pids(theirs)
+        assert procs
+        one.kill()  # SIGKILL the first supervisor (we started it)
+        assert one.wait(10) == -signal.SIGKILL
+    finally:
+        if one.poll() is None:
+            one.kill()
+            one.wait(10)
+    assert lxc("info", "-n", name, "-s", lxcpath=first).stdout.split()[-1] == "STOPPED"
+    assert not any(os.path.exists(p) for p in mine)
+    assert lxc("state", "-n", name, lxcpath=second).stdout == "RUNNING\n"
+    assert tree_pids(theirs) == procs
+
+    # the second's own stop removes only its own cgroup; the first starts again unsuffixed
+    lxc("stop", "-n", name, "-k", lxcpath=second, check=True)
+    assert payload_dirs(name) == []
+    r = lxc("execute", "-n", name, "--", "true", lxcpath=first)
+    assert r.returncode == 0, r.stderr
+    assert payload_dirs(name) == []
