@@ -216,6 +216,29 @@ class Container:
     def shutdown(self, timeout: float = 60) -> None:
         self.stop(timeout=timeout, nokill=True)
 
+    def reboot(self) -> int:
+        """lxc-stop -r: send ``lxc.signal.reboot`` (LXC's default SIGINT) to the init.
+
+        What the init makes of it is its own business; unlike LXC 5, lxcpy does not start
+        the container again when the init then exits. Returns the signal sent.
+        """
+        import signal
+
+        info = self.info()
+        pid = int(info.get("pid", -1))
+        if info["state"] == "STOPPED" or pid <= 0:
+            raise NotRunning(f"{self.name} is not running", 2)
+        cfg = self.load_config() if self.defined else None
+        sig = (cfg.signal_reboot if cfg is not None else None) or signal.SIGINT
+        pidfd = os.pidfd_open(pid)  # the init's, checked below: no reused PID gets it
+        try:
+            if int(self.info().get("pid", -1)) != pid:
+                raise NotRunning(f"{self.name} is not running", 2)
+            signal.pidfd_send_signal(pidfd, sig)
+        finally:
+            os.close(pidfd)
+        return int(sig)
+
     def freeze(self) -> None:
         try:
             self._call("freeze")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     import logging
 
+    from lxcpy.config.model import ContainerConfig
+
 # logging's levels as numbers: `logging` itself (~5 ms with string, traceback, ...) is
 # imported only once something is logged at WARNING or above, or -o/-l configures it
 TRACE = 5
@@ -81,15 +83,36 @@ def parse_priority(text: str) -> int:
     return PRIORITIES[key]
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a line is written: ``lxc-start -d`` points it at the
+    caller's stderr until the container runs (lxcpy.runtime.daemon), then at /dev/null."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text) if sys.stderr is not None else 0
+
+    def flush(self) -> None:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+
+
+_STDERR = _Stderr()
+
+LOG_MODE = 0o640  # LXC's: a log may name paths and commands; not for every user
+
+
 def _open_logfile(path: str) -> TextIO:
-    """Open ``-o FILE`` for appending; a FIFO nobody reads fails at once instead of hanging."""
+    """Open ``-o FILE`` for appending; a FIFO nobody reads fails at once instead of hanging.
+
+    O_NOFOLLOW: a symlink planted at the log's path must not make root append elsewhere.
+    """
     from lxcpy.errors import LxcError
 
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC,
-                     0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC
+                     | os.O_NOFOLLOW, LOG_MODE)
     except OSError as exc:
-        raise LxcError(f"cannot open log file '{path}': {exc.strerror}") from None
+        why = "it is a symbolic link" if exc.errno == 40 else exc.strerror  # ELOOP
+        raise LxcError(f"cannot open log file '{path}': {why}") from None
     flags = fcntl.fcntl(fd, fcntl.F_GETFL)
     fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
     return open(fd, "a", encoding="utf-8", errors="backslashreplace")
@@ -100,6 +123,8 @@ def setup(prog: str, name: str | None, logfile: str | None, priority: int | None
     """Configure the lxcpy logger once per command."""
     import logging
 
+    global _cli_file, _cli_priority
+    _cli_file, _cli_priority = bool(logfile), priority is not None
     log = get_logger()
     log.handlers.clear()
     log.propagate = False
@@ -107,19 +132,50 @@ def setup(prog: str, name: str | None, logfile: str | None, priority: int | None
     log.setLevel(min(level, logging.WARNING))
     prefix = f"{prog}: {name}: " if name else f"{prog}: "
     if not quiet:
-        err = logging.StreamHandler(sys.stderr)
+        err = logging.StreamHandler(_STDERR)  # type: ignore[arg-type]
         # stderr gets warnings and worse unless a lower priority was asked for
         err.setLevel(min(level, logging.WARNING))
         err.setFormatter(logging.Formatter(prefix + "%(message)s"))
         log.addHandler(err)
     if logfile:
-        fh = logging.StreamHandler(_open_logfile(logfile) if logfile != "-" else sys.stderr)
-        fh.setLevel(level)
-        fh.setFormatter(logging.Formatter(
-            f"{prog} {name or ''} %(asctime)s %(levelname)-8s %(module)s - %(message)s"))
-        log.addHandler(fh)
-        log.setLevel(level)
+        _add_file(prog, name, logfile, level)
     os.environ.setdefault("LXCPY_PROG", prog)
+
+
+_cli_file = False  # -o given: it wins over lxc.log.file, as in LXC
+_cli_priority = False  # -l given: it wins over lxc.log.level
+
+
+def _add_file(prog: str, name: str | None, logfile: str, level: int) -> None:
+    import logging
+
+    log = get_logger()
+    fh = logging.StreamHandler(_open_logfile(logfile) if logfile != "-" else sys.stderr)
+    fh.setLevel(level)
+    fh.set_name("lxcpy-file")
+    fh.setFormatter(logging.Formatter(
+        f"{prog} {name or ''} %(asctime)s %(levelname)-8s %(module)s - %(message)s"))
+    log.addHandler(fh)
+    log.setLevel(min(level, log.level or level))
+
+
+def configure_from_config(cfg: ContainerConfig, prog: str, name: str) -> None:
+    """lxc.log.file / lxc.log.level of a container's config, unless -o / -l said otherwise."""
+    if not cfg.log_file and not cfg.log_level:
+        return
+    import logging
+
+    log = get_logger()
+    level = PRIORITIES[cfg.log_level] if cfg.log_level else None
+    if cfg.log_file and not _cli_file:
+        if not log.handlers:  # no -o/-l: setup() never ran; keep warnings on stderr
+            setup(prog, name, None, None, False)
+        _add_file(prog, name, cfg.log_file, level if level is not None else logging.ERROR)
+    elif level is not None and not _cli_priority:
+        for handler in log.handlers:
+            if handler.get_name() == "lxcpy-file":
+                handler.setLevel(level)
+                log.setLevel(min(level, log.level))
 
 
 def debugging() -> bool:

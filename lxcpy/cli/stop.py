@@ -1,4 +1,4 @@
-"""lxc-stop -n NAME [-t TIMEOUT] [-k] [-W] [--nokill]"""
+"""lxc-stop -n NAME [-t TIMEOUT] [-k] [-r] [-W] [--nokill]"""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def run(name: str, lxcpath: str, timeout: int | None, kill: bool, nowait: bool,
     if nolock and not kill:
         fail("--nolock may only be used with -k")
     if reboot:
-        fail("reboot is not supported by lxcpy")
+        # LXC sends lxc.signal.reboot to the init; lxcpy does not restart it afterwards
+        Container(name, lxcpath).reboot()
+        return
     if timeout is None:
         timeout = 60
     if timeout == 0:
@@ -44,7 +46,9 @@ def build() -> click.Command:
         click.option("-k", "--kill", "kill", is_flag=True, help="kill every process at once"),
         click.option("-W", "--nowait", is_flag=True,
                      help="do not wait for the container to stop"),
-        click.option("-r", "--reboot", is_flag=True, help="reboot (not supported by lxcpy)"),
+        click.option("-r", "--reboot", is_flag=True,
+                     help="send lxc.signal.reboot (default SIGINT) to the init; lxcpy does "
+                          "not start the container again when it exits"),
         click.option("--nokill", is_flag=True, help="do not kill after the timeout"),
         click.option("--nolock", is_flag=True, help="accepted for LXC compatibility"),
     )

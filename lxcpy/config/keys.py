@@ -70,7 +70,8 @@ Clear = Callable[[Ctx], None]
 class Key:
     """One row of the table."""
 
-    __slots__ = ("name", "parse", "store", "clear", "legacy", "acted", "only", "repeat")
+    __slots__ = ("name", "parse", "store", "clear", "legacy", "acted", "only", "repeat",
+                 "applied_by")
 
     def __init__(self, name: str, parse: Parse, store: Store | None = None,
                  clear: Clear | None = None, legacy: tuple[str, ...] = (),
@@ -84,6 +85,8 @@ class Key:
         self.acted = acted  # per value: False = stored but not acted on
         self.only = only  # network types the key is valid for
         self.repeat = repeat  # each line adds (lists) instead of replacing
+        # who acts on the stored value: "module:function", or a marker (see APPLIED_BY)
+        self.applied_by: str | None = None
 
     def __repr__(self) -> str:
         return f"Key({self.name!r})"
@@ -381,8 +384,18 @@ def _prlimit(value: str, ctx: Ctx) -> str:
 
 def _sysctl(value: str, ctx: Ctx) -> str:
     name = ctx.suffix or ""
-    if any(not part for part in name.split(".")) or any(c.isspace() for c in name):
+    # no '/': the name becomes a path under /proc/sys and must stay there
+    if (any(not part for part in name.split(".")) or any(c.isspace() for c in name)
+            or "/" in name or "\0" in name):
         raise Invalid(f"'{name}' is not a sysctl name")
+    return value
+
+
+def _proc_file(value: str, ctx: Ctx) -> str:
+    # lxc.proc.oom_score_adj = 10 writes /proc/<init>/oom_score_adj: one file of that dir
+    name = ctx.suffix or ""
+    if "/" in name or name in (".", "..") or any(c.isspace() or c == "\0" for c in name):
+        raise Invalid(f"'{name}' is not a file of /proc/PID")
     return value
 
 
@@ -711,6 +724,16 @@ def _later(name: str, parse: Parse, legacy: tuple[str, ...] = (), repeat: bool =
     return Key(name, parse, legacy=legacy, repeat=repeat)
 
 
+def _only(*values: str) -> Callable[[str], bool]:
+    """Per-value acted: these values need nothing done (LXC's default); others are refused."""
+    return lambda value: value in values
+
+
+def _value_only(name: str, parse: Parse, *values: str) -> Key:
+    """A key lxcpy acts on only for ``values`` (what it does anyway); others refuse a start."""
+    return Key(name, parse, _done_by_parser, acted=_only(*values))
+
+
 def _net(sub: str, parse: Parse, attr: str | None = None, only: tuple[str, ...] = (),
          legacy: str | None = None, repeat: bool = False,
          acted: Callable[[str], bool] | None = None) -> Key:
@@ -729,7 +752,7 @@ def _done_by_parser(ctx: Ctx, value: Any) -> None:
 
 
 _HOOKS_ACTED = ("pre-start", "pre-mount", "mount", "autodev", "start", "stop", "post-stop")
-_HOOKS_LATER = ("clone", "destroy", "start-host")
+_HOOKS_LATER = ("destroy", "start-host")
 
 KEYS: tuple[Key, ...] = (
     # general
@@ -738,12 +761,12 @@ KEYS: tuple[Key, ...] = (
     _field("lxc.arch", _choice(*ARCHES), "arch"),
     _list("lxc.environment", _environment, "environment"),
     _field("lxc.no_new_privs", _bool, "no_new_privs"),
-    _later("lxc.ephemeral", _bool),
-    _later("lxc.keyring.session", _bool),
-    _later("lxc.sched.core", _bool),
+    _value_only("lxc.ephemeral", _bool, "0"),
+    _value_only("lxc.keyring.session", _bool, "0"),
+    _value_only("lxc.sched.core", _bool, "0"),
     _later("lxc.time.offset.boot", _time_offset),
     _later("lxc.time.offset.monotonic", _time_offset),
-    _later("lxc.proc.<file>", _text),
+    Key("lxc.proc.<file>", _proc_file, _store_in("proc"), _clear_in("proc")),
     Key("lxc.sysctl.<key>", _sysctl, _store_in("sysctls"), _clear_in("sysctls")),
     Key("lxc.prlimit.<resource>", _prlimit, _store_in("prlimits"), _clear_in("prlimits"),
         ("lxc.limit.<resource>",)),
@@ -787,7 +810,7 @@ KEYS: tuple[Key, ...] = (
     _net("ipvlan.mode", _choice("l3", "l3s", "l2"), only=("ipvlan",)),
     _net("ipvlan.isolation", _choice("bridge", "private", "vepa"), only=("ipvlan",)),
     _net("vlan.id", _vlan_id, "vlan_id", only=("vlan",)),
-    _net("l2proxy", _bool, "l2proxy", acted=_never),
+    _net("l2proxy", _bool, "l2proxy", acted=_only("0")),
     # console and ttys
     _field("lxc.console.path", _text, "console_path", ("lxc.console",)),
     _field("lxc.console.logfile", _text, "console_logfile"),
@@ -795,19 +818,19 @@ KEYS: tuple[Key, ...] = (
     _later("lxc.console.buffer.size", _byte_size),
     _later("lxc.console.size", _byte_size),
     _field("lxc.tty.max", _uint, "tty_max", ("lxc.tty",)),
-    _later("lxc.tty.dir", _single_dir, ("lxc.devttydir",)),
+    _field("lxc.tty.dir", _single_dir, "tty_dir", ("lxc.devttydir",)),
     _field("lxc.pty.max", _uint, "pty_max", ("lxc.pts",)),
     # devices
     _field("lxc.autodev", _bool, "autodev"),
-    _later("lxc.autodev.tmpfs.size", _uint),
+    _field("lxc.autodev.tmpfs.size", _uint, "autodev_tmpfs_size"),
     # root filesystem and mounts
     _field("lxc.rootfs.path", _rootfs_path, "rootfs_path", ("lxc.rootfs",)),
     _field("lxc.rootfs.mount", _text, "rootfs_mount"),
     _field("lxc.rootfs.options", _text, "rootfs_options"),
-    _later("lxc.rootfs.managed", _bool),
-    _later("lxc.rootfs.backend", _text),  # 2008..2017: deleted by lxc-update-config
-    _later("lxc.pivotdir", _text),
-    _later("lxc.kmsg", _bool),
+    _value_only("lxc.rootfs.managed", _bool, "1"),
+    _value_only("lxc.rootfs.backend", _text, "dir", ""),  # deleted by lxc-update-config
+    Key("lxc.pivotdir", _text, _done_by_parser),  # LXC ignores it since 2.0 (pivot_root(".", "."))
+    _value_only("lxc.kmsg", _bool, "0"),
     _field("lxc.chroot", _text, "chroot"),  # the seed's key; LXC never had it again
     _field("lxc.mount.fstab", _path_from_config, "fstab", ("lxc.mount",)),
     _list("lxc.mount.entry", _mount_entry, "mount_entries"),
@@ -831,7 +854,8 @@ KEYS: tuple[Key, ...] = (
         _reset("namespace_clone"), repeat=True),
     Key("lxc.namespace.keep", _namespaces, _extend_unique("namespace_keep"),
         _reset("namespace_keep"), repeat=True),
-    _later("lxc.namespace.share.<namespace>", _namespace_share),
+    Key("lxc.namespace.share.<namespace>", _namespace_share, _store_in("namespace_share"),
+        _clear_in("namespace_share")),
     _list("lxc.idmap", _idmap, "idmaps", ("lxc.id_map",)),  # parsed; the runtime refuses
     # security modules
     _later("lxc.apparmor.profile", _text, ("lxc.aa_profile",)),
@@ -848,10 +872,12 @@ KEYS: tuple[Key, ...] = (
     *(Key(f"lxc.hook.{hook}", _text, _store_hook, _clear_hook, repeat=True)
       for hook in _HOOKS_ACTED),
     *(_later(f"lxc.hook.{hook}", _text, repeat=True) for hook in _HOOKS_LATER),
+    # LXC runs it in lxc-copy only, which lxcpy lacks: stored, nothing to do at start
+    Key("lxc.hook.clone", _text, _store_hook, _clear_hook, repeat=True),
     Key("lxc.hook", _no_value, _done_by_parser, _clear_hook),
     _field("lxc.hook.version", _range(0, 1), "hook_version"),
     # monitor and autostart
-    _later("lxc.monitor.unshare", _uint),
+    _value_only("lxc.monitor.unshare", _uint, "0"),
     _later("lxc.monitor.signal.pdeath", _signal),
     _field("lxc.start.auto", _bool, "start_auto"),
     _field("lxc.start.delay", _uint, "start_delay"),
@@ -867,6 +893,193 @@ KEYS: tuple[Key, ...] = (
 # rows never acted on; a few more are not acted on for some values (Key.acted)
 KEYS_NOT_ACTED_ON: frozenset[str] = frozenset(
     k.name for k in KEYS if k.store is None or k.acted is _never)
+
+# ---- who acts on each row (LXC's confile.c: one row, and the code that applies it) -------
+# "module:attr[.attr]" names the function acting on the stored value (a unit test imports
+# each); REFUSED rows (and refused values of the others) stop a start with one line;
+# WARNED rows are LXC's security modules, ignored with a warning when the module is off;
+# "stored: why" rows need nothing at start, in LXC either.
+REFUSED = "refused"
+WARNED = "warned"
+_CHILD = "lxcpy.runtime.child:"
+_PROCESS = "lxcpy.runtime.process:"
+_NS = "lxcpy.runtime.namespaces:"
+_SUP = "lxcpy.runtime.supervisor:Supervisor."
+_NET_SETUP = "lxcpy.net:host_setup"
+_MOUNTS = "lxcpy.rootfs.mounts:"
+_AUTOSTART = "stored: read by lxc-autostart (not in lxcpy); LXC's lxc-start ignores it too"
+APPLIED_BY: dict[str, str] = {
+    "lxc.include": "lxcpy.config.parser:parse_file",
+    "lxc.uts.name": _CHILD + "_setup",
+    "lxc.arch": _PROCESS + "set_personality",
+    "lxc.environment": _CHILD + "build_env",
+    "lxc.no_new_privs": _CHILD + "_drop_privileges",
+    "lxc.ephemeral": REFUSED,  # 0 is acted on: nothing to do
+    "lxc.keyring.session": REFUSED,  # 0 only
+    "lxc.sched.core": REFUSED,  # 0 only
+    "lxc.time.offset.boot": REFUSED,
+    "lxc.time.offset.monotonic": REFUSED,
+    "lxc.proc.<file>": _PROCESS + "write_proc",
+    "lxc.sysctl.<key>": _NS + "write_sysctls",
+    "lxc.prlimit.<resource>": _PROCESS + "set_prlimits",
+    "lxc.init.cmd": "lxcpy.container:Container.start",
+    "lxc.init.cwd": _CHILD + "_setup",
+    "lxc.init.uid": _CHILD + "_drop_privileges",
+    "lxc.init.gid": _CHILD + "_drop_privileges",
+    "lxc.init.groups": _CHILD + "_drop_privileges",
+    "lxc.execute.cmd": "lxcpy.container:Container.execute",
+    "lxc.signal.halt": _SUP + "_halt_signal",
+    "lxc.signal.reboot": "lxcpy.container:Container.reboot",
+    "lxc.signal.stop": _SUP + "_kill_everything",
+    "lxc.net": "lxcpy.config.keys:_clear_networks",
+    "lxc.net.<N>.type": _NET_SETUP,  # ipvlan: refused (Key.acted)
+    "lxc.net.<N>.flags": "lxcpy.net:inside_setup",
+    "lxc.net.<N>.link": _NET_SETUP,
+    "lxc.net.<N>.name": "lxcpy.net:inside_setup",
+    "lxc.net.<N>.hwaddr": "lxcpy.net:inside_setup",
+    "lxc.net.<N>.mtu": _NET_SETUP,
+    "lxc.net.<N>.ipv4.address": "lxcpy.net:inside_setup",
+    "lxc.net.<N>.ipv4.gateway": "lxcpy.net:inside_setup",
+    "lxc.net.<N>.ipv6.address": "lxcpy.net:inside_setup",
+    "lxc.net.<N>.ipv6.gateway": "lxcpy.net:inside_setup",
+    "lxc.net.<N>.script.up": "lxcpy.net:run_scripts",
+    "lxc.net.<N>.script.down": "lxcpy.net:run_scripts",
+    "lxc.net.<N>.veth.pair": _NET_SETUP,
+    "lxc.net.<N>.veth.mode": _NET_SETUP,
+    "lxc.net.<N>.veth.ipv4.route": REFUSED,
+    "lxc.net.<N>.veth.ipv6.route": REFUSED,
+    "lxc.net.<N>.veth.vlan.id": REFUSED,
+    "lxc.net.<N>.veth.vlan.tagged.id": REFUSED,
+    "lxc.net.<N>.veth.n_rxqueues": REFUSED,
+    "lxc.net.<N>.veth.n_txqueues": REFUSED,
+    "lxc.net.<N>.macvlan.mode": _NET_SETUP,
+    "lxc.net.<N>.ipvlan.mode": REFUSED,
+    "lxc.net.<N>.ipvlan.isolation": REFUSED,
+    "lxc.net.<N>.vlan.id": _NET_SETUP,
+    "lxc.net.<N>.l2proxy": REFUSED,  # 0 only
+    "lxc.console.path": "lxcpy.runtime.console:prepare_console",
+    "lxc.console.logfile": "lxcpy.runtime.console:prepare_console",
+    "lxc.console.rotate": REFUSED,
+    "lxc.console.buffer.size": REFUSED,
+    "lxc.console.size": REFUSED,
+    "lxc.tty.max": "lxcpy.runtime.console:prepare_console",
+    "lxc.tty.dir": "lxcpy.rootfs.dev:apply_tty_dir",
+    "lxc.pty.max": "lxcpy.rootfs.dev:mount_devpts",
+    "lxc.autodev": "lxcpy.rootfs.dev:setup_autodev",
+    "lxc.autodev.tmpfs.size": "lxcpy.rootfs.dev:setup_autodev",
+    "lxc.rootfs.path": _MOUNTS + "setup_rootfs",
+    "lxc.rootfs.mount": "lxcpy.config.keys:check_start",  # only LXC's default staging path
+    "lxc.rootfs.options": _MOUNTS + "setup_rootfs",
+    "lxc.rootfs.managed": REFUSED,  # 1 only
+    "lxc.rootfs.backend": REFUSED,  # dir only
+    "lxc.pivotdir": "stored: ignored by LXC since 2.0 (pivot_root without a put-old dir)",
+    "lxc.kmsg": REFUSED,  # 0 only
+    "lxc.chroot": _MOUNTS + "setup_rootfs",
+    "lxc.mount.fstab": _MOUNTS + "setup_mounts",
+    "lxc.mount.entry": _MOUNTS + "setup_mounts",
+    "lxc.mount.auto": _MOUNTS + "mount_auto",  # shmounts: refused (Key.acted)
+    "lxc.cgroup.driver": _SUP + "_setup_cgroup",
+    "lxc.cgroup.dir": _SUP + "_setup_cgroup",
+    "lxc.cgroup.dir.container": REFUSED,
+    "lxc.cgroup.dir.container.inner": REFUSED,
+    "lxc.cgroup.dir.monitor": REFUSED,
+    "lxc.cgroup.dir.monitor.pivot": REFUSED,
+    "lxc.cgroup.relative": REFUSED,
+    "lxc.cgroup.<file>": _SUP + "_setup_cgroup",
+    "lxc.cgroup2.<file>": _SUP + "_setup_cgroup",
+    "lxc.cap.drop": _CHILD + "drop_capabilities",
+    "lxc.cap.keep": _CHILD + "drop_capabilities",
+    "lxc.namespace.clone": _NS + "clone_flags",
+    "lxc.namespace.keep": _NS + "clone_flags",
+    "lxc.namespace.share.<namespace>": _NS + "join_namespaces",
+    "lxc.idmap": _SUP + "_start",  # refuses it: user namespaces are not supported yet
+    "lxc.apparmor.profile": WARNED,
+    "lxc.apparmor.allow_incomplete": WARNED,
+    "lxc.apparmor.allow_nesting": WARNED,
+    "lxc.apparmor.raw": WARNED,
+    "lxc.selinux.context": WARNED,
+    "lxc.selinux.context.keyring": WARNED,
+    "lxc.seccomp.profile": "lxcpy.kernel.seccomp:load",
+    "lxc.seccomp.allow_nesting": "lxcpy.kernel.seccomp:compile_policy",
+    "lxc.seccomp.notify.proxy": REFUSED,
+    "lxc.seccomp.notify.cookie": REFUSED,
+    **{f"lxc.hook.{hook}": _CHILD + "run_hooks"
+       for hook in ("pre-mount", "mount", "autodev", "start")},
+    **{f"lxc.hook.{hook}": _SUP + "_host_hooks" for hook in ("pre-start", "stop", "post-stop")},
+    "lxc.hook.clone": "stored: LXC runs it in lxc-copy only, which lxcpy lacks",
+    "lxc.hook.destroy": REFUSED,
+    "lxc.hook.start-host": REFUSED,
+    "lxc.hook": "lxcpy.config.keys:_clear_hook",
+    "lxc.hook.version": "lxcpy.runtime.hooks:run_hook",
+    "lxc.monitor.unshare": REFUSED,  # 0 only
+    "lxc.monitor.signal.pdeath": REFUSED,
+    "lxc.start.auto": _AUTOSTART,
+    "lxc.start.delay": _AUTOSTART,
+    "lxc.start.order": _AUTOSTART,
+    "lxc.group": _AUTOSTART,
+    "lxc.log.file": "lxcpy.log:configure_from_config",
+    "lxc.log.level": "lxcpy.log:configure_from_config",
+    "lxc.log.syslog": REFUSED,
+}
+for _row in KEYS:
+    _row.applied_by = APPLIED_BY.get(_row.name)
+
+# where a security module is on, its keys are refused: lxcpy loads no profiles
+_LSM_ON = {"lxc.apparmor.": ("AppArmor", "/sys/module/apparmor/parameters/enabled"),
+           "lxc.selinux.": ("SELinux", "/sys/fs/selinux/enforce")}
+# LXC's compiled-in default (Debian: /usr/lib/x86_64-linux-gnu/lxc; upstream $libdir/lxc/rootfs)
+_ROOTFS_MOUNTS = ("/usr/lib/x86_64-linux-gnu/lxc", "/usr/lib/lxc/rootfs", "/usr/lib/lxc",
+                  "/usr/lib64/lxc/rootfs", "/usr/local/lib/lxc/rootfs")
+
+
+def _lsm_enabled(flag: str) -> bool:
+    try:
+        with open(flag) as f:
+            return f.read().strip() not in ("N", "")
+    except OSError:
+        return False
+
+
+def check_start(cfg: ContainerConfig) -> list[str]:
+    """Before a start makes anything: refuse what lxcpy would not act on, return warnings.
+
+    Every entry of ``cfg.not_acted_on`` is refused with one line naming file:line and key,
+    except a security module's keys where that module is off (LXC ignores them then, with a
+    warning). Raises :class:`lxcpy.errors.LxcError`.
+    """
+    from lxcpy.errors import LxcError
+
+    warnings = []
+    for entry in cfg.not_acted_on:
+        match = lookup(entry.canonical)
+        if match is not None and match.row.applied_by == WARNED:
+            module, flag = next(v for p, v in _LSM_ON.items() if entry.canonical.startswith(p))
+            if not _lsm_enabled(flag):
+                warnings.append(f"{entry.origin}: {entry.key}: {module} is not enabled on this "
+                                "host: ignored, as LXC does")
+                continue
+            raise LxcError(f"{entry.origin}: {entry.key}: {module} profiles are not supported "
+                           "by lxcpy (refusing to start unconfined)")
+        raise LxcError(f"{entry.origin}: {entry.key} = {entry.value}: not supported by lxcpy "
+                       "(refusing to start rather than ignore it)")
+    if cfg.rootfs_mount and os.path.normpath(cfg.rootfs_mount) not in _ROOTFS_MOUNTS:
+        raise LxcError(f"{_origin(cfg, 'lxc.rootfs.mount')}: lxc.rootfs.mount: lxcpy stages the "
+                       "rootfs on its own path in the container's mount namespace; only LXC's "
+                       "default is accepted")
+    return warnings
+
+
+def _origin(cfg: ContainerConfig, canonical: str) -> str:
+    """file:line of the line that last set ``canonical`` (for one-line start errors)."""
+    for entry in reversed(cfg.entries):
+        if entry.canonical == canonical:
+            return str(entry.origin)
+    return "config"
+
+
+def origin_of(cfg: ContainerConfig, canonical: str) -> str:
+    """``file:line: key`` of the line that last set ``canonical``."""
+    return f"{_origin(cfg, canonical)}: {canonical}"
 
 
 # ---- lookup -------------------------------------------------------------------------------
@@ -958,5 +1171,6 @@ def canonical_key(key: str) -> str:
     return match.canonical if match is not None and match.canonical else key
 
 
-__all__ = ["CAPABILITIES", "KEYS", "KEYS_NOT_ACTED_ON", "NET_KEYS", "Ctx", "Invalid", "Key",
-           "Match", "canonical_key", "lookup", "parse_prlimit", "randomize_hwaddr"]
+__all__ = ["APPLIED_BY", "CAPABILITIES", "KEYS", "KEYS_NOT_ACTED_ON", "NET_KEYS", "REFUSED",
+           "WARNED", "Ctx", "Invalid", "Key", "Match", "canonical_key", "check_start", "lookup",
+           "origin_of", "parse_prlimit", "randomize_hwaddr"]

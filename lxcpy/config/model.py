@@ -168,14 +168,19 @@ class ContainerConfig:
     console_path: str | None = None  # None: default; "none": no console
     console_logfile: str | None = None
     tty_max: int = 0
+    tty_dir: str | None = None  # lxc.tty.dir: /dev/<dir>/ttyN with /dev/ttyN symlinks
     pty_max: int = 0
     autodev: bool = False
+    autodev_tmpfs_size: int | None = None  # lxc.autodev.tmpfs.size, bytes (tmpfs size=)
 
     log_file: str | None = None
     log_level: str | None = None
 
     namespace_keep: list[str] = field(default_factory=list)
     namespace_clone: list[str] = field(default_factory=list)
+    namespace_share: dict[str, str] = field(default_factory=dict)  # net -> NAME|PID|/proc path
+    # filled at start (runtime.namespaces.resolve): (ns, path, st_dev, st_ino) to setns into
+    namespace_joins: list[tuple[str, str, int, int]] = field(default_factory=list)
     idmaps: list[IdMap] = field(default_factory=list)
 
     signal_halt: int | None = None
@@ -189,6 +194,7 @@ class ContainerConfig:
 
     prlimits: dict[str, str] = field(default_factory=dict)  # nofile -> "SOFT:HARD" (N|unlimited)
     sysctls: dict[str, str] = field(default_factory=dict)  # net.ipv4.ip_forward -> "1"
+    proc: dict[str, str] = field(default_factory=dict)  # lxc.proc.oom_score_adj -> "10"
 
     # keys we parse and validate but do not act on yet: a warning at start, never silence
     not_acted_on: list[Entry] = field(default_factory=list)

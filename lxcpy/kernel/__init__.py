@@ -177,6 +177,15 @@ def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool =
     _check(rc, "mount_setattr", path)
 
 
+PER_LINUX = 0x0000
+PER_LINUX32 = 0x0008
+
+
+def personality(persona: int) -> int:
+    """personality(2) (lxc.arch): PER_LINUX32 makes uname -m say i686 on x86_64."""
+    return _check(libc().personality(ctypes.c_ulong(persona)), "personality")
+
+
 def ns_path(pid: int | str, ns: str) -> str:
     return f"/proc/{pid}/ns/{ns}"
 

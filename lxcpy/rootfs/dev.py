@@ -31,7 +31,8 @@ TTY_GID = 5  # group "tty": devpts gives new ptys to it
 
 
 def setup_autodev(cfg: ContainerConfig, root: Root) -> None:
-    _mount_dev_tmpfs(root)
+    size = str(cfg.autodev_tmpfs_size) if cfg.autodev_tmpfs_size else DEV_SIZE
+    _mount_dev_tmpfs(root, size)
     dev = root.open("/dev")
     old = os.umask(0)
     try:
@@ -50,13 +51,13 @@ def setup_autodev(cfg: ContainerConfig, root: Root) -> None:
     mount_devpts(root, cfg.pty_max)
 
 
-def _mount_dev_tmpfs(root: Root) -> None:
+def _mount_dev_tmpfs(root: Root, size: str = DEV_SIZE) -> None:
     fd = root.open("/dev", "dir")
     try:
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
             raise LxcError("lxc.autodev: /dev in the rootfs is not a directory")
         k.mount("none", fd_path(fd), "tmpfs", k.MS_NOSUID | k.MS_NOEXEC,
-                f"size={DEV_SIZE},mode=755")
+                f"size={size},mode=755")
     except KernelError as exc:
         raise LxcError(f"lxc.autodev: cannot mount a tmpfs on /dev: "
                        f"{os.strerror(exc.errno)}") from None
@@ -94,3 +95,50 @@ def mount_devpts(root: Root, pty_max: int) -> None:
                        f"{os.strerror(exc.errno)}") from None
     finally:
         os.close(fd)
+
+
+def apply_tty_dir(root: Root, tty_dir: str) -> None:
+    """lxc.tty.dir: move the console and tty mounts to /dev/DIR, symlink them back (LXC)."""
+    dev = root.open("/dev")
+    try:
+        try:
+            os.mkdir(tty_dir, 0o755, dir_fd=dev)
+        except FileExistsError:
+            pass
+        sub = os.open(tty_dir, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                      dir_fd=dev)
+        try:
+            dev_st = os.fstat(dev)
+            for name in ("console", *(f"tty{n}" for n in range(1, 64))):
+                _move_tty(dev, dev_st.st_dev, sub, tty_dir, name)
+        finally:
+            os.close(sub)
+    except OSError as exc:
+        raise LxcError(f"lxc.tty.dir: cannot move the terminals to /dev/{tty_dir}: "
+                       f"{exc.strerror}") from None
+    finally:
+        os.close(dev)
+
+
+def _move_tty(dev: int, dev_device: int, sub: int, tty_dir: str, name: str) -> None:
+    try:
+        src = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dev)
+    except FileNotFoundError:
+        return
+    try:
+        if os.fstat(src).st_dev == dev_device:
+            return  # a plain node of the rootfs: no console set-up bound a pty here
+        fd = os.open(name, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=sub)
+        os.close(fd)
+        target = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=sub)
+        try:
+            k.mount(fd_path(src), fd_path(target), None, k.MS_MOVE, None)
+        except KernelError as exc:
+            raise OSError(exc.errno, os.strerror(exc.errno)) from None
+        finally:
+            os.close(target)
+    finally:
+        os.close(src)
+    os.unlink(name, dir_fd=dev)  # the bind target left behind, no longer a mount point
+    os.symlink(f"{tty_dir}/{name}", name, dir_fd=dev)

@@ -76,12 +76,17 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     # import now what comes next while the supervisor writes us into the cgroups (one
     # cgroup.procs write per v1 hierarchy can take 1-20 ms): the two overlap
     import lxcpy.rootfs.mounts  # noqa: F401
+    from lxcpy.runtime import process  # used after pivot_root
 
     if spec.mode == "execute":
         import lxcpy.runtime.init  # noqa: F401
 
     if _wait(chan).get("go") is not True:  # the supervisor put us in the cgroup
         os._exit(1)
+    if cfg.namespace_joins:  # lxc.namespace.share.*: join, then make the others
+        from lxcpy.runtime.namespaces import join_namespaces
+
+        join_namespaces(cfg)
     k.unshare(spec.unshare_flags)
     chan.send(ns=True)
     reply = _wait(chan)
@@ -92,6 +97,10 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
 
     if cfg.uts_name:
         k.sethostname(cfg.uts_name)
+    if cfg.sysctls:  # /proc/sys shows the writer's net/ipc/uts namespaces: ours by now
+        from lxcpy.runtime.namespaces import write_sysctls
+
+        write_sysctls(cfg)
 
     from lxcpy.rootfs import mounts
 
@@ -105,7 +114,13 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     mounts.setup_mounts(cfg, root)
     if spec.console is not None:
         spec.console.child_side(root)  # /dev/console, /dev/ttyN, the init's stdio
+    if root is not None and cfg.tty_dir:
+        from lxcpy.rootfs.dev import apply_tty_dir
+
+        apply_tty_dir(root, cfg.tty_dir)
     run_hooks(spec, "mount")
+    if root is not None and cfg.autodev:
+        run_hooks(spec, "autodev")  # LXC: after the mount hooks, /dev populated, before pivot
     if root is not None:
         _preload(spec)
         # the seed's lxc.chroot too: a plain chroot(2) is escaped with a second chroot
@@ -113,6 +128,9 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     chan.send(mounted=True)
     run_hooks(spec, "start")
 
+    process.write_proc(cfg)  # lxc.proc.*
+    process.set_prlimits(cfg)  # lxc.prlimit.*: last before the privilege drop
+    process.set_personality(cfg)  # lxc.arch
     env = build_env(cfg, spec.caller_term)
     _drop_privileges(cfg, spec.seccomp)
     cwd = cfg.init_cwd or ("/" if root is not None else spec.caller_cwd)

@@ -1,9 +1,15 @@
 """Daemonising a supervisor: the caller returns once the container is RUNNING (or with
-the reason it aborted), like ``lxc-start -d``."""
+the reason it aborted), like ``lxc-start -d``.
+
+Until then the daemon's warnings (unsupported keys ignored as LXC does, ...) still reach
+the caller's stderr: the daemon keeps a private copy of it (close-on-exec, closed by the
+container's first process) as ``sys.stderr``, and drops it once the start is decided.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 
 from lxcpy.errors import LxcError, StartError
@@ -17,19 +23,18 @@ def run_daemonized(run: Callable[[Callable[[], None]], int],
         os.close(r)
         try:
             os.setsid()
-            fd = os.open(stdio, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-            for target in (0, 1, 2):
-                os.dup2(fd, target)
-            if fd > 2:
-                os.close(fd)
+            _detach_stdio(stdio)
 
             def ready() -> None:
+                _drop_caller_stderr()
                 os.write(w, b"ok\n")
 
             run(ready)
         except LxcError as exc:
+            _drop_caller_stderr()
             _write(w, "error:" + exc.message)
         except BaseException as exc:  # noqa: BLE001 - the caller gets one line, always
+            _drop_caller_stderr()
             _write(w, f"error:{exc.__class__.__name__}: {exc}")
         os._exit(0)
     os.close(w)
@@ -46,6 +51,34 @@ def run_daemonized(run: Callable[[Callable[[], None]], int],
     if text.startswith("error:"):
         raise StartError(text[len("error:"):])
     raise StartError("the container failed to start")
+
+
+def _detach_stdio(stdio: str) -> None:
+    """stdio onto ``stdio``; sys.stderr stays the caller's (a private fd) until ready."""
+    caller = os.dup(2)  # non-inheritable: no hook or container process gets it
+    fd = os.open(stdio, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
+    if sys.stderr is not None:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+    sys.stderr = open(caller, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
+                      closefd=True)
+
+
+def _drop_caller_stderr() -> None:
+    stream = sys.stderr
+    if stream is None or stream is sys.__stderr__:
+        return
+    sys.stderr = sys.__stderr__  # fd 2: /dev/null by now
+    try:
+        stream.close()  # flushes the last warnings first
+    except (OSError, ValueError):
+        pass
 
 
 def _write(fd: int, text: str) -> None:

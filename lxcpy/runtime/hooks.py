@@ -29,6 +29,10 @@ def hook_env(name: str, cfg: ContainerConfig, hook: str) -> dict[str, str]:
 def run_hook(name: str, cfg: ContainerConfig, hook: str, commands: list[str]) -> None:
     """Run every command of one hook type; the first failure raises (and aborts a start)."""
     env = hook_env(name, cfg, hook)
+    if hook not in ("pre-mount", "mount", "autodev", "start"):  # the container's have no log
+        from lxcpy.log import log
+
+        log.info("Running %s hooks of \"%s\"", hook, name)
     for command in commands:
         if cfg.hook_version == 1:
             line = command  # version 1: arguments only in the environment

@@ -137,9 +137,11 @@ class Supervisor:
         cfg = self.cfg
         if cfg.idmaps:
             raise LxcError("lxc.idmap: user namespaces are not supported yet by lxcpy")
-        for entry in cfg.not_acted_on:
-            log.warning("%s: %s is parsed but not acted on by lxcpy yet", entry.origin,
-                        entry.key)
+        from lxcpy.runtime.process import preflight
+
+        # every key acted on or refused (one line) before anything is made; -d shows these
+        for warning in preflight(cfg, self.prog, self.name, self.paths.lxcpath):
+            log.warning("%s", warning)
         from lxcpy.runtime.confine import prepare_seccomp
 
         self.seccomp = prepare_seccomp(cfg, self.paths)  # compiled before anything is made
@@ -194,12 +196,9 @@ class Supervisor:
         return self.cfg.wants_netns
 
     def _unshare_flags(self) -> int:
-        flags = k.CLONE_NEWNS | k.CLONE_NEWUTS | k.CLONE_NEWIPC | k.CLONE_NEWCGROUP
-        if self._new_netns():
-            flags |= k.CLONE_NEWNET
-        for ns in self.cfg.namespace_keep:
-            flags &= ~k.NAMESPACES[ns][0]
-        return flags
+        from lxcpy.runtime.namespaces import clone_flags
+
+        return clone_flags(self.cfg)
 
     def _spawn(self) -> Channel:
         """Fork the container's first process as PID 1 of a new PID namespace."""
@@ -409,6 +408,18 @@ class Supervisor:
         return self.cfg.signal_halt or signal.SIGPWR
 
     def _kill_everything(self) -> None:
+        stop = self.cfg.signal_stop or signal.SIGKILL
+        if stop != signal.SIGKILL and self.init_pid > 0:
+            # lxc.signal.stop: LXC sends it to the init alone (and thaws a frozen one)
+            log.info("Sending signal %d (lxc.signal.stop) to the init %d", stop, self.init_pid)
+            if self.state == states.FROZEN:
+                self.cgroup.thaw()
+                self.set_state(states.RUNNING)
+            try:
+                os.kill(self.init_pid, stop)
+            except ProcessLookupError:
+                pass
+            return
         if self.init_pid > 0:
             try:
                 os.kill(self.init_pid, signal.SIGKILL)

@@ -12,15 +12,19 @@ import pytest
 
 from lxcpy.config import ContainerConfig, parse_text
 from lxcpy.config.keys import (
+    APPLIED_BY,
     KEYS,
     KEYS_NOT_ACTED_ON,
+    REFUSED,
+    WARNED,
     Invalid,
     canonical_key,
+    check_start,
     lookup,
     parse_prlimit,
     randomize_hwaddr,
 )
-from lxcpy.errors import ConfigError
+from lxcpy.errors import ConfigError, LxcError
 
 Check = Callable[[ContainerConfig], bool]
 
@@ -53,11 +57,12 @@ VALID: list[tuple[str, str, Check]] = [
      lambda c: c.environment == [("A", "1"), ("B", "x=y")]),
     ("lxc.no_new_privs", "lxc.no_new_privs = 1", lambda c: c.no_new_privs is True),
     ("lxc.ephemeral", "lxc.ephemeral = 1", recorded),
-    ("lxc.keyring.session", "lxc.keyring.session = 0", recorded),
+    ("lxc.keyring.session", "lxc.keyring.session = 1", recorded),
     ("lxc.sched.core", "lxc.sched.core = 1", recorded),
     ("lxc.time.offset.boot", "lxc.time.offset.boot = -10s", recorded),
     ("lxc.time.offset.monotonic", "lxc.time.offset.monotonic = 500ms", recorded),
-    ("lxc.proc.<file>", "lxc.proc.oom_score_adj = 10", recorded),
+    ("lxc.proc.<file>", "lxc.proc.oom_score_adj = 10",
+     lambda c: c.proc == {"oom_score_adj": "10"} and acted(c)),
     ("lxc.sysctl.<key>", "lxc.sysctl.net.ipv4.ip_forward = 1",
      lambda c: c.sysctls == {"net.ipv4.ip_forward": "1"} and acted(c)),
     ("lxc.prlimit.<resource>", "lxc.prlimit.nofile = 1024:2048\nlxc.prlimit.core = unlimited",
@@ -127,18 +132,19 @@ VALID: list[tuple[str, str, Check]] = [
     ("lxc.console.buffer.size", "lxc.console.buffer.size = auto", recorded),
     ("lxc.console.size", "lxc.console.size = 1 MB", recorded),
     ("lxc.tty.max", "lxc.tty.max = 4", lambda c: c.tty_max == 4),
-    ("lxc.tty.dir", "lxc.tty.dir = lxc", recorded),
+    ("lxc.tty.dir", "lxc.tty.dir = lxc", lambda c: c.tty_dir == "lxc" and acted(c)),
     ("lxc.pty.max", "lxc.pty.max = 1024", lambda c: c.pty_max == 1024),
     ("lxc.autodev", "lxc.autodev = 1", lambda c: c.autodev is True),
-    ("lxc.autodev.tmpfs.size", "lxc.autodev.tmpfs.size = 100000", recorded),
+    ("lxc.autodev.tmpfs.size", "lxc.autodev.tmpfs.size = 100000",
+     lambda c: c.autodev_tmpfs_size == 100000 and acted(c)),
     ("lxc.rootfs.path", "lxc.rootfs.path = dir:/var/lib/lxc/c/rootfs",
      lambda c: c.rootfs_path == "/var/lib/lxc/c/rootfs"),
     ("lxc.rootfs.mount", "lxc.rootfs.mount = /mnt", lambda c: c.rootfs_mount == "/mnt"),
     ("lxc.rootfs.options", "lxc.rootfs.options = ro", lambda c: c.rootfs_options == "ro"),
     ("lxc.rootfs.managed", "lxc.rootfs.managed = 0", recorded),
-    ("lxc.rootfs.backend", "lxc.rootfs.backend = dir", recorded),
-    ("lxc.pivotdir", "lxc.pivotdir = lxc_putold", recorded),
-    ("lxc.kmsg", "lxc.kmsg = 0", recorded),
+    ("lxc.rootfs.backend", "lxc.rootfs.backend = btrfs", recorded),
+    ("lxc.pivotdir", "lxc.pivotdir = lxc_putold", acted),
+    ("lxc.kmsg", "lxc.kmsg = 1", recorded),
     ("lxc.chroot", "lxc.chroot = /mnt/root", lambda c: c.chroot == "/mnt/root" and acted(c)),
     ("lxc.mount.fstab", "lxc.mount.fstab = fstab", lambda c: c.fstab == "/etc/lxc/fstab"),
     ("lxc.mount.entry", r"lxc.mount.entry = /a\040b mnt/x none ro,bind 0 1",
@@ -168,7 +174,8 @@ VALID: list[tuple[str, str, Check]] = [
      lambda c: c.namespace_clone == ["mnt", "pid", "uts"]),
     ("lxc.namespace.keep", "lxc.namespace.keep = net user", lambda c: c.namespace_keep
      == ["net", "user"] and not c.wants_netns),
-    ("lxc.namespace.share.<namespace>", "lxc.namespace.share.net = /proc/1/ns/net", recorded),
+    ("lxc.namespace.share.<namespace>", "lxc.namespace.share.net = /proc/1/ns/net",
+     lambda c: c.namespace_share == {"net": "/proc/1/ns/net"} and acted(c)),
     ("lxc.idmap", "lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536",
      lambda c: [(m.kind, m.nsid, m.hostid, m.range) for m in c.idmaps]
      == [("u", 0, 100000, 65536), ("g", 0, 100000, 65536)]),
@@ -192,7 +199,8 @@ VALID: list[tuple[str, str, Check]] = [
     ("lxc.hook.start", "lxc.hook.start = /bin/a", lambda c: "start" in c.hooks),
     ("lxc.hook.stop", "lxc.hook.stop = /bin/a", lambda c: "stop" in c.hooks),
     ("lxc.hook.post-stop", "lxc.hook.post-stop = /bin/a", lambda c: "post-stop" in c.hooks),
-    ("lxc.hook.clone", "lxc.hook.clone = /bin/a", lambda c: recorded(c) and not c.hooks),
+    ("lxc.hook.clone", "lxc.hook.clone = /bin/a",
+     lambda c: c.hooks == {"clone": ["/bin/a"]} and acted(c)),
     ("lxc.hook.destroy", "lxc.hook.destroy = /bin/a", recorded),
     ("lxc.hook.start-host", "lxc.hook.start-host = /bin/a", recorded),
     ("lxc.hook", "lxc.hook.stop = /bin/a\nlxc.hook.clone = /bin/b\nlxc.hook =",
@@ -227,7 +235,7 @@ LEGACY: list[tuple[str, str, Check]] = [
      lambda c: str(net(c).ipv6[0]) == "fd00::2/64"),
     ("lxc.console = none", "lxc.console.path", lambda c: c.console_path == "none"),
     ("lxc.tty = 2", "lxc.tty.max", lambda c: c.tty_max == 2),
-    ("lxc.devttydir = lxc", "lxc.tty.dir", recorded),
+    ("lxc.devttydir = lxc", "lxc.tty.dir", lambda c: c.tty_dir == "lxc"),
     ("lxc.pts = 1", "lxc.pty.max", lambda c: c.pty_max == 1),
     ("lxc.rootfs = /srv/rootfs", "lxc.rootfs.path", lambda c: c.rootfs_path == "/srv/rootfs"),
     ("lxc.mount = ./fstab", "lxc.mount.fstab", lambda c: c.fstab == "/etc/lxc/fstab"),
@@ -302,12 +310,13 @@ def test_rows_are_unique_and_the_not_acted_list_is_right() -> None:
     assert len(names) == len(set(names))
     spellings = [s for k in KEYS for s in (k.name, *k.legacy)]
     assert len(spellings) == len(set(spellings))
-    for key in ("lxc.apparmor.profile", "lxc.ephemeral",
-                "lxc.hook.clone", "lxc.net.<N>.l2proxy",
-                "lxc.net.<N>.ipvlan.mode", "lxc.proc.<file>", "lxc.namespace.share.<namespace>"):
+    for key in ("lxc.apparmor.profile", "lxc.hook.destroy",
+                "lxc.net.<N>.ipvlan.mode", "lxc.log.syslog", "lxc.time.offset.boot"):
         assert key in KEYS_NOT_ACTED_ON
     for key in ("lxc.uts.name", "lxc.net.<N>.type", "lxc.mount.auto", "lxc.include", "lxc.net",
-                "lxc.hook.autodev", "lxc.idmap", "lxc.cgroup.<file>", "lxc.prlimit.<resource>"):
+                "lxc.hook.autodev", "lxc.idmap", "lxc.cgroup.<file>", "lxc.prlimit.<resource>",
+                "lxc.sysctl.<key>", "lxc.proc.<file>", "lxc.namespace.share.<namespace>",
+                "lxc.hook.clone", "lxc.tty.dir", "lxc.seccomp.profile"):
         assert key not in KEYS_NOT_ACTED_ON
 
 
@@ -327,6 +336,9 @@ INVALID: list[tuple[str, str]] = [
     ("lxc.prlimit.nofile = 10:5", "the soft limit is above the hard limit"),
     ("lxc.prlimit.bogus = 1", "lxc.prlimit.bogus: 'bogus' is not a resource limit"),
     ("lxc.sysctl.net..x = 1", "is not a sysctl name"),
+    ("lxc.sysctl.net/../../kernel/core_pattern = x", "is not a sysctl name"),
+    ("lxc.proc.../x = 1", "is not a file of /proc/PID"),
+    ("lxc.namespace.share.bogus = a", "'bogus' is not a namespace"),
     ("lxc.init.cmd = /bin/sh -c 'unbalanced", "lxc.init.cmd: cannot split"),
     ("lxc.init.uid = -1", "lxc.init.uid: '-1' is not a non-negative integer"),
     ("lxc.init.groups = 1,x", "lxc.init.groups: 'x' is not a non-negative integer"),
@@ -494,3 +506,77 @@ def test_arches(arch: str) -> None:
 def test_a_rootfs_path_may_contain_a_colon() -> None:
     assert parse("lxc.rootfs.path = /srv/a:b").rootfs_path == "/srv/a:b"
     assert parse("lxc.rootfs = dir:/x").rootfs_path == "/x"
+
+
+# ---- every row is acted on, refused, or says why nothing is needed ------------------------
+def _resolve(target: str) -> object:
+    import importlib
+
+    module, _, attrs = target.partition(":")
+    obj: object = importlib.import_module(module)
+    for attr in attrs.split("."):
+        obj = getattr(obj, attr)  # a stale name fails here
+    return obj
+
+
+@pytest.mark.parametrize("row", KEYS, ids=[k.name for k in KEYS])
+def test_every_row_names_what_applies_it(row) -> None:  # noqa: ANN001
+    marker = row.applied_by
+    assert marker, f"{row.name}: no applied_by (add it to keys.APPLIED_BY)"
+    if marker in (REFUSED, WARNED):
+        # a refused row stores nothing (or refuses some values: Key.acted): its lines reach
+        # check_start through not_acted_on
+        assert row.store is None or row.acted is not None, \
+            f"{row.name} has a store but APPLIED_BY says {marker}"
+    elif marker.startswith("stored: "):
+        assert row.store is not None and len(marker) > len("stored: ") + 10
+    else:
+        assert row.store is not None, f"{row.name}: acted on by {marker} but stores nothing"
+        assert callable(_resolve(marker)), marker
+
+
+def test_applied_by_has_no_stale_rows() -> None:
+    assert set(APPLIED_BY) == {k.name for k in KEYS}
+
+
+@pytest.mark.parametrize("text", [
+    "lxc.ephemeral = 1", "lxc.time.offset.boot = 10s", "lxc.log.syslog = daemon",
+    "lxc.hook.destroy = /bin/true", "lxc.kmsg = 1", "lxc.monitor.unshare = 1",
+    VETH + "lxc.net.0.l2proxy = 1", VETH + "lxc.net.0.veth.ipv4.route = 10.0.0.0/24",
+    "lxc.mount.auto = shmounts:/a", "lxc.cgroup.relative = 1",
+    "lxc.rootfs.mount = /mnt/elsewhere",
+])
+def test_check_start_refuses_with_one_line_naming_file_line_and_key(text: str) -> None:
+    cfg = parse(text)
+    with pytest.raises(LxcError) as info:
+        check_start(cfg)
+    message = info.value.message
+    line = len(text.splitlines())
+    key = text.splitlines()[-1].split(" =")[0]
+    assert message.startswith(f"config:{line}: {key}"), message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("text", [
+    "lxc.ephemeral = 0", "lxc.kmsg = 0", "lxc.pivotdir = x", "lxc.start.auto = 1",
+    "lxc.group = onboot", "lxc.hook.clone = /x", "lxc.rootfs.mount = /usr/lib/x86_64-linux-gnu/lxc",
+    VETH + "lxc.net.0.l2proxy = 0", "lxc.tty.dir = lxc",
+])
+def test_check_start_accepts(text: str) -> None:
+    assert check_start(parse(text)) == []
+
+
+def test_security_modules_warn_when_off_and_refuse_when_on(monkeypatch) -> None:  # noqa: ANN001
+    from lxcpy.config import keys
+
+    cfg = parse("lxc.apparmor.profile = generated\nlxc.selinux.context = u:r:t")
+    monkeypatch.setattr(keys, "_lsm_enabled", lambda flag: False)
+    warnings = check_start(cfg)
+    assert warnings == [
+        "config:1: lxc.apparmor.profile: AppArmor is not enabled on this host: ignored, "
+        "as LXC does",
+        "config:2: lxc.selinux.context: SELinux is not enabled on this host: ignored, "
+        "as LXC does"]
+    monkeypatch.setattr(keys, "_lsm_enabled", lambda flag: "apparmor" in flag)
+    with pytest.raises(LxcError, match="config:1: lxc.apparmor.profile: AppArmor profiles"):
+        check_start(cfg)

@@ -1,0 +1,182 @@
+"""Which namespaces a container gets: made new, kept (the caller's) or joined (another's).
+
+``lxc.namespace.clone`` lists the namespaces to make (LXC: exactly those),
+``lxc.namespace.keep`` the ones to keep from the caller (lxcpy's default set minus these),
+``lxc.namespace.share.<ns>`` joins a running container's namespace (by container name,
+PID or /proc/PID/ns path), as LXC does. :func:`resolve` runs in the supervisor before
+anything is made and refuses, with one line naming file:line and key, what lxcpy cannot do;
+:func:`join_namespaces` (before the unshare) and :func:`write_sysctls` run in the
+container's first process.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lxcpy import kernel as k
+from lxcpy.config.keys import origin_of
+from lxcpy.config.model import ContainerConfig
+from lxcpy.errors import LxcError
+from lxcpy.log import log
+
+# made for every container unless kept, shared, or left out of lxc.namespace.clone
+DEFAULT = ("mnt", "uts", "ipc", "pid", "net", "cgroup")
+# joining these is supported: the first process setns()es before its unshare
+JOINABLE = ("net", "ipc", "uts", "cgroup")
+
+
+def created(cfg: ContainerConfig) -> list[str]:
+    """The namespaces this container makes (after :func:`resolve`)."""
+    if cfg.namespace_clone:
+        names = [ns for ns in k.NAMESPACES if ns in cfg.namespace_clone]
+    else:
+        names = [ns for ns in DEFAULT if ns not in cfg.namespace_keep]
+    names = [ns for ns in names if ns not in cfg.namespace_share]
+    if "net" in names and not cfg.wants_netns:  # lxc.net.N.type = none: the caller's
+        names.remove("net")
+    return names
+
+
+def clone_flags(cfg: ContainerConfig) -> int:
+    """unshare(2) flags of the container's first process; the PID namespace is made by
+    the supervisor's fork (it only applies to children)."""
+    flags = 0
+    for ns in created(cfg):
+        if ns != "pid":
+            flags |= k.NAMESPACES[ns][0]
+    log.info("Cloning namespaces: %s", " ".join(created(cfg)))
+    return flags
+
+
+def resolve(cfg: ContainerConfig, lxcpath: str) -> None:
+    """Check the namespace keys and resolve lxc.namespace.share.* to namespace files.
+
+    Afterwards ``cfg.namespace_keep`` names every namespace the container does not make
+    (the supervisor's fork and ``wants_netns`` read it) and ``cfg.namespace_joins`` the
+    files to join. Raises LxcError (one line) before anything is made.
+    """
+    if cfg.namespace_clone and cfg.namespace_keep:
+        raise LxcError(f"{origin_of(cfg, 'lxc.namespace.clone')}: cannot be combined with "
+                       "lxc.namespace.keep (LXC refuses both)")
+    for ns in cfg.namespace_share:
+        if ns not in JOINABLE:
+            raise LxcError(f"{origin_of(cfg, 'lxc.namespace.share.' + ns)}: joining another "
+                           f"container's {ns} namespace is not supported by lxcpy "
+                           f"(only {', '.join(JOINABLE)})")
+    if "uts" in cfg.namespace_share and cfg.uts_name:
+        raise LxcError(f"{origin_of(cfg, 'lxc.uts.name')}: would rename the container whose "
+                       "uts namespace lxc.namespace.share.uts joins")
+    made = created(cfg)
+    key = "lxc.namespace.clone" if cfg.namespace_clone else "lxc.namespace.keep"
+    if "mnt" not in made and "mnt" not in cfg.namespace_share:
+        # set-up mounts /proc, /dev, the rootfs: in the host's mount namespace, on the host
+        raise LxcError(f"{origin_of(cfg, key)}: lxcpy needs a mount namespace of the "
+                       "container's own")
+    if "user" in made:
+        raise LxcError(f"{origin_of(cfg, key)}: user namespaces are not supported yet by "
+                       "lxcpy")
+    cfg.namespace_keep = [ns for ns in k.NAMESPACES if ns not in made]
+    cfg.namespace_joins = [_share(cfg, ns, value, lxcpath)
+                           for ns, value in cfg.namespace_share.items()]
+    for name in cfg.sysctls:
+        ns = sysctl_namespace(name)
+        if ns is None or (ns not in made and ns not in cfg.namespace_share):
+            why = ("it is not namespaced" if ns is None
+                   else f"the container has no {ns} namespace of its own")
+            raise LxcError(f"{origin_of(cfg, 'lxc.sysctl.' + name)}: refusing to write it: "
+                           f"{why} (it would change the host's)")
+
+
+def _share(cfg: ContainerConfig, ns: str, value: str, lxcpath: str) -> tuple[str, str, int, int]:
+    """(ns, /proc/PID/ns/NS, st_dev, st_ino): the child checks it opens that very file."""
+    where = origin_of(cfg, "lxc.namespace.share." + ns)
+    if value.startswith("/"):
+        path = value
+    elif value.isascii() and value.isdigit():
+        path = k.ns_path(int(value), ns)
+    else:
+        from lxcpy.paths import ContainerPaths
+        from lxcpy.runtime.commands import query_state
+
+        try:
+            state, pid = query_state(ContainerPaths(value, lxcpath))
+        except LxcError as exc:
+            raise LxcError(f"{where}: {exc.message}") from None
+        if state == "STOPPED" or pid <= 0:
+            raise LxcError(f"{where}: container '{value}' is not running")
+        path = k.ns_path(pid, ns)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise LxcError(f"{where}: cannot use '{path}': {exc.strerror}") from None
+    try:
+        mine = os.stat(k.ns_path("self", ns))
+    except OSError:
+        mine = None
+    if mine is None or st.st_dev != mine.st_dev:  # not on nsfs: no namespace file
+        raise LxcError(f"{where}: '{value}' is not a {ns} namespace")
+    log.info("Sharing %s namespace with %s", ns, value)
+    return ns, path, st.st_dev, st.st_ino
+
+
+def join_namespaces(cfg: ContainerConfig) -> None:
+    """In the container's first process, before it unshares: setns() into the shared ones."""
+    for ns, path, dev, ino in cfg.namespace_joins:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise LxcError(f"{origin_of(cfg, 'lxc.namespace.share.' + ns)}: cannot open "
+                           f"'{path}': {exc.strerror}") from None
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != (dev, ino):  # the PID was reused meanwhile
+                raise LxcError(f"{origin_of(cfg, 'lxc.namespace.share.' + ns)}: the "
+                               "namespace's owner ended during the start")
+            k.setns(fd, k.NAMESPACES[ns][0])
+        finally:
+            os.close(fd)
+
+
+# LXC's rule (confile.c / conf.c): only sysctls that belong to a namespace may be set
+_SYSCTL_NAMESPACES = (("net.", "net"), ("kernel.shm", "ipc"), ("kernel.msg", "ipc"),
+                      ("kernel.sem", "ipc"), ("fs.mqueue.", "ipc"), ("kernel.hostname", "uts"),
+                      ("kernel.domainname", "uts"), ("user.", "user"))
+
+
+def sysctl_namespace(name: str) -> str | None:
+    """The namespace a sysctl belongs to; None for a host-wide one."""
+    for prefix, ns in _SYSCTL_NAMESPACES:
+        if name.startswith(prefix):
+            return ns
+    return None
+
+
+def write_sysctls(cfg: ContainerConfig) -> None:
+    """lxc.sysctl.*, inside the container's namespaces.
+
+    /proc/sys/net, ipc and uts files show the namespaces of the task that opens them, so
+    this runs in the container's first process once its namespaces exist; :func:`resolve`
+    has refused every sysctl that is not in one of them.
+    """
+    if not cfg.sysctls:
+        return
+    root = os.open("/proc/sys", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name, value in cfg.sysctls.items():
+            try:
+                fd = k.openat2(root, name.replace(".", "/"), os.O_WRONLY,
+                               k.RESOLVE_BENEATH | k.RESOLVE_NO_SYMLINKS
+                               | k.RESOLVE_NO_MAGICLINKS)
+            except k.KernelError as exc:
+                raise LxcError(f"{origin_of(cfg, 'lxc.sysctl.' + name)}: cannot open "
+                               f"/proc/sys/{name.replace('.', '/')}: "
+                               f"{os.strerror(exc.errno)}") from None
+            try:
+                os.write(fd, value.encode())
+            except OSError as exc:
+                raise LxcError(f"{origin_of(cfg, 'lxc.sysctl.' + name)}: the kernel refuses "
+                               f"'{value}': {exc.strerror}") from None
+            finally:
+                os.close(fd)
+    finally:
+        os.close(root)
