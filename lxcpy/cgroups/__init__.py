@@ -54,16 +54,20 @@ def manager_for(name: str, driver: str = "auto", cgroup_dir: str | None = None,
     return V2Manager(name, layout, cgroup_dir)
 
 
-def remove_paths(paths: list[str], timeout: float = 10.0) -> None:
+def remove_paths(paths: list[str], timeout: float = 10.0,
+                 ids: dict[str, int] | None = None) -> None:
     """Crash recovery: kill whatever is still in ``paths`` (recorded ``paths()`` of a dead
     supervisor), then remove them deepest first. Missing paths are fine.
 
     Only cgroups strictly below a hierarchy's mount point are touched: a damaged record
-    must never make us kill a whole hierarchy.
+    must never make us kill a whole hierarchy. With ``ids`` (path -> inode recorded when
+    the cgroup was made) a path is touched only while it is still that directory: once
+    removed by someone else, its name may belong to another container now.
     """
     from lxcpy.cgroups import fs
     from lxcpy.cgroups.v1 import freeze_dir, thaw_dir
     from lxcpy.cgroups.v2 import kill_dir
+    from lxcpy.log import log
 
     layout = detect()
     mounts = [*layout.v1.values(), *([layout.v2_mount] if layout.v2_mount else [])]
@@ -71,7 +75,16 @@ def remove_paths(paths: list[str], timeout: float = 10.0) -> None:
         real = os.path.normpath(path)
         if not any(real.startswith(m.rstrip("/") + "/") for m in mounts) or "/../" in path:
             raise CgroupError(f"refusing to remove {path}: not a cgroup below a hierarchy root")
-    existing = [p for p in paths if os.path.isdir(p)]
+    existing = []
+    for path in paths:
+        try:
+            inode = os.stat(path).st_ino
+        except FileNotFoundError:
+            continue
+        if ids is not None and ids.get(path) != inode:
+            log.warning("recovery: %s is not the cgroup this container made: left alone", path)
+            continue
+        existing.append(path)
     if not existing:
         return
     for path in existing:  # cgroup.kill: everything inside at once, no fork race

@@ -23,10 +23,20 @@ class Resources:
     supervisor_pid: int = 0
     init_pid: int = 0
     cgroup_paths: list[str] = field(default_factory=list)
+    # path -> inode of the cgroup directory when first recorded: recovery acts on a path
+    # only while it is still that directory (None: a record from before they were kept)
+    cgroup_ids: dict[str, int] | None = field(default_factory=dict)
     net: list[dict[str, Any]] = field(default_factory=list)
     socket: str = ""
 
     def save(self, paths: ContainerPaths) -> None:
+        if self.cgroup_ids is not None:
+            for path in self.cgroup_paths:
+                if path not in self.cgroup_ids:
+                    try:
+                        self.cgroup_ids[path] = os.stat(path).st_ino
+                    except OSError:
+                        pass  # not there: never made by us, so recovery leaves it alone
         # no fsync: the record is for recovery after a killed supervisor (the page cache
         # survives that); after a machine crash its cgroups and devices are gone anyway
         write_atomic(paths.resources, json.dumps(asdict(self)), 0o600, durable=False)
@@ -40,7 +50,9 @@ class Resources:
             return None
         except (OSError, ValueError):
             return cls()
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields.setdefault("cgroup_ids", None)
+        return cls(**fields)
 
 
 def release(paths: ContainerPaths, res: Resources | None) -> None:
@@ -59,7 +71,7 @@ def release(paths: ContainerPaths, res: Resources | None) -> None:
             try:
                 from lxcpy.cgroups import remove_paths
 
-                remove_paths(res.cgroup_paths)
+                remove_paths(res.cgroup_paths, ids=res.cgroup_ids)
             except Exception as exc:
                 log.warning("recovery: cgroups: %s", exc)
     for path in (paths.socket, paths.resources, paths.console):

@@ -146,3 +146,43 @@ def test_namesakes_run_side_by_side_and_a_killed_one_is_recovered_alone(
     r = lxc("execute", "-n", name, "--", "true", lxcpath=first)
     assert r.returncode == 0, r.stderr
     assert payload_dirs(name) == []
+
+
+def test_recovery_leaves_a_recorded_path_that_became_another_containers(
+        tmp_path: Path) -> None:
+    """The record keeps each cgroup's inode: if the dead container's cgroup was removed by
+    someone else and a namesake then got the free name, recovery leaves that one alone."""
+    from lxcpy.cgroups import manager_for
+    from lxcpy.paths import ensure_rundir
+    from lxcpy.runtime.resources import release
+    from tests.integration.helpers import remove_rundir
+
+    name = unique("cn")
+    lxcpath = tmp_path / "lxc"
+    lxcpath.mkdir()
+    ensure_rundir(str(lxcpath))
+    paths = ContainerPaths(name, str(lxcpath))
+    dead = manager_for(name)
+    later = manager_for(name)
+    sleeper = None
+    try:
+        dead.create()
+        Resources(cgroup_paths=dead.paths()).save(paths)
+        for path in reversed(dead.paths()):  # an admin's rmdir, not the owner's recovery
+            os.rmdir(path)
+        later.create()
+        assert later.paths() == dead.paths()  # the free name again, a new directory
+        sleeper = subprocess.Popen(["sleep", "1000"], preexec_fn=lambda: later.attach(
+            os.getpid()))
+        assert later.procs() == [sleeper.pid]
+        release(paths, Resources.load(paths))
+        assert sleeper.poll() is None and later.procs() == [sleeper.pid]
+        assert not os.path.exists(paths.resources)
+    finally:
+        later.destroy()
+        dead.destroy()
+        if sleeper is not None:
+            sleeper.kill()
+            sleeper.wait(10)
+        remove_rundir(lxcpath)
+    assert payload_dirs(name) == []
