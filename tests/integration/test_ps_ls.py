@@ -143,7 +143,8 @@ def test_ls_fancy_format_all_columns(lxcpath: Path, three: tuple[str, str, str])
     assert re.fullmatch(r"NAME +STATE +PID +RAM +SWAP +AUTOSTART GROUPS +INTERFACE IPV4 IPV6 "
                         r"UNPRIVILEGED \n", lines[0])
     pid = init_pid(lxcpath, bb)
-    assert re.fullmatch(rf"{bb} +RUNNING {pid} +\d+\.\d\dMB +\d+\.\d\dMB 0 +- +- +- +- +false +\n",
+    # an empty network namespace of its own: lo, as LXC 5 lists it
+    assert re.fullmatch(rf"{bb} +RUNNING {pid} +\d+\.\d\dMB +\d+\.\d\dMB 0 +- +lo +- +- +false +\n",
                         lines[2]), lines[2]
     assert re.fullmatch(rf"{a} +STOPPED - +- +- +1 +web, db +- +- +- +false +\n", lines[1])
     assert re.fullmatch(rf"{cee} +STOPPED - +- +- +0 +- +- +- +- +true +\n", lines[3])
