@@ -404,6 +404,15 @@ def _cgroup_file(value: str, ctx: Ctx) -> str:
     name = ctx.suffix or ""
     if "/" in name or name in (".", "..") or any(c.isspace() for c in name):
         raise Invalid(f"'{name}' is not a cgroup file name")
+    if name in ("devices.allow", "devices.deny") and value.strip():
+        # one rule syntax on both versions (the v2 driver compiles it): refused here, at
+        # lxc-create, not first at a start
+        from lxcpy.cgroups.devices import parse_rule
+
+        try:
+            parse_rule(value, name == "devices.allow")
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
     return value
 
 

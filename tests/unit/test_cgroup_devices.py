@@ -226,3 +226,21 @@ def test_every_request_shape_is_decided() -> None:
     program = compile_policy(common_conf_policy())
     for kind, access in itertools.product("bc", range(1, 8)):
         assert run(program, kind, 999, 999, access) in (0, 1)
+
+
+# -- the config keys -------------------------------------------------------------------
+
+def test_config_refuses_a_bad_rule_naming_file_line_and_key() -> None:
+    from lxcpy.config.parser import parse_text
+    from lxcpy.errors import ConfigError
+
+    for key in ("lxc.cgroup.devices.allow", "lxc.cgroup2.devices.deny"):
+        with pytest.raises(ConfigError) as info:
+            parse_text(f"lxc.uts.name = x\n{key} = c 1:3 rwx\n", "config")
+        assert str(info.value).startswith(f"config:2: {key}: 'c 1:3 rwx' is not a device rule")
+    cfg = parse_text("lxc.cgroup2.devices.deny = a\nlxc.cgroup2.devices.allow = c 1:3 rwm\n"
+                     "lxc.cgroup.devices.allow =\n", "config")
+    assert [(s.version, s.key, s.value) for s in cfg.cgroup_settings] == [
+        (2, "devices.deny", "a"), (2, "devices.allow", "c 1:3 rwm")]
+    cfg = parse_text(COMMON_CONF.read_text().split("lxc.mount.auto")[0], "common.conf")
+    assert len(cfg.cgroup_settings) == 26
