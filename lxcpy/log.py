@@ -138,7 +138,9 @@ def setup(prog: str, name: str | None, logfile: str | None, priority: int | None
         err.setFormatter(logging.Formatter(prefix + "%(message)s"))
         log.addHandler(err)
     if logfile:
-        _add_file(prog, name, logfile, level)
+        # without -l the file gets INFO and up (LXC's default is ERROR: an empty -o file
+        # after a good run tells nothing); stderr keeps its WARNING/ERROR
+        _add_file(prog, name, logfile, priority if priority is not None else INFO)
     os.environ.setdefault("LXCPY_PROG", prog)
 
 
@@ -163,14 +165,13 @@ def configure_from_config(cfg: ContainerConfig, prog: str, name: str) -> None:
     """lxc.log.file / lxc.log.level of a container's config, unless -o / -l said otherwise."""
     if not cfg.log_file and not cfg.log_level:
         return
-    import logging
 
     log = get_logger()
     level = PRIORITIES[cfg.log_level] if cfg.log_level else None
     if cfg.log_file and not _cli_file:
         if not log.handlers:  # no -o/-l: setup() never ran; keep warnings on stderr
             setup(prog, name, None, None, False)
-        _add_file(prog, name, cfg.log_file, level if level is not None else logging.ERROR)
+        _add_file(prog, name, cfg.log_file, level if level is not None else INFO)
     elif level is not None and not _cli_priority:
         for handler in log.handlers:
             if handler.get_name() == "lxcpy-file":
