@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3 python3-venv python3-dev gcc libcap-dev busybox-static iproute2 procps util-linux)
+packages=(python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busybox-static iproute2 procps
+          util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -48,7 +48,14 @@ STICKY = ("tmp", "var/tmp")
 # LXC's values when the user's config does not set them
 TTY_MAX = 5
 PTY_MAX = 1
-CAP_DROP = "sys_module mac_admin mac_override sys_time"
+# LXC's common.conf, which its templates include: capabilities, the seccomp profile and the
+# device allow-list (for both cgroup versions: the cgroup layer skips the other version's)
+CAP_DROP = "mac_admin mac_override sys_time sys_module sys_rawio"
+SECCOMP = "common.seccomp"  # lxcpy/data/common.seccomp, copied next to the config
+DEVICES = ("deny = a", "allow = c *:* m", "allow = b *:* m", "allow = c 1:3 rwm",
+           "allow = c 1:5 rwm", "allow = c 1:7 rwm", "allow = c 5:0 rwm", "allow = c 5:1 rwm",
+           "allow = c 5:2 rwm", "allow = c 1:8 rwm", "allow = c 1:9 rwm",
+           "allow = c 136:* rwm", "allow = c 10:229 rwm")
 MOUNT_AUTO = "cgroup:mixed proc:mixed sys:ro"
 MOUNT_ENTRIES = ("shm dev/shm tmpfs defaults,create=dir 0 0",
                  "mqueue dev/mqueue mqueue defaults,optional,create=dir 0 0")
@@ -108,6 +115,7 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
     try:
         tty_max = _int(user.get("lxc.tty.max"), TTY_MAX, "lxc.tty.max")
         build_rootfs(rootfs, busybox, user.get("lxc.uts.name", container.name), tty_max)
+        profile = None if "lxc.seccomp.profile" in user else _install_seccomp(container)
     except BaseException:
         _unclaim(rootfs, made)
         raise
@@ -127,7 +135,13 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
     add("lxc.autodev", "1")
     add("lxc.tty.max", str(TTY_MAX))
     add("lxc.pty.max", str(PTY_MAX))
-    add("lxc.cap.drop", CAP_DROP)
+    if "lxc.cap.keep" not in user:  # the two cannot be combined
+        add("lxc.cap.drop", CAP_DROP)
+    if profile is not None:
+        lines.append(f"lxc.seccomp.profile = {profile}")
+    for prefix in ("lxc.cgroup.devices.", "lxc.cgroup2.devices."):
+        if not any(k.startswith(prefix) for k in user):
+            lines += [prefix + line for line in DEVICES]
     add("lxc.mount.auto", MOUNT_AUTO)
     entries = list(MOUNT_ENTRIES)
     if not is_static_elf(busybox):
@@ -138,6 +152,20 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
             lines.append(f"lxc.mount.entry = {entry}")
     text = config_text if config_text.endswith("\n") or not config_text else config_text + "\n"
     return text + "\n".join(lines) + "\n"
+
+
+def _install_seccomp(container: Container) -> str:
+    """Copy lxcpy's common.seccomp into the container's directory; return its path."""
+    source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                          SECCOMP)
+    target = os.path.join(container.paths.dir, SECCOMP)
+    try:
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o644)
+    except OSError as exc:
+        raise LxcError(f"busybox template: cannot copy {source} to {target}: "
+                       f"{exc.strerror}") from None
+    return target
 
 
 class _Keys(dict[str, str]):

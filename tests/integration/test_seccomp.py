@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -180,3 +181,42 @@ def test_a_missing_profile_names_the_config_line(lxcpath: Path, tmp_path: Path) 
     assert r.stderr.strip().splitlines() == [
         f"lxc-execute: {name}: {config}:2: lxc.seccomp.profile: cannot read seccomp profile "
         f"'{tmp_path}/nothing': No such file or directory"]
+
+
+def _block_device() -> str | None:
+    """major:minor of a host block device with data on it (the thing a container must not read)."""
+    base = Path("/sys/dev/block")
+    for entry in sorted(base.iterdir()) if base.is_dir() else []:
+        try:
+            if int((entry / "size").read_text()) > 0:
+                return entry.name
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
+def test_busybox_template_containers_get_lxc_common_confinement(lxcpath: Path) -> None:
+    name = unique("bb")
+    lxc("create", "-n", name, "-t", "busybox", lxcpath=lxcpath, check=True)
+    lxc("start", "-n", name, "-d", lxcpath=lxcpath, check=True)
+    try:
+        r = lxc("attach", "-n", name, "--", "cat", "/proc/1/status", lxcpath=lxcpath)
+        assert r.returncode == 0, r.stderr
+        init = dict(line.split(":\t", 1) for line in r.stdout.splitlines() if ":\t" in line)
+        assert init["Seccomp"] == "2"
+        bounding = int(init["CapBnd"], 16)
+        for cap in (16, 17, 25, 32, 33):  # sys_module sys_rawio sys_time mac_override mac_admin
+            assert not bounding & (1 << cap), cap
+        r = lxc("attach", "-n", name, "--", "sh", "-c", "echo x > /dev/null && echo null-ok",
+                lxcpath=lxcpath)
+        assert r.stdout.strip() == "null-ok", r.stderr
+        device = _block_device()
+        if device is not None:  # the device allow-list: no raw access to the host's disks
+            major, minor = device.split(":")
+            r = lxc("attach", "-n", name, "--", "sh", "-c",
+                    f"mknod /tmp/disk b {major} {minor} && head -c1 /tmp/disk >/dev/null",
+                    lxcpath=lxcpath)
+            assert r.returncode != 0 and "Operation not permitted" in r.stderr, r.stderr
+    finally:
+        lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30)

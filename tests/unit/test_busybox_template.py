@@ -14,6 +14,7 @@ from lxcpy.errors import LxcError
 from lxcpy.templates import find_template
 from lxcpy.templates.busybox import MISSING, busybox_template, is_static_elf
 
+DATA = Path(__file__).resolve().parent.parent / "data" / "lxc-5.0.2"
 needs_busybox = pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
 
 
@@ -84,7 +85,19 @@ def test_config_lines(tmp_path: Path) -> None:
     assert got["lxc.uts.name"] == "bb"
     assert got["lxc.autodev"] == "1"
     assert got["lxc.tty.max"] == "5" and got["lxc.pty.max"] == "1"
-    assert got["lxc.cap.drop"] == "sys_module mac_admin mac_override sys_time"
+    # LXC's common.conf: its capability drops, its seccomp profile, its device allow-list
+    assert got["lxc.cap.drop"] == "mac_admin mac_override sys_time sys_module sys_rawio"
+    profile = Path(c.paths.dir) / "common.seccomp"
+    assert got["lxc.seccomp.profile"] == str(profile)
+    assert profile.read_text().splitlines()[:2] == ["2", "denylist"]
+    lxc_rules = [line for line in (DATA / "common.seccomp").read_text().splitlines()[2:]
+                 if not line.startswith("#")]
+    assert [line for line in profile.read_text().splitlines()[2:]
+            if not line.startswith("#")] == lxc_rules
+    common = [(k, v) for k, v in keys((DATA / "common.conf").read_text())
+              if k.startswith(("lxc.cgroup.devices.", "lxc.cgroup2.devices."))]
+    assert len(common) == 26
+    assert [(k, v) for k, v in keys(text) if ".devices." in k] == common
     assert got["lxc.mount.auto"] == "cgroup:mixed proc:mixed sys:ro"
     entries = [v for k, v in keys(text) if k == "lxc.mount.entry"]
     assert any(e.split()[1] == "dev/shm" for e in entries)
@@ -105,6 +118,19 @@ def test_users_lines_win(tmp_path: Path) -> None:
     root = Path(c.paths.rootfs)
     assert "tty1::" not in (root / "etc/inittab").read_text()
     assert "mine" in (root / "etc/hosts").read_text()
+
+
+@needs_busybox
+def test_users_confinement_lines_win(tmp_path: Path) -> None:
+    c = container(tmp_path)
+    text = busybox_template(c, "lxc.cap.keep = sys_admin\nlxc.seccomp.profile = /mine\n"
+                               "lxc.cgroup2.devices.allow = a\n", [])
+    got = keys(text)
+    assert not any(k == "lxc.cap.drop" for k, _ in got)  # cannot be combined with keep
+    assert [v for k, v in got if k == "lxc.seccomp.profile"] == ["/mine"]
+    assert not (Path(c.paths.dir) / "common.seccomp").exists()
+    assert [v for k, v in got if k.startswith("lxc.cgroup2.devices.")] == ["a"]
+    assert len([k for k, _ in got if k.startswith("lxc.cgroup.devices.")]) == 13
 
 
 @needs_busybox
