@@ -178,14 +178,21 @@ def test_v2_program_is_multi_and_a_sub_cgroup_cannot_widen_it(lxcpath: Path,
     assert not os.path.exists(cgroup) and payload_dirs(name) == []
 
 
-@needs_v2
-def test_a_bad_v2_rule_is_one_line_naming_the_key_and_leaves_nothing(lxcpath: Path,
-                                                                     tmp_path: Path) -> None:
-    name = create(lxcpath, tmp_path, "lxc.cgroup.driver = v2\n"
-                  "lxc.cgroup2.devices.deny = a\nlxc.cgroup2.devices.allow = c 1:3 rwx\n")
-    r = lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath)
+def test_a_bad_rule_is_one_line_naming_file_line_and_key(lxcpath: Path,
+                                                        tmp_path: Path) -> None:
+    name = unique("dv")
+    conf = write_config(tmp_path, name, "lxc.cgroup.driver = v2\n"
+                        "lxc.cgroup2.devices.deny = a\nlxc.cgroup2.devices.allow = c 1:3 rwx\n")
+    r = lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath)
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert ":4: lxc.cgroup2.devices.allow: 'c 1:3 rwx' is not a device rule" in r.stderr
+    assert f"{conf}:3: lxc.cgroup2.devices.allow: 'c 1:3 rwx' is not a device rule" in r.stderr
+    assert not (lxcpath / name).exists()
+    # the same through lxc-execute's -s on a defined container: refused before a start
+    name = create(lxcpath, tmp_path, "lxc.cgroup.driver = v2\n")
+    r = lxc("execute", "-n", name, "-s", "lxc.cgroup2.devices.deny=b 8:*", "--", "true",
+            lxcpath=lxcpath)
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "lxc.cgroup2.devices.deny: 'b 8:*' is not a device rule" in r.stderr
     assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
     assert payload_dirs(name) == []
 
