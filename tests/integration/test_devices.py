@@ -178,6 +178,29 @@ def test_v2_program_is_multi_and_a_sub_cgroup_cannot_widen_it(lxcpath: Path,
     assert not os.path.exists(cgroup) and payload_dirs(name) == []
 
 
+@needs_v2
+def test_v2_policy_holds_for_attached_processes_and_cannot_be_set_at_runtime(
+        lxcpath: Path, tmp_path: Path) -> None:
+    name = create(lxcpath, tmp_path, "lxc.cgroup.driver = v2\n" + policy_lines(2))
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    lxc("execute", "-n", name, "-d", "--", "sleep", "1000", lxcpath=lxcpath, check=True)
+    try:
+        r = lxc("attach", "-n", name, "--", sys.executable, str(script), "r,/dev/null",
+                "r,/dev/zero", lxcpath=lxcpath)
+        assert r.stdout == "r /dev/null EPERM\nr /dev/zero ok\n", r.stderr
+        r = lxc("cgroup", "-n", name, "devices.allow", "c 1:3 rwm", lxcpath=lxcpath)
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "devices.allow: on cgroup v2 the device policy is a program set at start" in (
+            r.stderr)
+        r = lxc("attach", "-n", name, "--", sys.executable, str(script), "r,/dev/null",
+                lxcpath=lxcpath)
+        assert r.stdout == "r /dev/null EPERM\n", r.stderr
+    finally:
+        lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
+    assert payload_dirs(name) == []
+
+
 def test_a_bad_rule_is_one_line_naming_file_line_and_key(lxcpath: Path,
                                                         tmp_path: Path) -> None:
     name = unique("dv")
