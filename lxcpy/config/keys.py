@@ -1009,7 +1009,7 @@ APPLIED_BY: dict[str, str] = {
     "lxc.selinux.context": WARNED,
     "lxc.selinux.context.keyring": WARNED,
     "lxc.seccomp.profile": "lxcpy.kernel.seccomp:load",
-    "lxc.seccomp.allow_nesting": "lxcpy.kernel.seccomp:compile_policy",
+    "lxc.seccomp.allow_nesting": "lxcpy.runtime.confine:prepare_seccomp",
     "lxc.seccomp.notify.proxy": REFUSED,
     "lxc.seccomp.notify.cookie": REFUSED,
     **{f"lxc.hook.{hook}": _CHILD + "run_hooks"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lxcpy.paths import ContainerPaths
-from tests.integration.helpers import lxc, unique
+from tests.integration.helpers import lxc, unique, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -120,3 +120,18 @@ def test_a_lost_filter_record_refuses_the_attach(lxcpath: Path, tmp_path: Path) 
         assert r.returncode == 1
         assert "refusing to attach unfiltered" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_killed_supervisors_filter_record_is_removed_by_recovery(lxcpath: Path,
+                                                                    tmp_path: Path) -> None:
+    name = unique("ac")
+    config = tmp_path / f"{name}.conf"
+    config.write_text(f"lxc.uts.name = {name}\nlxc.seccomp.profile = {COMMON}\n")
+    recorded = Path(ContainerPaths(name, str(lxcpath)).seccomp)
+    r = lxc("execute", "-n", name, "-f", str(config), "--", "sleep", "1000", lxcpath=lxcpath,
+            env={**os.environ, "LXCPY_TEST_KILL_AT": "running"})
+    assert r.returncode == -9
+    assert recorded.exists()  # left behind by the SIGKILLed supervisor
+    # any command that looks at the container recovers it, once the dying init let go
+    assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath) is not None
+                      and not recorded.exists(), timeout=10)
