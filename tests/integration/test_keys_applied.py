@@ -115,6 +115,20 @@ def test_bad_sysctls_are_one_line_and_nothing_starts(lxcpath: Path, tmp_path: Pa
     assert Path("/proc/sys/vm/swappiness").read_text() == swappiness
 
 
+def test_a_refused_sysctl_leaves_no_veth_behind(lxcpath: Path, tmp_path: Path) -> None:
+    before = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
+                            check=True).stdout
+    name = make(lxcpath, tmp_path, "lxc.net.0.type = veth\nlxc.net.0.flags = up\n"
+                                   "lxc.sysctl.net.ipv4.conf.all.forwarding = bogus\n")
+    r = execute(lxcpath, name, "echo ran")
+    assert_refused(r, lxcpath, name, "lxc.sysctl.net.ipv4.conf.all.forwarding",
+                   "the kernel refuses 'bogus'")
+    after = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
+                           check=True).stdout
+    names = [line.split(":")[1].strip().split("@")[0] for line in after.splitlines()]
+    assert names == [line.split(":")[1].strip().split("@")[0] for line in before.splitlines()]
+
+
 def test_lxc_proc_is_written_for_the_init(lxcpath: Path, tmp_path: Path) -> None:
     name = make(lxcpath, tmp_path, "lxc.proc.oom_score_adj = 321\n")
     r = execute(lxcpath, name, "cat /proc/self/oom_score_adj")

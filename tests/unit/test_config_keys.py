@@ -580,3 +580,46 @@ def test_security_modules_warn_when_off_and_refuse_when_on(monkeypatch) -> None:
     monkeypatch.setattr(keys, "_lsm_enabled", lambda flag: "apparmor" in flag)
     with pytest.raises(LxcError, match="config:1: lxc.apparmor.profile: AppArmor profiles"):
         check_start(cfg)
+
+
+@pytest.mark.parametrize(("name", "ns"), [
+    ("net.ipv4.ip_forward", "net"), ("kernel.shmmax", "ipc"), ("kernel.msgmax", "ipc"),
+    ("kernel.sem", "ipc"), ("fs.mqueue.msg_max", "ipc"), ("kernel.hostname", "uts"),
+    ("kernel.domainname", "uts"), ("user.max_user_namespaces", "user"),
+    ("vm.swappiness", None), ("kernel.core_pattern", None), ("fs.file-max", None),
+])
+def test_sysctl_namespaces_follow_lxcs_rule(name: str, ns: str | None) -> None:
+    from lxcpy.runtime.namespaces import sysctl_namespace
+
+    assert sysctl_namespace(name) == ns
+
+
+def test_namespaces_made_by_default_clone_keep_and_share() -> None:
+    from lxcpy.runtime.namespaces import created
+
+    assert created(parse("")) == ["mnt", "uts", "ipc", "pid", "net", "cgroup"]
+    assert created(parse("lxc.namespace.keep = net ipc")) == ["mnt", "uts", "pid", "cgroup"]
+    assert created(parse("lxc.namespace.clone = uts mnt time")) == ["mnt", "uts", "time"]
+    assert "net" not in created(parse("lxc.namespace.share.net = 1"))
+    assert "net" not in created(parse(VETH.replace("veth", "none")))
+
+
+@pytest.mark.parametrize(("arch", "machine", "persona"), [
+    ("i686", "x86_64", 8), ("linux32", "x86_64", 8), ("amd64", "x86_64", 0),
+    ("armhf", "aarch64", 8), ("arm64", "aarch64", 0), ("ppc64el", "x86_64", None),
+    ("armhf", "x86_64", None),
+])
+def test_arch_personalities(monkeypatch, arch: str, machine: str,  # noqa: ANN001
+                            persona: int | None) -> None:
+    import os
+
+    from lxcpy.runtime import process
+
+    monkeypatch.setattr(os, "uname", lambda: type("U", (), {"machine": machine})())
+    cfg = parse(f"lxc.arch = {arch}")
+    if persona is None:
+        with pytest.raises(LxcError, match=f"config:1: lxc.arch: a '{arch}' container cannot "
+                                           f"run on this {machine} host"):
+            process.personality_of(cfg)
+    else:
+        assert process.personality_of(cfg) == persona
