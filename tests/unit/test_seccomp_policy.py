@@ -234,3 +234,29 @@ def test_section_rules_reach_only_their_abi(tmp_path: Path) -> None:
     assert cfg.seccomp is not None
     pfc = export_pfc(cfg.seccomp)
     assert pfc.count('syscall "ptrace"') == 1 and 'syscall "ptrace" (26)' in pfc  # i386's 26
+
+
+def test_version_1_compiles_to_an_allowlist_of_native_numbers(tmp_path: Path) -> None:
+    if os.uname().machine != "x86_64":
+        pytest.skip("x86_64 numbers")
+    from lxcpy.kernel.seccomp import export_pfc
+
+    path = write(tmp_path, "1\nallowlist\n0\n1\n60\n")
+    cfg = parse_text(f"lxc.seccomp.profile = {path}\n")
+    assert cfg.seccomp is not None
+    pfc = export_pfc(cfg.seccomp)
+    native = pfc.split("# filter for arch x86 ")[0]
+    for call in ('"read" (0)', '"write" (1)', '"exit" (60)'):
+        assert f"syscall {call}" in native
+    assert "action KILL_PROCESS;" in pfc  # the default of an allowlist
+
+
+def test_trap_and_kill_actions_compile(tmp_path: Path) -> None:
+    from lxcpy.kernel.seccomp import export_pfc
+
+    path = write(tmp_path, "2\nallowlist errno 38\nread allow\nptrace trap\nkexec_load kill\n")
+    cfg = parse_text(f"lxc.seccomp.profile = {path}\n")
+    assert cfg.seccomp is not None
+    pfc = export_pfc(cfg.seccomp)
+    assert "action TRAP;" in pfc and "action KILL_PROCESS;" in pfc
+    assert "action ERRNO(38);" in pfc
