@@ -9,6 +9,9 @@ it, a root user, and an init set-up for busybox's init. Differences, on purpose:
   keys shares nothing and gets no network namespace, as the seed says;
 * the user's lines win: a key the user's config already sets is not written again
   (LXC appends its own ``lxc.tty.max = 5`` after the user's ``lxc.tty.max = 0``);
+* LXC's common confinement by default, as its distribution templates get it from
+  ``common.conf``: its capability drops, its ``common.seccomp`` (lxcpy's copy, written
+  next to the config) and its device allow-list for both cgroup versions;
 * the console shell and the tty shells need no password (root's password is locked);
   only root on the host can reach them (lxc-console), like lxc-attach.
 
