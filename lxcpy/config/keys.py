@@ -771,10 +771,10 @@ KEYS: tuple[Key, ...] = (
     _list("lxc.environment", _environment, "environment"),
     _field("lxc.no_new_privs", _bool, "no_new_privs"),
     _value_only("lxc.ephemeral", _bool, "0"),
-    _value_only("lxc.keyring.session", _bool, "0"),
+    _field("lxc.keyring.session", _bool, "keyring_session"),
     _value_only("lxc.sched.core", _bool, "0"),
-    _later("lxc.time.offset.boot", _time_offset),
-    _later("lxc.time.offset.monotonic", _time_offset),
+    _field("lxc.time.offset.boot", _time_offset, "time_offset_boot"),
+    _field("lxc.time.offset.monotonic", _time_offset, "time_offset_monotonic"),
     Key("lxc.proc.<file>", _proc_file, _store_in("proc"), _clear_in("proc")),
     Key("lxc.sysctl.<key>", _sysctl, _store_in("sysctls"), _clear_in("sysctls")),
     Key("lxc.prlimit.<resource>", _prlimit, _store_in("prlimits"), _clear_in("prlimits"),
@@ -924,10 +924,10 @@ APPLIED_BY: dict[str, str] = {
     "lxc.environment": _CHILD + "build_env",
     "lxc.no_new_privs": _CHILD + "_drop_privileges",
     "lxc.ephemeral": REFUSED,  # 0 is acted on: nothing to do
-    "lxc.keyring.session": REFUSED,  # 0 only
+    "lxc.keyring.session": _PROCESS + "new_session_keyring",
     "lxc.sched.core": REFUSED,  # 0 only
-    "lxc.time.offset.boot": REFUSED,
-    "lxc.time.offset.monotonic": REFUSED,
+    "lxc.time.offset.boot": _NS + "write_time_offsets",
+    "lxc.time.offset.monotonic": _NS + "write_time_offsets",
     "lxc.proc.<file>": _PROCESS + "write_proc",
     "lxc.sysctl.<key>": _NS + "write_sysctls",
     "lxc.prlimit.<resource>": _PROCESS + "set_prlimits",

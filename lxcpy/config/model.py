@@ -151,6 +151,7 @@ class ContainerConfig:
     cap_drop: list[str] = field(default_factory=list)  # lower-case names without cap_
     cap_keep: list[str] = field(default_factory=list)
     no_new_privs: bool = False
+    keyring_session: bool = True  # LXC: a new session keyring, the caller's stays out of reach
     seccomp: Policy | None = None  # lxc.seccomp.profile, read and parsed with the config
     seccomp_allow_nesting: bool = False
 
@@ -182,6 +183,9 @@ class ContainerConfig:
     # filled at start (runtime.namespaces.resolve): (ns, path, st_dev, st_ino) to setns into
     namespace_joins: list[tuple[str, str, int, int]] = field(default_factory=list)
     idmaps: list[IdMap] = field(default_factory=list)
+
+    time_offset_boot: str | None = None  # lxc.time.offset.*: "-10s", "500ms", ...
+    time_offset_monotonic: str | None = None
 
     signal_halt: int | None = None
     signal_reboot: int | None = None

@@ -177,6 +177,18 @@ def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool =
     _check(rc, "mount_setattr", path)
 
 
+SYS_keyctl = 250  # x86_64
+KEYCTL_JOIN_SESSION_KEYRING = 1
+
+
+def join_session_keyring() -> int:
+    """keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring."""
+    rc = libc().syscall(ctypes.c_long(SYS_keyctl), ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING),
+                        ctypes.c_void_p(None), ctypes.c_long(0), ctypes.c_long(0),
+                        ctypes.c_long(0))
+    return _check(rc, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING")
+
+
 PER_LINUX = 0x0000
 PER_LINUX32 = 0x0008
 

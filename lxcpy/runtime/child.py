@@ -88,6 +88,10 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
 
         join_namespaces(cfg)
     k.unshare(spec.unshare_flags)
+    if spec.unshare_flags & k.CLONE_NEWTIME:  # before any process enters it
+        from lxcpy.runtime.namespaces import write_time_offsets
+
+        write_time_offsets(cfg)
     chan.send(ns=True)
     reply = _wait(chan)
     if spec.new_netns:
@@ -97,6 +101,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
 
     if cfg.uts_name:
         k.sethostname(cfg.uts_name)
+    process.new_session_keyring(cfg)  # lxc.keyring.session
     if cfg.sysctls:  # /proc/sys shows the writer's net/ipc/uts namespaces: ours by now
         from lxcpy.runtime.namespaces import write_sysctls
 

@@ -31,6 +31,8 @@ def created(cfg: ContainerConfig) -> list[str]:
         names = [ns for ns in k.NAMESPACES if ns in cfg.namespace_clone]
     else:
         names = [ns for ns in DEFAULT if ns not in cfg.namespace_keep]
+    if wants_timens(cfg) and not cfg.namespace_clone and "time" not in cfg.namespace_keep:
+        names.append("time")  # LXC: a time namespace when an offset is configured
     names = [ns for ns in names if ns not in cfg.namespace_share]
     if "net" in names and not cfg.wants_netns:  # lxc.net.N.type = none: the caller's
         names.remove("net")
@@ -75,6 +77,10 @@ def resolve(cfg: ContainerConfig, lxcpath: str) -> None:
     if "user" in made:
         raise LxcError(f"{origin_of(cfg, key)}: user namespaces are not supported yet by "
                        "lxcpy")
+    if wants_timens(cfg) and "time" not in made:
+        key = ("lxc.time.offset.boot" if cfg.time_offset_boot else "lxc.time.offset.monotonic")
+        raise LxcError(f"{origin_of(cfg, key)}: needs a time namespace of the container's own "
+                       "(lxc.namespace.clone/keep/share leave it out)")
     cfg.namespace_keep = [ns for ns in k.NAMESPACES if ns not in made]
     cfg.namespace_joins = [_share(cfg, ns, value, lxcpath)
                            for ns, value in cfg.namespace_share.items()]
@@ -135,6 +141,41 @@ def join_namespaces(cfg: ContainerConfig) -> None:
             k.setns(fd, k.NAMESPACES[ns][0])
         finally:
             os.close(fd)
+
+
+def wants_timens(cfg: ContainerConfig) -> bool:
+    return bool(cfg.time_offset_boot or cfg.time_offset_monotonic)
+
+
+_UNITS = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def time_offset(value: str) -> tuple[int, int]:
+    """``-10s``, ``500ms``, ``1h`` -> (seconds, nanoseconds in 0..1e9-1), as the kernel wants."""
+    number = value.rstrip("hmsun")
+    total = int(number) * _UNITS[value[len(number):]]
+    return divmod(total, 10**9)  # floor division: -500ms -> (-1, 500000000)
+
+
+def write_time_offsets(cfg: ContainerConfig) -> None:
+    """lxc.time.offset.*: after unshare(CLONE_NEWTIME), before any process enters it (our
+    children and our exec do): /proc/self/timens_offsets is writable until then."""
+    lines = [f"{clock} {secs} {nsecs}"
+             for clock, value in (("boottime", cfg.time_offset_boot),
+                                  ("monotonic", cfg.time_offset_monotonic)) if value
+             for secs, nsecs in [time_offset(value)]]
+    if not lines:
+        return
+    try:
+        fd = os.open("/proc/self/timens_offsets", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, "\n".join(lines).encode())
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        key = "lxc.time.offset.boot" if cfg.time_offset_boot else "lxc.time.offset.monotonic"
+        raise LxcError(f"{origin_of(cfg, key)}: cannot set the time namespace's offsets: "
+                       f"{exc.strerror}") from None
 
 
 # LXC's rule (confile.c / conf.c): only sysctls that belong to a namespace may be set

@@ -83,6 +83,22 @@ def set_prlimits(cfg: ContainerConfig) -> None:
                            f"{cfg.prlimits[res]}: {why}{hint}") from None
 
 
+def new_session_keyring(cfg: ContainerConfig) -> None:
+    """lxc.keyring.session (default 1): the init gets a new session keyring, so nothing in
+    the container can read the caller's keys. Like LXC, a kernel or filter that refuses
+    keyctl() leaves the start going (there is no keyring to leak then)."""
+    if not cfg.keyring_session:
+        return
+    try:
+        k.join_session_keyring()
+    except k.KernelError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES):
+            raise LxcError(f"lxc.keyring.session: cannot make a new session keyring: "
+                           f"{os.strerror(exc.errno)}") from None
+
+
 def write_proc(cfg: ContainerConfig) -> None:
     """lxc.proc.<file>: written to /proc/self/<file> of the init (inherited by its children)."""
     for name, value in cfg.proc.items():

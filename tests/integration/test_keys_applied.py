@@ -135,6 +135,26 @@ def test_lxc_proc_is_written_for_the_init(lxcpath: Path, tmp_path: Path) -> None
     assert (r.returncode, r.stdout.strip()) == (0, "321"), r.stderr
 
 
+SESSION_KEYRING = ("import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+                   "print(libc.syscall(250, 0, -3, 0))")  # KEYCTL_GET_KEYRING_ID, session
+
+
+def test_the_init_gets_a_new_session_keyring(lxcpath: Path, tmp_path: Path) -> None:
+    import sys
+
+    mine = subprocess.run([sys.executable, "-c", SESSION_KEYRING], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    name = make(lxcpath, tmp_path)
+    r = lxc("execute", "-n", name, "--", sys.executable, "-c", SESSION_KEYRING,
+            lxcpath=lxcpath)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() not in (mine, "-1")  # the caller's keys are out of reach
+    name = make(lxcpath, tmp_path, "lxc.keyring.session = 0\n")
+    r = lxc("execute", "-n", name, "--", sys.executable, "-c", SESSION_KEYRING,
+            lxcpath=lxcpath)
+    assert r.stdout.strip() == mine
+
+
 # ---- namespaces -------------------------------------------------------------------------
 def test_namespace_clone_makes_only_those(lxcpath: Path, tmp_path: Path) -> None:
     name = make(lxcpath, tmp_path, "lxc.namespace.clone = mnt pid uts cgroup\n")
@@ -193,6 +213,20 @@ def test_namespace_share_joins_a_running_container(lxcpath: Path, tmp_path: Path
     assert os.readlink(f"/proc/{pid}/ns/net") == theirs
 
 
+def test_time_offsets_in_a_time_namespace(lxcpath: Path, tmp_path: Path) -> None:
+    name = make(lxcpath, tmp_path, "lxc.time.offset.boot = 1000000s\n"
+                                   "lxc.time.offset.monotonic = -500ms\n")
+    r = execute(lxcpath, name, "cat /proc/uptime; cat /proc/self/timens_offsets; "
+                               "readlink /proc/self/ns/time")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    host_uptime = float(Path("/proc/uptime").read_text().split()[0])
+    assert float(lines[0].split()[0]) >= host_uptime + 1000000 - 5
+    assert sorted(" ".join(x.split()) for x in lines[1:3]) == ["boottime 1000000 0",
+                                                                "monotonic -1 500000000"]
+    assert lines[3] != host_ns("time")
+
+
 # ---- lxc.arch ---------------------------------------------------------------------------
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="personality table of x86_64")
 def test_arch_i686_runs_under_linux32(lxcpath: Path, tmp_path: Path) -> None:
@@ -213,7 +247,7 @@ def test_arch_this_host_cannot_run_is_refused(lxcpath: Path, tmp_path: Path) -> 
 @pytest.mark.parametrize(("extra", "key"), [
     ("lxc.ephemeral = 1\n", "lxc.ephemeral"),
     ("lxc.log.syslog = daemon\n", "lxc.log.syslog"),
-    ("lxc.time.offset.boot = 10s\n", "lxc.time.offset.boot"),
+    ("lxc.console.size = 1MB\n", "lxc.console.size"),
     ("lxc.hook.destroy = /bin/true\n", "lxc.hook.destroy"),
     ("lxc.rootfs.mount = /mnt\n", "lxc.rootfs.mount"),
 ])

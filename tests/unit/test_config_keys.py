@@ -57,10 +57,13 @@ VALID: list[tuple[str, str, Check]] = [
      lambda c: c.environment == [("A", "1"), ("B", "x=y")]),
     ("lxc.no_new_privs", "lxc.no_new_privs = 1", lambda c: c.no_new_privs is True),
     ("lxc.ephemeral", "lxc.ephemeral = 1", recorded),
-    ("lxc.keyring.session", "lxc.keyring.session = 1", recorded),
+    ("lxc.keyring.session", "lxc.keyring.session = 0",
+     lambda c: c.keyring_session is False and acted(c)),
     ("lxc.sched.core", "lxc.sched.core = 1", recorded),
-    ("lxc.time.offset.boot", "lxc.time.offset.boot = -10s", recorded),
-    ("lxc.time.offset.monotonic", "lxc.time.offset.monotonic = 500ms", recorded),
+    ("lxc.time.offset.boot", "lxc.time.offset.boot = -10s",
+     lambda c: c.time_offset_boot == "-10s" and acted(c)),
+    ("lxc.time.offset.monotonic", "lxc.time.offset.monotonic = 500ms",
+     lambda c: c.time_offset_monotonic == "500ms"),
     ("lxc.proc.<file>", "lxc.proc.oom_score_adj = 10",
      lambda c: c.proc == {"oom_score_adj": "10"} and acted(c)),
     ("lxc.sysctl.<key>", "lxc.sysctl.net.ipv4.ip_forward = 1",
@@ -311,7 +314,7 @@ def test_rows_are_unique_and_the_not_acted_list_is_right() -> None:
     spellings = [s for k in KEYS for s in (k.name, *k.legacy)]
     assert len(spellings) == len(set(spellings))
     for key in ("lxc.apparmor.profile", "lxc.hook.destroy",
-                "lxc.net.<N>.ipvlan.mode", "lxc.log.syslog", "lxc.time.offset.boot"):
+                "lxc.net.<N>.ipvlan.mode", "lxc.log.syslog", "lxc.console.size"):
         assert key in KEYS_NOT_ACTED_ON
     for key in ("lxc.uts.name", "lxc.net.<N>.type", "lxc.mount.auto", "lxc.include", "lxc.net",
                 "lxc.hook.autodev", "lxc.idmap", "lxc.cgroup.<file>", "lxc.prlimit.<resource>",
@@ -540,7 +543,7 @@ def test_applied_by_has_no_stale_rows() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "lxc.ephemeral = 1", "lxc.time.offset.boot = 10s", "lxc.log.syslog = daemon",
+    "lxc.ephemeral = 1", "lxc.console.size = 1MB", "lxc.log.syslog = daemon",
     "lxc.hook.destroy = /bin/true", "lxc.kmsg = 1", "lxc.monitor.unshare = 1",
     VETH + "lxc.net.0.l2proxy = 1", VETH + "lxc.net.0.veth.ipv4.route = 10.0.0.0/24",
     "lxc.mount.auto = shmounts:/a", "lxc.cgroup.relative = 1",
@@ -600,6 +603,7 @@ def test_namespaces_made_by_default_clone_keep_and_share() -> None:
     assert created(parse("")) == ["mnt", "uts", "ipc", "pid", "net", "cgroup"]
     assert created(parse("lxc.namespace.keep = net ipc")) == ["mnt", "uts", "pid", "cgroup"]
     assert created(parse("lxc.namespace.clone = uts mnt time")) == ["mnt", "uts", "time"]
+    assert created(parse("lxc.time.offset.boot = 1s"))[-1] == "time"
     assert "net" not in created(parse("lxc.namespace.share.net = 1"))
     assert "net" not in created(parse(VETH.replace("veth", "none")))
 
