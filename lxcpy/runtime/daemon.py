@@ -66,15 +66,31 @@ def _detach_stdio(stdio: str) -> None:
             sys.stderr.flush()
         except (OSError, ValueError):
             pass
-    sys.stderr = open(caller, "w", encoding="utf-8", errors="backslashreplace",  # noqa: SIM115
-                      closefd=True)
+    global _caller_stream
+    _caller_stream = open(caller, "w", encoding="utf-8",  # noqa: SIM115
+                          errors="backslashreplace", closefd=True)
+    sys.stderr = _caller_stream
+    # a process forked from here (the container's first one) must not write to it: it
+    # closes every fd it does not need, and the number may then name another file
+    os.register_at_fork(after_in_child=_forget_caller_stderr)
+
+
+# the caller's stderr while starting; kept referenced so a forked child never finalises
+# (and closes) it: its fd number may by then be reused there
+_caller_stream = None
+
+
+def _forget_caller_stderr() -> None:
+    if sys.stderr is _caller_stream:
+        sys.stderr = sys.__stderr__
 
 
 def _drop_caller_stderr() -> None:
-    stream = sys.stderr
-    if stream is None or stream is sys.__stderr__:
+    stream = _caller_stream
+    if stream is None or stream.closed:
         return
-    sys.stderr = sys.__stderr__  # fd 2: /dev/null by now
+    if sys.stderr is stream:
+        sys.stderr = sys.__stderr__  # fd 2: /dev/null by now
     try:
         stream.close()  # flushes the last warnings first
     except (OSError, ValueError):
