@@ -329,7 +329,8 @@ def test_autodev_hook_tty_dir_and_warnings_before_daemonising(lxcpath: Path,
                     f'[ -c "$LXC_ROOTFS_MOUNT/dev/null" ] && echo populated >> {out}\n')
     hook.chmod(0o755)
     name = create_busybox(lxcpath, tmp_path, f"lxc.hook.autodev = {hook}\nlxc.tty.dir = lxc\n"
-                                             "lxc.apparmor.profile = generated\n")
+                                             "lxc.apparmor.profile = generated\n"
+                                             "lxc.autodev.tmpfs.size = 1048576\n")
     r = lxc("start", "-n", name, lxcpath=lxcpath, timeout=30)  # -d is lxc-start's default
     assert r.returncode == 0, r.stderr
     apparmor_on = Path("/sys/module/apparmor/parameters/enabled").exists() and \
@@ -343,6 +344,8 @@ def test_autodev_hook_tty_dir_and_warnings_before_daemonising(lxcpath: Path,
     r = attach(lxcpath, name,
                "readlink /dev/console; readlink /dev/tty1; [ -c /dev/lxc/tty1 ] && echo c")
     assert r.stdout.split() == ["lxc/console", "lxc/tty1", "c"], r.stderr
+    r = attach(lxcpath, name, "grep ' /dev tmpfs ' /proc/mounts")
+    assert "size=1024k" in r.stdout, r.stdout  # lxc.autodev.tmpfs.size, in bytes as in LXC
     assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath).returncode == 0
 
 
