@@ -77,6 +77,13 @@ def resolve(cfg: ContainerConfig, lxcpath: str) -> None:
     if "user" in made:
         raise LxcError(f"{origin_of(cfg, key)}: user namespaces are not supported yet by "
                        "lxcpy")
+    if "net" not in made:
+        for net in cfg.networks:
+            if net.type not in (None, "none"):  # would be made nowhere: never ignore it
+                where = net.origins.get("type", net.origin) or "config"
+                raise LxcError(f"{where}: lxc.net.{net.index}.type = "
+                               f"{net.type}: the container has no network namespace of its "
+                               "own (lxc.namespace.keep, clone or share.net)")
     if wants_timens(cfg) and "time" not in made:
         key = ("lxc.time.offset.boot" if cfg.time_offset_boot else "lxc.time.offset.monotonic")
         raise LxcError(f"{origin_of(cfg, key)}: needs a time namespace of the container's own "

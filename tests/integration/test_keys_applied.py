@@ -183,6 +183,10 @@ def test_namespace_keep_and_default(lxcpath: Path, tmp_path: Path) -> None:
     ("lxc.namespace.share.pid = 1\n", "lxc.namespace.share.pid", "not supported"),
     ("lxc.namespace.share.net = /etc/passwd\n", "lxc.namespace.share.net",
      "is not a net namespace"),
+    ("lxc.namespace.keep = net\nlxc.net.0.type = veth\n", "lxc.net.0.type",
+     "no network namespace of its own"),
+    ("lxc.namespace.clone = mnt pid\nlxc.net.0.type = empty\n", "lxc.net.0.type",
+     "no network namespace of its own"),
 ])
 def test_bad_namespace_keys_are_one_line(lxcpath: Path, tmp_path: Path, extra: str, key: str,
                                          why: str) -> None:
