@@ -887,7 +887,9 @@ KEYS: tuple[Key, ...] = (
     _field("lxc.hook.version", _range(0, 1), "hook_version"),
     # monitor and autostart
     _value_only("lxc.monitor.unshare", _uint, "0"),
-    _later("lxc.monitor.signal.pdeath", _signal),
+    # the init's parent-death signal: SIGKILL (LXC's default) is what lxcpy always sets
+    Key("lxc.monitor.signal.pdeath", _signal, _done_by_parser,
+        acted=lambda v: v.upper().removeprefix("SIG") in ("KILL", "9", "0")),
     _field("lxc.start.auto", _bool, "start_auto"),
     _field("lxc.start.delay", _uint, "start_delay"),
     _field("lxc.start.order", _int, "start_order"),
@@ -1021,7 +1023,7 @@ APPLIED_BY: dict[str, str] = {
     "lxc.hook": "lxcpy.config.keys:_clear_hook",
     "lxc.hook.version": "lxcpy.runtime.hooks:run_hook",
     "lxc.monitor.unshare": REFUSED,  # 0 only
-    "lxc.monitor.signal.pdeath": REFUSED,
+    "lxc.monitor.signal.pdeath": REFUSED,  # SIGKILL only (runtime.child._setup sets it)
     "lxc.start.auto": _AUTOSTART,
     "lxc.start.delay": _AUTOSTART,
     "lxc.start.order": _AUTOSTART,

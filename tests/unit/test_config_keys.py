@@ -210,7 +210,7 @@ VALID: list[tuple[str, str, Check]] = [
      lambda c: not c.hooks and acted(c)),
     ("lxc.hook.version", "lxc.hook.version = 1", lambda c: c.hook_version == 1),
     ("lxc.monitor.unshare", "lxc.monitor.unshare = 1", recorded),
-    ("lxc.monitor.signal.pdeath", "lxc.monitor.signal.pdeath = SIGKILL", recorded),
+    ("lxc.monitor.signal.pdeath", "lxc.monitor.signal.pdeath = SIGTERM", recorded),
     ("lxc.start.auto", "lxc.start.auto = 1", lambda c: c.start_auto is True),
     ("lxc.start.delay", "lxc.start.delay = 5", lambda c: c.start_delay == 5),
     ("lxc.start.order", "lxc.start.order = -3", lambda c: c.start_order == -3),
@@ -562,7 +562,8 @@ def test_check_start_refuses_with_one_line_naming_file_line_and_key(text: str) -
 
 @pytest.mark.parametrize("text", [
     "lxc.ephemeral = 0", "lxc.kmsg = 0", "lxc.pivotdir = x", "lxc.start.auto = 1",
-    "lxc.group = onboot", "lxc.hook.clone = /x", "lxc.rootfs.mount = /usr/lib/x86_64-linux-gnu/lxc",
+    "lxc.group = onboot", "lxc.hook.clone = /x", "lxc.monitor.signal.pdeath = SIGKILL",
+    "lxc.rootfs.mount = /usr/lib/x86_64-linux-gnu/lxc",
     VETH + "lxc.net.0.l2proxy = 0", "lxc.tty.dir = lxc",
 ])
 def test_check_start_accepts(text: str) -> None:
