@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from lxcpy import kernel as k
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
+from lxcpy.runtime import sync
 from lxcpy.runtime.sync import Channel
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def container_main(spec: ChildSpec, chan: Channel) -> None:
 
 def _report(chan: Channel, message: str) -> None:
     try:
-        chan.send(error=message)
+        chan.send(sync.ERROR, message=message)
     except OSError:
         pass
 
@@ -81,8 +82,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     if spec.mode == "execute":
         import lxcpy.runtime.init  # noqa: F401
 
-    if _wait(chan).get("go") is not True:  # the supervisor put us in the cgroup
-        os._exit(1)
+    _wait(chan, sync.GO)  # the supervisor put us in the cgroup
     if cfg.namespace_joins:  # lxc.namespace.share.*: join, then make the others
         from lxcpy.runtime.namespaces import join_namespaces
 
@@ -92,12 +92,12 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         from lxcpy.runtime.namespaces import write_time_offsets
 
         write_time_offsets(cfg)
-    chan.send(ns=True)
-    reply = _wait(chan)
+    chan.send(sync.NAMESPACES)
+    reply = _wait(chan, sync.NETWORK)
     if spec.new_netns:
         from lxcpy.net import inside_setup
 
-        inside_setup(cfg.networks, reply.get("net", []))
+        inside_setup(cfg.networks, reply.get("records", []))
 
     if cfg.uts_name:
         k.sethostname(cfg.uts_name)
@@ -130,7 +130,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         _preload(spec)
         # the seed's lxc.chroot too: a plain chroot(2) is escaped with a second chroot
         mounts.pivot(root, mounts.rootfs_read_only(cfg))
-    chan.send(mounted=True)
+    chan.send(sync.MOUNTED)
     run_hooks(spec, "start")
 
     process.write_proc(cfg)  # lxc.proc.*
@@ -148,7 +148,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         from lxcpy.runtime.init import run_init
 
         run_init(spec, chan, env)  # never returns
-    chan.send(exec=True)
+    chan.send(sync.EXEC)
     _exec(spec.argv, env)
     raise LxcError(f"failed to exec '{spec.argv[0]}'")
 
@@ -163,9 +163,11 @@ def _preload(spec: ChildSpec) -> None:
         import lxcpy.runtime.hooks  # noqa: F401
 
 
-def _wait(chan: Channel) -> dict:
+def _wait(chan: Channel, name: str) -> sync.Message:
+    """The supervisor's next message, which must be ``name``; anything else (its EOF: it
+    died or gave up) ends us quietly: the supervisor cleans up."""
     message = chan.recv()
-    if message is None or "abort" in message:
+    if message.name != name:
         os._exit(1)
     return message
 

@@ -1,8 +1,10 @@
 """The per-container command socket: how commands talk to a running supervisor.
 
 A unix stream socket file in the run directory (not an abstract socket, so the state is
-visible from any network namespace). One JSON request line, one JSON reply line. A socket
-that does not answer means the container is STOPPED: no state is ever read from a file.
+visible from any network namespace). One JSON request line, one JSON reply line. No socket
+file, or one nobody listens on, means the container is STOPPED: no state is ever read
+from a file. A supervisor that accepts but does not answer in time is alive: that is an
+error, never STOPPED. The server side is ``lxcpy.runtime.loop``.
 """
 
 from __future__ import annotations
@@ -68,10 +70,19 @@ def _connect(paths: ContainerPaths, timeout: float | None, module_name: str) -> 
     except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
         sock.close()
         raise NotRunning(f"{paths.name} is not running") from None
+    except TimeoutError:
+        sock.close()
+        raise _busy(paths, timeout) from None
     except OSError:
         sock.close()
         raise
     return sock
+
+
+def _busy(paths: ContainerPaths, timeout: float | None) -> LxcError:
+    # a supervisor that accepts but does not answer is alive: never report it STOPPED
+    return LxcError(f"{paths.name}: its supervisor did not answer within {timeout:g} "
+                    "seconds (it is alive but busy)")
 
 
 def send(sock: socket.socket, message: dict[str, Any]) -> None:
@@ -95,16 +106,26 @@ def receive(sock: socket.socket) -> dict[str, Any] | None:
 
 def call(paths: ContainerPaths, op: str, timeout: float | None = 5.0,
          **args: Any) -> dict[str, Any]:
-    """One request/reply. Raises NotRunning if no supervisor, LxcError if it refused."""
+    """One request/reply. Raises NotRunning if no supervisor, LxcError if it refused or
+    did not answer within ``timeout`` (alive but busy: not STOPPED)."""
     sock = _connect(paths, timeout, "_socket")
     try:
-        send(sock, {"op": op, **args})
+        try:
+            send(sock, {"op": op, **args})
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # it closed at once: it may have said why (a refusal) before
         try:
             reply = receive(sock)
-        except (ConnectionResetError, TimeoutError):
-            reply = None
+        except TimeoutError:
+            raise _busy(paths, timeout) from None
+        except ConnectionResetError:
+            reply = None  # it went away under us: it is stopping
     finally:
         sock.close()
+    return _checked(paths, reply)
+
+
+def _checked(paths: ContainerPaths, reply: dict[str, Any] | None) -> dict[str, Any]:
     if reply is None:
         raise NotRunning(f"{paths.name} is not running")
     if "error" in reply:
@@ -112,8 +133,44 @@ def call(paths: ContainerPaths, op: str, timeout: float | None = 5.0,
     return reply
 
 
+def open_session(paths: ContainerPaths, op: str, timeout: float = 5.0,
+                 **args: Any) -> tuple[socket.socket, dict[str, Any], list[int]]:
+    """A request whose reply carries file descriptors (SCM_RIGHTS) and whose connection
+    stays open (what it gave is the caller's while the connection lives): (the
+    connection, the reply, the fds, which are the caller's to close)."""
+    import json
+    import socket
+
+    sock = connect(paths, timeout)
+    fds: list[int] = []
+    buf = b""
+    try:
+        send(sock, {"op": op, **args})
+        while not buf.endswith(b"\n"):
+            chunk, more, _flags, _addr = socket.recv_fds(sock, 65536, 4)
+            fds += more
+            if not chunk:
+                break
+            buf += chunk
+        reply = _checked(paths, json.loads(buf) if buf.endswith(b"\n") else None)
+    except BaseException as exc:
+        sock.close()
+        for fd in fds:
+            os.close(fd)
+        if isinstance(exc, TimeoutError):
+            raise _busy(paths, timeout) from None
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+            raise NotRunning(f"{paths.name} is not running") from None
+        raise
+    sock.settimeout(None)
+    for fd in fds:
+        os.set_inheritable(fd, False)
+    return sock, reply, fds
+
+
 def query_state(paths: ContainerPaths) -> tuple[str, int]:
-    """(state, init pid) from the supervisor; (STOPPED, -1) when none answers."""
+    """(state, init pid) from the supervisor; (STOPPED, -1) when none answers. A
+    supervisor that is there but does not answer raises LxcError: it is not STOPPED."""
     try:
         reply = call(paths, "state", timeout=2.0)
     except NotRunning:

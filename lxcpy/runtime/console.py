@@ -4,9 +4,9 @@ Modes (chosen before the fork by :func:`prepare_console`):
 
 * ``pty`` — ``lxc-start -d`` (the default), or an explicit ``lxc.console.path``: the
   supervisor allocates a pty; its slave is the init's stdin/stdout/stderr and is bound on
-  /dev/console. A relay thread in the supervisor reads the master and copies it to
+  /dev/console. The supervisor's event loop reads the master and copies it to
   ``lxc.console.logfile``, to a small ring buffer, to the ``lxc.console.path`` device if
-  one is named, and to an lxc-console client.
+  one is named, and to an lxc-console client's proxy pty.
 * ``terminal`` — ``lxc-start -F`` with a terminal on stdin: the init keeps the caller's
   stdio and /dev/console is a bind of that terminal.
 * ``inherit`` — a foreground start without a terminal (scripts, CI): stdio is the
@@ -21,39 +21,40 @@ the container's life, so a master never reports a hang-up while a tty has no pro
 The init gets a session of its own (setsid) but no controlling terminal, as in LXC: busybox
 init must leave /dev/console free for the console shell it starts, which takes it.
 
-lxc-console talks to the relay over a unix socket (``ContainerPaths.console``): one JSON
-line ``{"tty": N, "replay": bool, "rows": R, "cols": C}``, one JSON reply line, then raw
-bytes both ways. One client per terminal. ``tty`` -1 means the first free tty, else the
-console (LXC's default); ``replay`` sends the last console output first (what a script
-reading the console wants).
+lxc-console asks the supervisor over the command socket (``{"op": "console", "tty": N,
+"replay": bool, "rows": R, "cols": C}``) and gets a pty master back over SCM_RIGHTS, as
+LXC's ``lxc_cmd_console`` does: a tty's own master, or for the console a proxy pty whose
+other side the supervisor copies to and from the console (so the log stays complete). The
+tty stays the client's until its command connection closes. ``tty`` -1 means the first
+free tty, else the console (LXC's default); ``replay`` sends the last console output first
+(what a script reading the console wants). No thread, no socket of its own.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import select
-import socket
 import struct
 import termios
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lxcpy import kernel as k
-from lxcpy.errors import LxcError, NotRunning
+from lxcpy.errors import LxcError
 
 if TYPE_CHECKING:
+    import socket
+
     from lxcpy.config.model import ContainerConfig
     from lxcpy.paths import ContainerPaths
     from lxcpy.rootfs.mounts import Root
+    from lxcpy.runtime.loop import Loop
 
 RING_SIZE = 64 * 1024
+PROXY_LIMIT = 256 * 1024  # console output a client has not taken yet; beyond: dropped
 DEFAULT_SIZE = (24, 80)
-SEND_TIMEOUT = 5.0  # a client that does not read for this long is dropped
 
 
 @dataclass
@@ -63,8 +64,7 @@ class Terminal:
     number: int
     master: int
     slave: int
-    client: socket.socket | None = None
-    pending: bytearray = field(default_factory=bytearray)  # input not yet taken by the pty
+    busy: bool = False  # an lxc-console holds it
 
 
 def open_pty(rows: int = DEFAULT_SIZE[0], cols: int = DEFAULT_SIZE[1]) -> tuple[int, int]:
@@ -83,8 +83,7 @@ def set_winsize(fd: int, rows: int, cols: int) -> None:
 class Console:
     """The supervisor's side of the console and ttys; ``child_side`` is the container's."""
 
-    def __init__(self, paths: ContainerPaths, mode: str, new_session: bool) -> None:
-        self.paths = paths
+    def __init__(self, mode: str, new_session: bool) -> None:
         self.mode = mode
         self.new_session = new_session
         self.console: Terminal | None = None
@@ -92,10 +91,12 @@ class Console:
         self.peer = -1  # an lxc.console.path device
         self.peer_attrs: list[Any] | None = None
         self.log_fd = -1
-        self.listener: socket.socket | None = None
         self.ring = bytearray()
-        self._wake_r = self._wake_w = -1
-        self._thread: threading.Thread | None = None
+        self.loop: Loop | None = None
+        self.to_console = bytearray()  # input (client, peer) the console has not taken yet
+        self.proxy = -1  # our side (the slave) of the console client's proxy pty
+        self.to_proxy = bytearray()  # console output the client has not taken yet
+        self.master_dead = False
 
     # ---- before the fork (supervisor) -------------------------------------------------
     def _open(self, cfg: ContainerConfig, with_root: bool) -> None:
@@ -113,8 +114,6 @@ class Console:
             self.close()
             what = exc.filename or "a pty"
             raise LxcError(f"console: cannot open {what}: {exc.strerror}") from None
-        if self.console is not None or self.ttys:
-            self._listen()
 
     def _open_peer(self, path: str) -> None:
         self.peer = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC | os.O_NONBLOCK)
@@ -123,15 +122,6 @@ class Console:
 
             self.peer_attrs = termios.tcgetattr(self.peer)
             tty.setraw(self.peer)  # the container's own terminal does the line editing
-
-    def _listen(self) -> None:
-        from lxcpy.runtime.commands import listen
-
-        try:
-            self.listener = listen(self.paths.console, 8)
-        except OSError:
-            self.close()
-            raise
 
     def child_fds(self) -> set[int]:
         """The fds the container's first process must keep across its fd clean-up."""
@@ -159,110 +149,34 @@ class Console:
         if self.new_session:
             os.setsid()
 
-    # ---- after the fork (supervisor) ---------------------------------------------------
-    def start_relay(self) -> None:
-        if self.listener is None:
+    # ---- after the fork (supervisor): part of its event loop ----------------------------
+    def attach(self, loop: Loop) -> None:
+        """Serve the console in ``loop``: log it, feed the peer device and a client."""
+        self.loop = loop
+        if self.console is not None:
+            os.set_blocking(self.console.master, False)
+        self._rewatch()
+
+    def _rewatch(self) -> None:
+        """What the loop waits for, from the buffers: one place for every console fd."""
+        loop = self.loop
+        if loop is None or self.console is None:
             return
-        for term in self._terminals():
-            os.set_blocking(term.master, False)
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        self._thread = threading.Thread(target=self._relay, name="console-relay", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        """Stop the relay (after it drained the console's last output) and free it all."""
-        if self._thread is not None:
-            try:
-                os.write(self._wake_w, b"x")
-            except OSError:
-                pass
-            self._thread.join(timeout=2.0)
-            self._thread = None
-        for fd in (self._wake_r, self._wake_w):
-            if fd >= 0:
-                os.close(fd)
-        self._wake_r = self._wake_w = -1
-        for term in self._terminals():
-            if term.client is not None:
-                term.client.close()
-                term.client = None
-            for fd in (term.master, term.slave):
-                if fd >= 0:
-                    os.close(fd)
-            term.master = term.slave = -1
-        self.console, self.ttys = None, []
+        # input is read only while the console takes it: a flood waits in its sender
+        taking = not self.to_console
+        loop.watch(self.console.master,
+                   read=None if self.master_dead else self._from_console,
+                   write=self._to_console if self.to_console else None)
         if self.peer >= 0:
-            if self.peer_attrs is not None:
-                try:
-                    termios.tcsetattr(self.peer, termios.TCSANOW, self.peer_attrs)
-                except termios.error:
-                    pass
-            os.close(self.peer)
-            self.peer = -1
-        if self.log_fd >= 0:
-            os.close(self.log_fd)
-            self.log_fd = -1
-        if self.listener is not None:
-            self.listener.close()
-            self.listener = None
-            try:
-                os.unlink(self.paths.console)
-            except FileNotFoundError:
-                pass
+            loop.watch(self.peer, read=self._from_peer if taking else None)
+        if self.proxy >= 0:
+            loop.watch(self.proxy, read=self._from_proxy if taking else None,
+                       write=self._flush_proxy if self.to_proxy else None)
 
-    def _terminals(self) -> list[Terminal]:
-        return ([self.console] if self.console is not None else []) + self.ttys
-
-    # ---- the relay thread --------------------------------------------------------------
-    def _relay(self) -> None:
+    def _from_console(self) -> None:
+        assert self.console is not None
         try:
-            self._relay_loop()
-        except Exception:  # noqa: BLE001 - a relay bug must not go unseen, nor kill the supervisor
-            from lxcpy.log import log
-
-            log.exception("console relay stopped")
-
-    def _relay_loop(self) -> None:
-        assert self.listener is not None
-        while True:
-            poller = select.poll()
-            handlers: dict[int, Any] = {self._wake_r: "wake", self.listener.fileno(): "accept"}
-            poller.register(self._wake_r, select.POLLIN)
-            poller.register(self.listener.fileno(), select.POLLIN)
-            for term in self._terminals():
-                # a tty is read only while someone looks at it: its output waits in the pty
-                watch = select.POLLIN if term.number == 0 or term.client else 0
-                if term.pending:
-                    watch |= select.POLLOUT
-                if watch:
-                    poller.register(term.master, watch)
-                    handlers[term.master] = term
-                if term.client is not None and not term.pending:
-                    poller.register(term.client.fileno(), select.POLLIN)
-                    handlers[term.client.fileno()] = ("client", term)
-            if self.peer >= 0 and self.console is not None and not self.console.pending:
-                poller.register(self.peer, select.POLLIN)
-                handlers[self.peer] = "peer"
-            for fd, events in poller.poll():
-                what = handlers.get(fd)
-                if what == "wake":
-                    self._drain_console()
-                    return
-                if what == "accept":
-                    self._accept()
-                elif what == "peer":
-                    self._from_peer()
-                elif isinstance(what, Terminal):
-                    if events & select.POLLOUT:
-                        self._flush_input(what)
-                    if events & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                        self._from_master(what)
-                elif isinstance(what, tuple):
-                    self._from_client(what[1])
-
-    def _from_master(self, term: Terminal) -> None:
-        try:
-            data = os.read(term.master, 65536)
+            data = os.read(self.console.master, 65536)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -271,117 +185,123 @@ class Console:
             data = b""
         if not data:
             # nothing holds the slave (cannot happen while we keep it open): do not spin
-            time.sleep(0.05)
+            self.master_dead = True
+            self._rewatch()
             return
-        self._output(term, data)
+        self._output(data)
 
-    def _output(self, term: Terminal, data: bytes) -> None:
-        if term.number == 0:
-            if self.log_fd >= 0:
-                try:
-                    os.write(self.log_fd, data)
-                except OSError:
-                    pass
-            self.ring += data
-            if len(self.ring) > RING_SIZE:
-                del self.ring[:len(self.ring) - RING_SIZE]
-            if self.peer >= 0:
-                try:
-                    os.write(self.peer, data)
-                except OSError:
-                    pass  # a peer that cannot keep up loses output, the container does not stall
-        if term.client is not None:
+    def _output(self, data: bytes) -> None:
+        if self.log_fd >= 0:
             try:
-                term.client.sendall(data)
+                os.write(self.log_fd, data)
             except OSError:
-                self._detach(term)
-
-    def _drain_console(self) -> None:
-        """The container is gone: keep what it printed last (e.g. its shutdown messages)."""
-        if self.console is None:
-            return
-        while True:
+                pass
+        self.ring += data
+        if len(self.ring) > RING_SIZE:
+            del self.ring[:len(self.ring) - RING_SIZE]
+        if self.peer >= 0:
             try:
-                data = os.read(self.console.master, 65536)
+                os.write(self.peer, data)
             except OSError:
-                return
-            if not data:
-                return
-            self._output(self.console, data)
+                pass  # a peer that cannot keep up loses output, the container does not stall
+        if self.proxy >= 0:
+            # likewise a client that does not read: the container never waits for it
+            self.to_proxy += data[:max(0, PROXY_LIMIT - len(self.to_proxy))]
+            self._flush_proxy()
 
-    def _from_client(self, term: Terminal) -> None:
-        assert term.client is not None
+    def _flush_proxy(self) -> None:
+        while self.to_proxy and self.proxy >= 0:
+            try:
+                written = os.write(self.proxy, self.to_proxy)
+            except BlockingIOError:
+                break
+            except OSError:
+                self.to_proxy.clear()  # the client closed its side
+                break
+            del self.to_proxy[:written]
+        self._rewatch()
+
+    def _from_proxy(self) -> None:
+        self._input(self.proxy)
+
+    def _from_peer(self) -> None:
+        self._input(self.peer)
+
+    def _input(self, fd: int) -> None:
         try:
-            data = term.client.recv(65536)
-        except (BlockingIOError, InterruptedError, TimeoutError):
+            data = os.read(fd, 65536)
+        except BlockingIOError:
             return
         except OSError:
             data = b""
         if not data:
-            self._detach(term)
+            if fd == self.proxy:
+                self._close_proxy()  # the client closed its side (EIO): its input is over
             return
-        term.pending += data
-        self._flush_input(term)
+        self.to_console += data
+        self._to_console()
 
-    def _from_peer(self) -> None:
+    def _to_console(self) -> None:
         assert self.console is not None
-        try:
-            data = os.read(self.peer, 65536)
-        except OSError:
-            return
-        self.console.pending += data
-        self._flush_input(self.console)
-
-    def _flush_input(self, term: Terminal) -> None:
-        while term.pending:
+        while self.to_console:
             try:
-                written = os.write(term.master, term.pending)
+                written = os.write(self.console.master, self.to_console)
             except BlockingIOError:
-                return  # the pty's input queue is full: wait for POLLOUT
+                break  # the pty's input queue is full: wait until it is writable
             except OSError:
-                term.pending.clear()
-                return
-            del term.pending[:written]
+                self.to_console.clear()
+                break
+            del self.to_console[:written]
+        self._rewatch()
 
-    def _detach(self, term: Terminal) -> None:
-        if term.client is not None:
-            term.client.close()
-            term.client = None
-        term.pending.clear()
+    # ---- lxc-console's requests ----------------------------------------------------------
+    def allocate(self, number: int, rows: int | None = None, cols: int | None = None,
+                 replay: bool = False) -> tuple[int, int]:
+        """Give tty ``number`` (0: the console, -1: the first free tty, else the console)
+        to a client: (its number, a new fd of a pty master for the client to own)."""
+        term = self._choose(number)
+        size = (rows, cols) if rows and cols else None
+        if size:
+            set_winsize(term.master, *size)
+        if term.number > 0:
+            fd = os.dup(term.master)
+            term.busy = True
+            return term.number, fd
+        # the console: a proxy pty, so the supervisor still sees (and logs) everything
+        proxy_master, proxy_slave = open_pty(*(size or DEFAULT_SIZE))
+        import tty
 
-    def _accept(self) -> None:
-        assert self.listener is not None
-        try:
-            conn, _ = self.listener.accept()
-        except OSError:
+        tty.setraw(proxy_slave)  # a byte pipe: the client's terminal does the rest
+        os.set_blocking(proxy_slave, False)
+        self.proxy = proxy_slave
+        term.busy = True
+        if replay:
+            self.to_proxy += self.ring
+        self._flush_proxy()
+        return 0, proxy_master
+
+    def release(self, number: int) -> None:
+        """The client holding tty ``number`` went away (its command connection closed)."""
+        for term in self._terminals():
+            if term.number == number:
+                term.busy = False
+        if number == 0:
+            self._close_proxy()
+
+    def _close_proxy(self) -> None:
+        if self.proxy < 0:
             return
-        conn.settimeout(2.0)  # the request line comes right after connect
-        try:
-            if not _peer_allowed(conn):
-                raise LxcError("permission denied")
-            request = _read_line(conn)
-            term = self._choose(int(request.get("tty", -1)))
-            rows, cols = request.get("rows"), request.get("cols")
-            if rows and cols:
-                set_winsize(term.master, int(rows), int(cols))
-            conn.sendall(json.dumps({"tty": term.number}).encode() + b"\n")
-            if request.get("replay") and term.number == 0:
-                conn.sendall(bytes(self.ring))
-        except (LxcError, OSError, ValueError) as exc:
-            message = exc.message if isinstance(exc, LxcError) else str(exc)
-            try:
-                conn.sendall(json.dumps({"error": message}).encode() + b"\n")
-            except OSError:
-                pass
-            conn.close()
-            return
-        conn.settimeout(SEND_TIMEOUT)
-        term.client = conn
+        if self.loop is not None:
+            self.loop.forget(self.proxy)
+        os.close(self.proxy)
+        self.proxy = -1
+        self.to_proxy.clear()
+        self._rewatch()
 
     def _choose(self, number: int) -> Terminal:
         if number < 0:
             for term in self.ttys:
-                if term.client is None:
+                if not term.busy:
                     return term
             if self.console is None:
                 raise LxcError("all ttys are busy")
@@ -395,10 +315,54 @@ class Console:
             term = self.ttys[number - 1]
         else:
             raise LxcError(f"tty {number} does not exist (lxc.tty.max = {len(self.ttys)})")
-        if term.client is not None:
+        if term.busy:
             raise LxcError(f"{'the console' if number == 0 else f'tty {number}'} is busy "
                            "(another lxc-console is attached)")
         return term
+
+    # ---- the end -----------------------------------------------------------------------
+    def close(self) -> None:
+        """Keep the console's last output (after the init is gone), then free it all."""
+        if self.console is not None and self.loop is not None and not self.master_dead:
+            self._drain_console()
+        self._close_proxy()
+        loop, self.loop = self.loop, None
+        for term in self._terminals():
+            for fd in (term.master, term.slave):
+                if fd >= 0:
+                    if loop is not None:
+                        loop.forget(fd)
+                    os.close(fd)
+            term.master = term.slave = -1
+        self.console, self.ttys = None, []
+        if self.peer >= 0:
+            if loop is not None:
+                loop.forget(self.peer)
+            if self.peer_attrs is not None:
+                try:
+                    termios.tcsetattr(self.peer, termios.TCSANOW, self.peer_attrs)
+                except termios.error:
+                    pass
+            os.close(self.peer)
+            self.peer = -1
+        if self.log_fd >= 0:
+            os.close(self.log_fd)
+            self.log_fd = -1
+
+    def _drain_console(self) -> None:
+        """The container is gone: keep what it printed last (e.g. its shutdown messages)."""
+        assert self.console is not None
+        while True:
+            try:
+                data = os.read(self.console.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self._output(data)
+
+    def _terminals(self) -> list[Terminal]:
+        return ([self.console] if self.console is not None else []) + self.ttys
 
 
 def _console_why(mode: str) -> str:
@@ -407,8 +371,7 @@ def _console_why(mode: str) -> str:
             "inherit": "it was started in the foreground"}.get(mode, mode)
 
 
-def prepare_console(cfg: ContainerConfig, paths: ContainerPaths, mode: str,
-                    daemonized: bool) -> Console | None:
+def prepare_console(cfg: ContainerConfig, mode: str, daemonized: bool) -> Console | None:
     """Decide the console mode and allocate its ptys, before the container is forked.
 
     ``mode`` is the supervisor's: "start" (the command is PID 1) or "execute" (lxc-execute:
@@ -426,7 +389,7 @@ def prepare_console(cfg: ContainerConfig, paths: ContainerPaths, mode: str,
     new_session = mode == "start" or console_mode == "pty"
     if not new_session and not (with_root and cfg.tty_max > 0):
         return None
-    console = Console(paths, console_mode, new_session)
+    console = Console(console_mode, new_session)
     console._open(cfg, with_root)
     return console
 
@@ -453,60 +416,23 @@ def _bind_onto(root: Root, target: str, fd: int) -> None:
         os.close(where)
 
 
-def _peer_allowed(conn: socket.socket) -> bool:
-    """Root, or the supervisor's own user (the socket file is 0600 anyway)."""
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", creds)[1] in (0, os.geteuid())
-
-
-def _read_line(conn: socket.socket, limit: int = 4096) -> dict[str, Any]:
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = conn.recv(1)  # byte by byte: what follows the line is terminal data
-        if not chunk:
-            raise LxcError("connection closed")
-        buf += chunk
-        if len(buf) > limit:
-            raise LxcError("request too long")
-    value = json.loads(buf)
-    if not isinstance(value, dict):
-        raise LxcError("bad request")
-    return value
-
-
 # ---- the client: lxc-console --------------------------------------------------------------
 def connect_console(paths: ContainerPaths, tty: int = -1, replay: bool = False,
-                    size: tuple[int, int] | None = None) -> tuple[socket.socket, int]:
-    """Connect to a running container's console relay; (socket, tty number)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    sock.settimeout(5.0)
-    try:
-        sock.connect(paths.console)
-    except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
-        sock.close()
-        from lxcpy.runtime.commands import query_state
+                    size: tuple[int, int] | None = None) -> tuple[socket.socket, int, int]:
+    """Ask the supervisor for a tty: (the command connection, which holds the tty until
+    it is closed; the tty's number; a pty master fd that is the caller's to close)."""
+    from lxcpy.runtime.commands import open_session
 
-        if query_state(paths)[0] == "STOPPED":
-            raise NotRunning(f"{paths.name} is not running") from None
-        raise LxcError(f"{paths.name} has no console or tty to attach to (lxc.console.path "
-                       "= none or a foreground start, and lxc.tty.max = 0)") from None
-    request: dict[str, Any] = {"tty": tty, "replay": replay}
+    args: dict[str, Any] = {"tty": tty, "replay": replay}
     if size:
-        request["rows"], request["cols"] = size
-    try:
-        sock.sendall(json.dumps(request).encode() + b"\n")
-        reply = _read_line(sock, 65536)
-    except (OSError, ValueError):
+        args["rows"], args["cols"] = size
+    sock, reply, fds = open_session(paths, "console", **args)
+    if len(fds) != 1:
         sock.close()
-        raise NotRunning(f"{paths.name} is not running") from None
-    except LxcError:
-        sock.close()
-        raise NotRunning(f"{paths.name} is not running") from None
-    if "error" in reply:
-        sock.close()
-        raise LxcError(str(reply["error"]))
-    sock.settimeout(None)
-    return sock, int(reply["tty"])
+        for fd in fds:
+            os.close(fd)
+        raise LxcError("the supervisor sent no terminal")
+    return sock, int(reply["tty"]), fds[0]
 
 
 def escape_code(letter: str) -> int:
@@ -520,9 +446,10 @@ def run_console(paths: ContainerPaths, tty: int = -1, escape: int = 1, stdin: in
                 stdout: int = 1, linger: float = 0.5) -> int:
     """lxc-console: the caller's terminal on a container terminal until ``Ctrl-<e> q``.
 
-    Without a terminal on stdin (a script): the last console output is replayed, stdin is
-    copied in until EOF, then output is copied until the container is quiet for
-    ``linger`` seconds (a pty has no end-of-file to wait for).
+    This process copies between its terminal and the pty master it received; the
+    supervisor only lends the tty. Without a terminal on stdin (a script): the last
+    console output is replayed, stdin is copied in until EOF, then output is copied until
+    the container is quiet for ``linger`` seconds (a pty has no end-of-file to wait for).
     """
     import sys
 
@@ -533,11 +460,11 @@ def run_console(paths: ContainerPaths, tty: int = -1, escape: int = 1, stdin: in
             size = os.get_terminal_size(stdin)
         except OSError:
             size = None
-    sock, number = connect_console(paths, tty, replay=not interactive,
-                                   size=(size.lines, size.columns) if size else None)
-    with sock:
+    sock, number, master = connect_console(paths, tty, replay=not interactive,
+                                           size=(size.lines, size.columns) if size else None)
+    try:
         if not interactive:
-            return _copy(sock, stdin, stdout, linger)
+            return _copy(master, sock.fileno(), stdin, stdout, linger)
         letter = chr(ord("a") + escape - 1)
         sys.stderr.write(f"\nConnected to tty {number}\nType <Ctrl+{letter} q> to exit the "
                          f"console, <Ctrl+{letter} Ctrl+{letter}> to enter Ctrl+{letter} "
@@ -548,19 +475,37 @@ def run_console(paths: ContainerPaths, tty: int = -1, escape: int = 1, stdin: in
         saved = termios.tcgetattr(stdin)
         try:
             ttymod.setraw(stdin)
-            _interact(sock, stdin, stdout, escape)
+            _interact(master, sock.fileno(), stdin, stdout, escape)
         finally:
             termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
         sys.stderr.write("\n")
         return 0
+    finally:
+        os.close(master)
+        sock.close()
 
 
-def _interact(sock: socket.socket, stdin: int, stdout: int, escape: int) -> None:
+def _read(fd: int) -> bytes:
+    """What is there (select said so); b"" at the end: a pty master whose other side is
+    gone reads EIO."""
+    try:
+        return os.read(fd, 65536)
+    except OSError as exc:
+        if exc.errno == errno.EIO:
+            return b""
+        raise
+
+
+def _interact(master: int, control: int, stdin: int, stdout: int, escape: int) -> None:
+    """Copy keys to ``master`` and its output to ``stdout`` until the escape sequence, the
+    tty's end, or the end of the ``control`` connection (the supervisor went away)."""
     armed = False  # the escape key was the last key typed
     while True:
-        ready, _, _ = select.select([sock, stdin], [], [])
-        if sock in ready:
-            data = sock.recv(65536)
+        ready, _, _ = select.select([master, stdin, control], [], [])
+        if control in ready:
+            return
+        if master in ready:
+            data = _read(master)
             if not data:
                 return
             _write_all(stdout, data)
@@ -574,7 +519,7 @@ def _interact(sock: socket.socket, stdin: int, stdout: int, escape: int) -> None
                     armed = False
                     if key == ord("q"):
                         if out:
-                            sock.sendall(out)
+                            _write_all(master, out)
                         return
                     out.append(key)
                 elif key == escape:
@@ -582,29 +527,29 @@ def _interact(sock: socket.socket, stdin: int, stdout: int, escape: int) -> None
                 else:
                     out.append(key)
             if out:
-                sock.sendall(out)
+                _write_all(master, out)
 
 
-def _copy(sock: socket.socket, stdin: int, stdout: int, linger: float) -> int:
-    inputs: list[Any] = [sock, stdin]
+def _copy(master: int, control: int, stdin: int, stdout: int, linger: float) -> int:
+    inputs = [master, control, stdin]
     while True:
         ready, _, _ = select.select(inputs, [], [], None if stdin in inputs else linger)
-        if not ready:
-            return 0  # stdin is done and the container has been quiet for `linger`
-        if sock in ready:
-            data = sock.recv(65536)
+        if not ready or control in ready:
+            return 0  # stdin is done and the container has been quiet, or it is gone
+        if master in ready:
+            data = _read(master)
             if not data:
                 return 0
             _write_all(stdout, data)
         if stdin in inputs and stdin in ready:
             data = os.read(stdin, 65536)
             if data:
-                sock.sendall(data)
+                _write_all(master, data)
             else:
                 inputs.remove(stdin)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | bytearray) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

@@ -41,7 +41,9 @@ def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
 
         print_error(spec.prog, spec.name, f"{spec.argv[0]}: {os.strerror(err)}")
         command_status = code
-    chan.send(running=True, command_pid=pid)
+    from lxcpy.runtime import sync
+
+    chan.send(sync.RUNNING, command_pid=pid)
     chan.close()
 
     def forward(signum: int, _frame: object) -> None:

@@ -5,12 +5,16 @@ ABORTING on any failure while starting), the per-container command socket, and e
 the start made on the host. It is the only writer of the container's runtime state; it
 writes down what it makes before making it (``resources``) so a later command can undo it
 if the supervisor is killed.
+
+One event loop (``lxcpy.runtime.loop``) serves everything it waits for, from the moment
+the command socket exists until the container has ended: its signals, the sync channel
+while starting, the init's exit, the command clients and the console. Commands are the
+rows of ``COMMANDS``.
 """
 
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import socket
 import time
@@ -22,7 +26,8 @@ from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import AlreadyRunning, LxcError, StartError
 from lxcpy.log import log
 from lxcpy.paths import ContainerPaths, Lock, ensure_rundir
-from lxcpy.runtime import monitor, states
+from lxcpy.runtime import monitor, states, sync
+from lxcpy.runtime.loop import Client, CommandServer, Loop, Reply
 from lxcpy.runtime.resources import Resources, release
 from lxcpy.runtime.sync import Channel
 
@@ -30,8 +35,9 @@ FORWARD_TO_INIT = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1,
                    signal.SIGUSR2, signal.SIGPWR, signal.SIGQUIT)
 
 
-def test_kill_point(phase: str) -> None:
-    """Fault injection for tests: LXCPY_TEST_KILL_AT=<phase> SIGKILLs the supervisor there."""
+def fault_point(phase: str) -> None:
+    """Fault injection for the fault suite: LXCPY_TEST_KILL_AT=<phase> SIGKILLs the
+    supervisor there (phases: cgroup, clone, devices, mounts, running, stopping)."""
     if os.environ.get("LXCPY_TEST_KILL_AT") == phase:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -57,9 +63,10 @@ class Supervisor:
         self.pidfd = -1
         self.netns_fd = -1
         self.chan: Channel | None = None
-        self.listener: socket.socket | None = None
-        self.waiters: list[socket.socket] = []  # lxc-stop clients waiting for the end
+        self.loop = Loop()
+        self.server: CommandServer | None = None
         self.signals: list[int] = []
+        self.start_signal = 0  # a signal that came while starting: the start aborts
         self.stop_deadline: float | None = None
         self.exit_code = 0
 
@@ -78,13 +85,16 @@ class Supervisor:
         wake_r, wake_w = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM
                                            | socket.SOCK_CLOEXEC)
         wake_w.setblocking(False)
+        wake_r.setblocking(False)
         old_handlers = self._install_signals(wake_w)
         lock = Lock(self.paths.lock)
         if not lock.acquire(blocking=False):
             _restore_signals(old_handlers)
             wake_r.close()
             wake_w.close()
+            self.loop.close()
             raise AlreadyRunning(f"container '{self.name}' is already running")
+        self.loop.watch(wake_r.fileno(), read=lambda: self._on_signal(wake_r))
         try:
             # we hold the lock: whatever a dead supervisor left is stale
             release(self.paths, Resources.load(self.paths))
@@ -92,7 +102,7 @@ class Supervisor:
             self.res.save(self.paths)
             self.set_state(states.STARTING)
             try:
-                self._start(wake_r)
+                self._start()
             except BaseException as exc:
                 message = exc.message if isinstance(exc, LxcError) else _describe(exc)
                 self.set_state(states.ABORTING)
@@ -100,28 +110,28 @@ class Supervisor:
                 self.set_state(states.STOPPED)
                 raise StartError(message) from None
             self.set_state(states.RUNNING)
-            test_kill_point("running")
+            fault_point("running")
             if self.on_running:
                 self.on_running()
-            status = self._supervise(wake_r)
+            status = self._supervise()
             monitor.publish(self.paths.lxcpath, self.name, "exit", str(status))
             self.set_state(states.STOPPING)
-            test_kill_point("stopping")
+            fault_point("stopping")
             self._teardown()
             self._host_hooks("post-stop")
             self.set_state(states.STOPPED)
             return status
         finally:
-            for conn in self.waiters:
-                conn.close()
-            if self.listener is not None:
-                self.listener.close()
+            if self.server is not None:
+                self.server.close()  # lxc-stop waiters see their EOF: it has stopped
+                self.server = None
             for path in (self.paths.socket, self.paths.resources, self.paths.seccomp):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:
                     pass
             _restore_signals(old_handlers)
+            self.loop.close()
             wake_r.close()
             wake_w.close()
             lock.release()
@@ -129,11 +139,9 @@ class Supervisor:
     def _bind_socket(self) -> None:
         from lxcpy.runtime.commands import listen
 
-        sock = listen(self.paths.socket, 64)
-        sock.setblocking(False)
-        self.listener = sock
+        self.server = CommandServer(self.loop, listen(self.paths.socket, 64), self._dispatch)
 
-    def _start(self, wake: socket.socket) -> None:
+    def _start(self) -> None:
         cfg = self.cfg
         if cfg.idmaps:
             raise LxcError("lxc.idmap: user namespaces are not supported yet by lxcpy")
@@ -146,7 +154,7 @@ class Supervisor:
 
         self.seccomp = prepare_seccomp(cfg, self.paths)  # compiled before anything is made
         self._setup_cgroup()
-        test_kill_point("cgroup")
+        fault_point("cgroup")
         self._host_hooks("pre-start")
         if self._new_netns():
             from lxcpy.net import preload
@@ -154,10 +162,10 @@ class Supervisor:
             # imported once here, inherited by the init: not twice (~115 ms each)
             preload(cfg.networks)
         self.chan = self._spawn()
-        test_kill_point("clone")
+        fault_point("clone")
         self.cgroup.attach(self.init_pid)
-        self.chan.send(go=True)
-        self._expect(wake, "ns")
+        self.chan.send(sync.GO)
+        self._expect(sync.NAMESPACES)
         records: list[dict[str, Any]] = []
         if self._new_netns():
             self.netns_fd = os.open(f"/proc/{self.init_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
@@ -166,16 +174,16 @@ class Supervisor:
             records = host_setup(cfg.networks, self.init_pid, self.name, self._record_net)
             self.res.net = records
             self.res.save(self.paths)
-            test_kill_point("devices")
+            fault_point("devices")
             run_scripts(cfg.networks, records, self.name, "up")
-        self.chan.send(net=records)
-        self._expect(wake, "mounted")
-        test_kill_point("mounts")
+        self.chan.send(sync.NETWORK, records=records)
+        self._expect(sync.MOUNTED)
+        fault_point("mounts")
         if self.mode == "execute":
-            self._expect(wake, "running")
+            self._expect(sync.RUNNING)
         else:
-            self._expect(wake, "exec")
-            self._expect(wake, None)  # EOF: the exec succeeded (the channel is close-on-exec)
+            self._expect(sync.EXEC)
+            self._expect(sync.EOF)  # the exec succeeded (the channel is close-on-exec)
         self.chan.close()
         self.chan = None
 
@@ -205,7 +213,7 @@ class Supervisor:
         from lxcpy.runtime.child import ChildSpec, container_main
         from lxcpy.runtime.console import prepare_console
 
-        self.console = prepare_console(self.cfg, self.paths, self.mode, self.daemonized)
+        self.console = prepare_console(self.cfg, self.mode, self.daemonized)
         parent, child = Channel.pair()
         spec = ChildSpec(
             name=self.name, cfg=self.cfg, argv=self.argv, mode=self.mode, prog=self.prog,
@@ -230,7 +238,7 @@ class Supervisor:
             os.close(own_pidns)
         child.close()
         if self.console is not None:
-            self.console.start_relay()
+            self.console.attach(self.loop)
         self.init_pid = pid
         self.pidfd = os.pidfd_open(pid)
         self.res.init_pid = pid
@@ -241,155 +249,141 @@ class Supervisor:
         self.res.net.append(record)
         self.res.save(self.paths)
 
-    def _expect(self, wake: socket.socket, what: str | None) -> dict[str, Any]:
-        """Wait for the next setup message from the container; abort on error or signal."""
-        assert self.chan is not None
-        while True:
-            sel = selectors.DefaultSelector()
-            sel.register(self.chan.sock, selectors.EVENT_READ)
-            sel.register(wake, selectors.EVENT_READ)
-            ready = sel.select()
-            sel.close()
-            if any(key.fileobj is wake for key, _ in ready):
-                _drain(wake)
-                if self.signals:
-                    sig = self.signals.pop(0)
-                    raise LxcError(f"interrupted by {signal.Signals(sig).name} while starting")
-            if any(key.fileobj is self.chan.sock for key, _ in ready):
-                break
-        message = self.chan.recv()
-        if message is None:
-            if what is None:
-                return {}
+    def _expect(self, name: str) -> sync.Message:
+        """Serve the loop until the container's next setup message, which must be ``name``;
+        abort on its error, its death, or a signal to us."""
+        chan = self.chan
+        assert chan is not None
+        got: list[sync.Message] = []
+        self.loop.watch(chan.fileno(), read=lambda: got.append(chan.recv()))
+        try:
+            while not got and not self.start_signal:
+                self._run_once()
+        finally:
+            self.loop.forget(chan.fileno())
+        if self.start_signal:
+            sig = signal.Signals(self.start_signal).name
+            raise LxcError(f"interrupted by {sig} while starting")
+        message = got[0]
+        if message.name == name:
+            return message
+        if message.name == sync.ERROR:
+            raise LxcError(str(message.get("message")))
+        if message.name == sync.EOF:
             raise LxcError("the container's init died during setup")
-        if "error" in message:
-            raise LxcError(message["error"])
-        if what is not None and what not in message:
-            raise LxcError(f"unexpected message from the container: {message}")
-        return message
+        raise LxcError(f"unexpected message from the container: {message.name} "
+                       f"(expected {name})")
 
     # ---- running -----------------------------------------------------------------------
-    def _supervise(self, wake: socket.socket) -> int:
-        assert self.listener is not None
-        sel = selectors.DefaultSelector()
-        sel.register(self.listener, selectors.EVENT_READ, "accept")
-        sel.register(self.pidfd, selectors.EVENT_READ, "init")
-        sel.register(wake, selectors.EVENT_READ, "signal")
-        buffers: dict[socket.socket, bytes] = {}
-        while True:
-            timeout = None
-            if self.stop_deadline is not None:
-                timeout = max(0.0, self.stop_deadline - time.monotonic())
-            for key, _ in sel.select(timeout):
-                if key.data == "init":
-                    _, status = os.waitpid(self.init_pid, 0)
-                    code = os.waitstatus_to_exitcode(status)
-                    sel.close()
-                    self.init_pid = -1
-                    return code if code >= 0 else 128 - code
-                if key.data == "accept":
-                    try:
-                        conn, _ = self.listener.accept()
-                    except BlockingIOError:
-                        continue
-                    if not _peer_is_root(conn):
-                        conn.close()
-                        continue
-                    conn.setblocking(False)
-                    buffers[conn] = b""
-                    sel.register(conn, selectors.EVENT_READ, "client")
-                elif key.data == "signal":
-                    _drain(wake)
-                    while self.signals:
-                        self._forward(self.signals.pop(0))
-                else:
-                    conn = key.fileobj  # type: ignore[assignment]
-                    self._serve(conn, sel, buffers)
-            if self.stop_deadline is not None and time.monotonic() >= self.stop_deadline:
-                self.stop_deadline = None
-                self._kill_everything()
+    def _supervise(self) -> int:
+        """Serve the loop until the init exits; its exit status."""
+        status: list[int] = []
+        self.loop.watch(self.pidfd, read=lambda: status.append(self._reap()))
+        while not status:
+            self._run_once()
+        self.loop.forget(self.pidfd)
+        return status[0]
 
-    def _serve(self, conn: socket.socket, sel: selectors.BaseSelector,
-               buffers: dict[socket.socket, bytes]) -> None:
-        import json
+    def _run_once(self) -> None:
+        """One round of the loop; the timers first: stop's kill, stuck clients."""
+        now = time.monotonic()
+        if self.stop_deadline is not None and now >= self.stop_deadline:
+            self.stop_deadline = None
+            self._kill_everything()
+        deadlines = [self.stop_deadline]
+        if self.server is not None:
+            deadlines.append(self.server.expire(now))
+        soonest = min((d for d in deadlines if d is not None), default=None)
+        self.loop.run_once(None if soonest is None else max(0.0, soonest - now))
 
-        try:
-            chunk = conn.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            sel.unregister(conn)
-            buffers.pop(conn, None)
-            if conn not in self.waiters:
-                conn.close()
-            return
-        buffers[conn] += chunk
-        if not buffers[conn].endswith(b"\n"):
-            return
-        try:
-            request = json.loads(buffers[conn])
-            buffers[conn] = b""
-            reply = self._handle(request, conn)
-        except LxcError as exc:
-            reply = {"error": exc.message, "code": exc.exit_code}
-        except Exception as exc:  # noqa: BLE001 - one bad request must not kill the container
-            reply = {"error": _describe(exc)}
-        try:
-            conn.setblocking(True)
-            conn.sendall(json.dumps(reply).encode() + b"\n")
-            conn.setblocking(False)
-        except OSError:
-            pass
+    def _reap(self) -> int:
+        _, status = os.waitpid(self.init_pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        self.init_pid = -1
+        return code if code >= 0 else 128 - code
 
-    def _handle(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any]:
+    def _on_signal(self, wake: socket.socket) -> None:
+        _drain(wake)
+        while self.signals:
+            sig = self.signals.pop(0)
+            if self.state == states.STARTING:
+                self.start_signal = self.start_signal or sig
+            else:
+                self._forward(sig)
+
+    # ---- commands (LXC's commands.c: one row per command) ------------------------------
+    def _dispatch(self, request: dict[str, Any], client: Client) -> dict[str, Any] | Reply:
         op = request.get("op")
-        if op == "state":
-            return {"state": self.state, "pid": self.init_pid}
-        if op == "info":
-            return {"state": self.state, "pid": self.init_pid,
-                    "cgroup_paths": list(self.cgroup.paths()) if self.cgroup else [],
-                    "mode": self.mode, "supervisor": os.getpid()}
-        if op == "stop":
-            return self._request_stop(request, conn)
-        if op == "kill":
-            sig = int(request["signal"])
-            self.cgroup.signal_all(sig)
-            return {"ok": True}
-        if op == "freeze":
-            if self.state == states.FROZEN:
-                raise LxcError(f"{self.name} is already frozen")
-            self.set_state(states.FREEZING)
-            try:
-                self.cgroup.freeze()
-            except LxcError:
-                self.cgroup.thaw()
-                self.set_state(states.RUNNING)
-                raise
-            self.set_state(states.FROZEN)
-            return {"ok": True}
-        if op == "unfreeze":
-            if self.state != states.FROZEN:
-                raise LxcError(f"{self.name} is not frozen")
-            self.set_state(states.THAWED)
+        handler = COMMANDS.get(op) if isinstance(op, str) else None
+        if handler is None:
+            raise LxcError(f"unknown request {str(op)[:40]!r}")
+        if self.state == states.STARTING and op not in ANSWERED_WHILE_STARTING:
+            raise LxcError(f"{self.name} is still starting")
+        return handler(self, request, client)
+
+    def _cmd_state(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        return {"state": self.state, "pid": self.init_pid}
+
+    def _cmd_info(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        return {"state": self.state, "pid": self.init_pid,
+                "cgroup_paths": list(self.cgroup.paths()) if self.cgroup else [],
+                "mode": self.mode, "supervisor": os.getpid()}
+
+    def _cmd_kill(self, request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        self.cgroup.signal_all(int(request["signal"]))
+        return {"ok": True}
+
+    def _cmd_freeze(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        if self.state == states.FROZEN:
+            raise LxcError(f"{self.name} is already frozen")
+        self.set_state(states.FREEZING)
+        try:
+            self.cgroup.freeze()
+        except LxcError:
             self.cgroup.thaw()
             self.set_state(states.RUNNING)
-            return {"ok": True}
-        if op == "cgroup_get":
-            return {"value": self.cgroup.get(request["key"])}
-        if op == "cgroup_set":
-            self.cgroup.set(request["key"], request["value"])
-            return {"ok": True}
-        if op == "stats":
-            from dataclasses import asdict
+            raise
+        self.set_state(states.FROZEN)
+        return {"ok": True}
 
-            return {"stats": asdict(self.cgroup.stats())}
-        raise LxcError(f"unknown request {op!r}")
+    def _cmd_unfreeze(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        if self.state != states.FROZEN:
+            raise LxcError(f"{self.name} is not frozen")
+        self.set_state(states.THAWED)
+        self.cgroup.thaw()
+        self.set_state(states.RUNNING)
+        return {"ok": True}
 
-    def _request_stop(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any]:
+    def _cmd_cgroup_get(self, request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        return {"value": self.cgroup.get(request["key"])}
+
+    def _cmd_cgroup_set(self, request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        self.cgroup.set(request["key"], request["value"])
+        return {"ok": True}
+
+    def _cmd_stats(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {"stats": asdict(self.cgroup.stats())}
+
+    def _cmd_console(self, request: dict[str, Any], client: Client) -> Reply:
+        """lxc-console: a pty master over SCM_RIGHTS, the client's while it stays connected."""
+        console = self.console
+        if console is None:
+            raise LxcError(f"{self.name} has no console or tty to attach to "
+                           "(lxc.console.path = none or a foreground start, and "
+                           "lxc.tty.max = 0)")
+        rows, cols = request.get("rows"), request.get("cols")
+        number, fd = console.allocate(int(request.get("tty", -1)),
+                                      int(rows) if rows else None, int(cols) if cols else None,
+                                      bool(request.get("replay")))
+        client.held = True
+        client.on_close.append(lambda: console.release(number))
+        return Reply({"tty": number}, [fd])
+
+    def _request_stop(self, request: dict[str, Any], client: Client) -> dict[str, Any]:
         if request.get("wait", True):
-            self.waiters.append(conn)  # closed when the container has stopped
+            client.held = True  # closed when the container has stopped: its EOF says so
         if request.get("kill"):
             self._kill_everything()
             return {"ok": True}
@@ -504,21 +498,11 @@ class Supervisor:
 
 
 def _drain(sock: socket.socket) -> None:
-    sock.setblocking(False)
     try:
         while sock.recv(4096):
             pass
     except BlockingIOError:
         pass
-    sock.setblocking(True)
-
-
-def _peer_is_root(conn: socket.socket) -> bool:
-    import struct
-
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid == 0
 
 
 def _restore_signals(old: dict[int, Any]) -> None:
@@ -534,3 +518,19 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
     return f"{exc.__class__.__name__}: {exc}"
+
+
+# LXC's command table: every command a client may send, and the method that answers it
+COMMANDS: dict[str, Callable[[Supervisor, dict[str, Any], Client], dict[str, Any] | Reply]] = {
+    "state": Supervisor._cmd_state,
+    "info": Supervisor._cmd_info,
+    "stop": Supervisor._request_stop,
+    "kill": Supervisor._cmd_kill,
+    "freeze": Supervisor._cmd_freeze,
+    "unfreeze": Supervisor._cmd_unfreeze,
+    "cgroup_get": Supervisor._cmd_cgroup_get,
+    "cgroup_set": Supervisor._cmd_cgroup_set,
+    "stats": Supervisor._cmd_stats,
+    "console": Supervisor._cmd_console,
+}
+ANSWERED_WHILE_STARTING = frozenset({"state", "info"})

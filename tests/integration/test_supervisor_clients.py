@@ -1,0 +1,247 @@
+"""The supervisor's command socket under hostile or slow clients, and lxc-console's pty fd.
+
+One event loop serves every client without blocking: a client that never reads is
+dropped and never delays the others or the state; a supervisor that is alive but does not
+answer is an error, never STOPPED; a client inside a container is refused; lxc-console
+gets the pty master over SCM_RIGHTS and the supervisor has no thread.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lxcpy.paths import ContainerPaths, Lock, ensure_rundir
+from tests.integration.helpers import lxc, tool, unique, wait_until
+
+pytestmark = pytest.mark.root
+
+
+def define(lxcpath: Path, tmp_path: Path, extra: str = "") -> str:
+    name = unique("sc")
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"lxc.uts.name = {name}\n{extra}")
+    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
+    return name
+
+
+def run_daemon(lxcpath: Path, tmp_path: Path, extra: str = "") -> str:
+    """A daemonised container without a rootfs, running `sleep`."""
+    name = define(lxcpath, tmp_path, extra)
+    r = lxc("start", "-n", name, "-d", "--", "sleep", "1000", lxcpath=lxcpath, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return name
+
+
+def state(lxcpath: Path, name: str) -> str:
+    return lxc("state", "-n", name, lxcpath=lxcpath, timeout=20).stdout.strip()
+
+
+def supervisor_pid(lxcpath: Path, name: str) -> int:
+    from lxcpy.container import Container
+
+    return int(Container(name, str(lxcpath)).info()["supervisor"])
+
+
+def connect(lxcpath: Path, name: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(ContainerPaths(name, str(lxcpath)).socket)
+    return sock
+
+
+def flood(sock: socket.socket, data: bytes) -> None:
+    """Send what the supervisor takes, without blocking; never read."""
+    sock.setblocking(False)
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[sock.send(view):]
+    except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def test_clients_that_never_read_stall_nothing(lxcpath: Path, tmp_path: Path) -> None:
+    name = run_daemon(lxcpath, tmp_path)
+    # one asks for a reply far bigger than any socket buffer and never reads it
+    huge = connect(lxcpath, name)
+    huge.settimeout(10)
+    try:
+        huge.sendall(b'{"op": "' + b"x" * (1 << 20) + b'"}\n')
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # refused half way: too long
+    # another sends request after request and never reads a reply
+    stuck = connect(lxcpath, name)
+    flood(stuck, b'{"op": "state"}\n' * 100000)  # its replies fill its socket, then ours
+    # meanwhile every other client is answered at once, with the true state
+    for _ in range(3):
+        start = time.monotonic()
+        assert state(lxcpath, name) == "RUNNING"
+        r = lxc("info", "-n", name, "-s", lxcpath=lxcpath, timeout=20)
+        assert r.stdout.split() == ["State:", "RUNNING"], r.stderr
+        assert time.monotonic() - start < 2.0
+    # the stuck clients are dropped (SEND_TIMEOUT) without our reading anything: the
+    # supervisor's end closes (POLLRDHUP/POLLHUP here, whatever waits unread)
+    for sock in (huge, stuck):
+        watch = select.poll()
+        watch.register(sock, select.POLLRDHUP)
+        start = time.monotonic()
+        events = watch.poll(20_000)
+        assert events and events[0][1] & (select.POLLRDHUP | select.POLLHUP), events
+        assert time.monotonic() - start < 15
+    huge.close()
+    stuck.close()
+    assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
+    assert state(lxcpath, name) == "STOPPED"
+
+
+def test_alive_but_silent_supervisor_is_not_stopped(lxcpath: Path, tmp_path: Path) -> None:
+    """A connect that succeeds but is never answered: an error, not STOPPED."""
+    name = define(lxcpath, tmp_path)
+    paths = ContainerPaths(name, str(lxcpath))
+    ensure_rundir(str(lxcpath))
+    lock = Lock(paths.lock)
+    assert lock.acquire(blocking=False)  # as a live supervisor holds it
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(paths.socket)
+        listener.listen(8)  # connects succeed (the backlog); nothing ever answers
+        for cmd in (("state",), ("info", "-s"), ("info",)):
+            r = lxc(cmd[0], "-n", name, *cmd[1:], lxcpath=lxcpath, timeout=30)
+            assert r.returncode != 0, r.stdout
+            assert "STOPPED" not in r.stdout
+            assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+            assert "did not answer" in r.stderr
+        assert os.path.exists(paths.socket)  # and nothing "recovered" a live container
+    finally:
+        listener.close()
+        os.unlink(paths.socket)
+        lock.release()
+
+
+def test_client_in_another_pid_namespace_is_refused(lxcpath: Path, tmp_path: Path) -> None:
+    name = run_daemon(lxcpath, tmp_path)
+    for cmd in ("stop", "state", "freeze"):
+        r = subprocess.run(["unshare", "--pid", "--fork", tool(f"lxc-{cmd}"), "-P",
+                            str(lxcpath), "-n", name], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 1, r.stdout + r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "inside a container" in lines[0], r.stderr
+    assert state(lxcpath, name) == "RUNNING"
+    assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
+
+
+ATTACK = """
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except OSError as exc:
+    print("unreachable", exc)
+    sys.exit(0)
+s.sendall(json.dumps({"op": "stop", "kill": True, "wait": False}).encode() + b"\\n")
+print("reply", s.recv(4096).decode().strip())
+"""
+
+
+def test_container_without_rootfs_cannot_stop_another(lxcpath: Path, tmp_path: Path) -> None:
+    """uid 0 in a rootfs-less container (kill and sys_admin dropped) sends B a stop."""
+    victim = run_daemon(lxcpath, tmp_path)
+    attacker = define(lxcpath, tmp_path, "lxc.cap.drop = sys_admin kill\n")
+    target = ContainerPaths(victim, str(lxcpath)).socket
+    r = lxc("execute", "-n", attacker, "--", sys.executable, "-c", ATTACK, target,
+            lxcpath=lxcpath, timeout=30)
+    assert r.returncode == 0, r.stderr
+    outcome = r.stdout.strip()
+    assert outcome.startswith(("unreachable", "reply")), outcome
+    if outcome.startswith("reply"):
+        assert "inside a container" in outcome, outcome
+    assert state(lxcpath, victim) == "RUNNING"
+    assert lxc("stop", "-n", victim, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
+
+
+def test_state_is_answered_while_starting(lxcpath: Path, tmp_path: Path) -> None:
+    """The start waits in the same loop that serves commands: STARTING, not a timeout."""
+    gate = tmp_path / "gate"
+    name = define(lxcpath, tmp_path,
+                  f"lxc.hook.start = /bin/sh -c 'while [ ! -e {gate} ]; do sleep 0.05; done'\n")
+    proc = subprocess.Popen([tool("lxc-start"), "-P", str(lxcpath), "-n", name, "-F", "--",
+                             "sleep", "1000"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_until(lambda: state(lxcpath, name) == "STARTING", 15)
+        r = lxc("stop", "-n", name, lxcpath=lxcpath, timeout=20)
+        assert r.returncode == 1 and "still starting" in r.stderr, r.stderr
+        gate.touch()
+        assert wait_until(lambda: state(lxcpath, name) == "RUNNING", 15)
+        assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
+def test_interactive_console_gets_the_pty(lxcpath: Path, tmp_path: Path) -> None:
+    """lxc-start -d, then lxc-console on a terminal: type, see, Ctrl-a q; one thread."""
+    log = tmp_path / "console.log"
+    name = unique("sc")
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"lxc.console.logfile = {log}\nlxc.tty.max = 1\n")
+    lxc("create", "-n", name, "-t", "busybox", "-f", str(conf), lxcpath=lxcpath, check=True)
+    r = lxc("start", "-n", name, "-d", lxcpath=lxcpath, timeout=30)
+    assert r.returncode == 0, r.stderr
+    sup = supervisor_pid(lxcpath, name)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([tool("lxc-console"), "-P", str(lxcpath), "-n", name, "-t", "0"],
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+
+    def wait_for(text: bytes) -> bool:
+        nonlocal seen
+        deadline = time.monotonic() + 20
+        while text not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        return text in seen
+
+    try:
+        assert wait_for(b"Connected to tty 0")
+        # the console shell may still be starting: ask until it answers
+        deadline = time.monotonic() + 20
+        while b"hi-3" not in seen and time.monotonic() < deadline:
+            os.write(master, b"echo hi-$((1+2))\r")
+            wait_for(b"hi-3")
+        assert b"hi-3" in seen, seen[-500:]
+        # one thread: the console is served by the supervisor's event loop
+        assert os.listdir(f"/proc/{sup}/task") == [str(sup)]
+        # a second lxc-console gets a clear refusal while this one holds it
+        r = lxc("console", "-n", name, "-t", "0", lxcpath=lxcpath, timeout=15)
+        assert r.returncode == 1 and "busy" in r.stderr, r.stderr
+        os.write(master, b"\x01q")
+        assert proc.wait(15) == 0
+        # it is free again once the first one left
+        r = lxc("console", "-n", name, "-t", "0", lxcpath=lxcpath, input="echo again-$((2*3))\n",
+                timeout=15)
+        assert r.returncode == 0 and "again-6" in r.stdout, r.stdout + r.stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
+    assert b"hi-3" in log.read_bytes()  # the session went through the supervisor's log
