@@ -195,9 +195,11 @@ def test_lxc_net_empty_alone_still_means_network_keys() -> None:
     assert cfg.networks == [] and cfg.network_keys_present and cfg.wants_netns
 
 
-def test_no_network_keys_no_netns_and_type_none_shares() -> None:
-    assert not parse_text("lxc.uts.name = a").wants_netns
+def test_no_network_keys_own_netns_and_type_none_shares() -> None:
+    assert parse_text("lxc.uts.name = a").wants_netns  # LXC 5: an empty netns of its own
+    assert parse_text("").wants_netns
     assert not parse_text("lxc.net.0.type = none").wants_netns
+    assert not parse_text("lxc.namespace.keep = net").wants_netns
     assert parse_text("lxc.net.0.type = empty").wants_netns
 
 
