@@ -8,6 +8,15 @@ Callers never ask which version they are on. The driver is picked from the host
 (``detect()``): v1 on legacy and hybrid hosts, v2 on unified ones; ``lxc.cgroup.driver``
 or the environment variable ``LXCPY_CGROUP_DRIVER`` (auto/v1/v2) can force one.
 The drivers are imported only when a manager is made.
+
+A driver applies the keys of its own version (``lxc.cgroup.*`` for v1, ``lxc.cgroup2.*``
+for v2) and skips the others with a debug line, as LXC does, so one config (LXC's
+common.conf) serves both. The device policy is the v1 ``devices`` controller's files, or
+on v2 a BPF device program compiled from the same rules (``devices.py``).
+
+create() makes ``lxc.payload.<name>``, or ``-1``, ``-2``, ... when that exists (a
+namesake in another lxcpath, or a dead supervisor's leftover): every later action, and
+crash recovery (``remove_paths`` on the recorded ``paths()``), is on what it made only.
 """
 
 from __future__ import annotations
