@@ -276,6 +276,21 @@ def test_create_takes_a_suffix_when_the_name_is_taken(cgroups: Cgroups, driver: 
     assert {os.path.basename(p) for p in fourth.paths()} == {f"{base}-1"}
 
 
+@pytest.mark.skipif(not (HAS_V1 and HAS_V2), reason="needs v1 and cgroup2")
+def test_a_name_taken_in_one_hierarchy_only_moves_every_hierarchy_to_a_suffix(
+        cgroups: Cgroups) -> None:
+    """A v2-driver namesake has lxc.payload.NAME in the cgroup2 mount only: the v1 driver
+    (every v1 hierarchy plus cgroup2) takes -1 everywhere and leaves nothing half-made."""
+    v2 = cgroups.manager("v2")
+    v1 = cgroups.manager("v1")
+    base = f"lxc.payload.{cgroups.tag}"
+    assert {os.path.basename(p) for p in v1.paths()} == {f"{base}-1"}
+    assert len(v1.paths()) == len(LAYOUT.v1) + 1
+    for mount in LAYOUT.v1.values():  # the first try was rolled back in every v1 hierarchy
+        assert not os.path.exists(os.path.join(mount, base))
+    assert v2.exists()
+
+
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_remove_paths_recovers_a_crashed_container(cgroups: Cgroups, driver: str) -> None:
     mgr = cgroups.manager(driver)
