@@ -208,9 +208,9 @@ def test_interactive_console_gets_the_pty(lxcpath: Path, tmp_path: Path) -> None
     os.close(slave)
     seen = b""
 
-    def wait_for(text: bytes) -> bool:
+    def wait_for(text: bytes, timeout: float = 20) -> bool:
         nonlocal seen
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + timeout
         while text not in seen and time.monotonic() < deadline:
             if select.select([master], [], [], 0.5)[0]:
                 try:
@@ -221,11 +221,12 @@ def test_interactive_console_gets_the_pty(lxcpath: Path, tmp_path: Path) -> None
 
     try:
         assert wait_for(b"Connected to tty 0")
-        # the console shell may still be starting: ask until it answers
+        # the console shell may still be starting (and flush what was typed ahead): ask
+        # until it answers
         deadline = time.monotonic() + 20
         while b"hi-3" not in seen and time.monotonic() < deadline:
             os.write(master, b"echo hi-$((1+2))\r")
-            wait_for(b"hi-3")
+            wait_for(b"hi-3", 1)
         assert b"hi-3" in seen, seen[-500:]
         # one thread: the console is served by the supervisor's event loop
         assert os.listdir(f"/proc/{sup}/task") == [str(sup)]
