@@ -286,15 +286,17 @@ def write_atomic(path: str, data: str, mode: int = 0o640, durable: bool = True) 
         except FileExistsError:
             continue
     try:
-        os.write(fd, data.encode("utf-8", "surrogateescape"))
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
+        try:
+            view = memoryview(data.encode("utf-8", "surrogateescape"))
+            while view:
+                view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.rename(tmp, path)
-    except OSError:
-        os.unlink(tmp)
+    except BaseException:
+        os.unlink(tmp)  # a full disk or a failed rename leaves no temporary behind
         raise
 
 

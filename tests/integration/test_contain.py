@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import lxc, unique, write_config
+from tests.integration.helpers import lxc, tool, unique, write_config
 
 pytestmark = pytest.mark.root
 
@@ -115,7 +115,7 @@ def test_run_directory_is_masked_inside_a_rootfs_less_container(lxcpath: Path) -
 
     victim = unique("v")
     conf = write_config(lxcpath.parent, victim, "")
-    started = subprocess.Popen([shutil.which("lxc-execute") or "lxc-execute", "-P", str(lxcpath),
+    started = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath),
                                 "-n", victim, "-f", str(conf), "--", "sleep", "60"],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -183,7 +183,7 @@ def test_update_config_never_writes_through_a_planted_symlink(tmp_path: Path) ->
     os.chown(config, nobody.pw_uid, nobody.pw_gid)
     # what the unprivileged user plants: the backup name, pointing at a root-only file
     os.symlink(secret, shared / "config.backup")
-    result = subprocess.run([shutil.which("lxc-update-config") or "lxc-update-config", "-c",
+    result = subprocess.run([tool("lxc-update-config"), "-c",
                              str(config)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert secret.read_text() == "secret\n"
@@ -204,7 +204,7 @@ def test_lxc_conf_names_the_lxcpath_and_the_default_config(tmp_path: Path) -> No
     env.pop("LXC_LXCPATH", None)
     name = unique("d")
     try:
-        result = subprocess.run([shutil.which("lxc-create") or "lxc-create", "-n", name,
+        result = subprocess.run([tool("lxc-create"), "-n", name,
                                  "-t", "none"], capture_output=True, text=True, env=env,
                                 timeout=60)
         assert result.returncode == 0, result.stderr
