@@ -103,6 +103,8 @@ class Client:
     held: bool = False  # a stop waiter or a console holder: stays connected, idle
     closing: bool = False  # close once the outbox is sent
     on_close: list[Callback] = field(default_factory=list)
+    on_read: Callback | None = None  # the loop's callbacks for it, made once
+    on_write: Callback | None = None
 
 
 Handler = Callable[[dict[str, Any], Client], "dict[str, Any] | Reply"]
@@ -115,6 +117,7 @@ class CommandServer:
         self.listener = listener
         self.dispatch = dispatch
         self.clients: dict[int, Client] = {}
+        self.own_depth = _own_pidns_depth()
         listener.setblocking(False)
         loop.watch(listener.fileno(), read=self._accept)
 
@@ -126,8 +129,10 @@ class CommandServer:
             return
         conn.setblocking(False)
         client = Client(conn, conn.fileno(), deadline=time.monotonic() + REQUEST_TIMEOUT)
+        client.on_read = lambda: self._readable(client)
+        client.on_write = lambda: self._writable(client)
         self.clients[client.fd] = client
-        refusal = peer_refusal(conn)
+        refusal = peer_refusal(conn, self.own_depth)
         if refusal is None and len(self.clients) > MAX_CLIENTS:
             refusal = "too many clients"
         if refusal is not None:
@@ -163,8 +168,8 @@ class CommandServer:
             if client.deadline is None:
                 continue
             if client.deadline <= now:
-                log.warning("command socket: dropped a client that %s", "did not read its reply"
-                            if client.outbox else "did not finish its request")
+                log.info("command socket: dropped a client that %s", "did not read its reply"
+                         if client.outbox else "did not finish its request")
                 self.close_client(client)
             elif soonest is None or client.deadline < soonest:
                 soonest = client.deadline
@@ -268,14 +273,14 @@ class CommandServer:
     def _update(self, client: Client) -> None:
         """Interest and deadline from the client's state: one place for both."""
         if client.outbox:
-            self.loop.watch(client.fd, write=lambda: self._writable(client))
+            self.loop.watch(client.fd, write=client.on_write)
             return
         if client.closing:
             self.close_client(client)
             return
         if client.held:
             client.deadline = None  # waits quietly for its EOF (or the container's end)
-        self.loop.watch(client.fd, read=lambda: self._readable(client))
+        self.loop.watch(client.fd, read=client.on_read)
 
 
 def _close_fds(fds: list[int]) -> None:
@@ -287,14 +292,15 @@ def _close_fds(fds: list[int]) -> None:
 
 
 # ---- who may talk to us ------------------------------------------------------------------
-def peer_refusal(conn: socket.socket) -> str | None:
-    """None if the peer may send commands, else why not (one line for the client)."""
+def peer_refusal(conn: socket.socket, own_depth: int) -> str | None:
+    """None if the peer may send commands, else why not (one line for the client).
+    ``own_depth``: :func:`_own_pidns_depth` of the server."""
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, uid, _gid = struct.unpack("3i", creds)
     if uid != 0:
         return "permission denied: only root may send commands to a container"
     depth = _peer_pidns_depth(conn, pid)
-    if depth is not None and depth > _own_pidns_depth():
+    if depth is not None and depth > own_depth:
         return ("permission denied: the client is inside a container (its PID namespace "
                 "is not the supervisor's)")
     return None
@@ -334,11 +340,17 @@ def _own_pidns_depth() -> int:
 
 
 def _fields(path: str) -> dict[str, list[str]]:
+    """``Key:\tvalue ...`` lines of a /proc file (os.read: this is on every accept)."""
     try:
-        with open(path) as f:
-            text = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return {}
+    try:
+        text = os.read(fd, 16384).decode(errors="replace")
+    except OSError:
+        return {}
+    finally:
+        os.close(fd)
     out = {}
     for line in text.splitlines():
         key, _, value = line.partition(":")

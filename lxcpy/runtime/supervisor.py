@@ -436,7 +436,7 @@ class Supervisor:
 
         # a signal the caller left ignored stays ignored, like for any C tool: `nohup`, and
         # `lxc-execute ... &` in a script, which must not end on the terminal's Ctrl-C
-        old = {sig: signal.signal(sig, note) for sig in FORWARD_TO_INIT
+        old: dict[int, Any] = {sig: signal.signal(sig, note) for sig in FORWARD_TO_INIT
                if signal.getsignal(sig) is not signal.SIG_IGN}
         old[-1] = signal.set_wakeup_fd(wake.fileno(), warn_on_full_buffer=False)
         return old
