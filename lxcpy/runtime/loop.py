@@ -101,7 +101,8 @@ class Client:
     outbox: list[tuple[bytearray, list[int]]] = field(default_factory=list)
     deadline: float | None = None  # when it is dropped unless it makes progress
     held: bool = False  # a stop waiter or a console holder: stays connected, idle
-    closing: bool = False  # close once the outbox is sent
+    closing: bool = False  # once the outbox is sent: EOF to it, its input ignored
+    shut: bool = False  # our side is shut down: we wait for its EOF (or its deadline)
     on_close: list[Callback] = field(default_factory=list)
     on_read: Callback | None = None  # the loop's callbacks for it, made once
     on_write: Callback | None = None
@@ -186,6 +187,8 @@ class CommandServer:
         if not chunk:
             self.close_client(client)
             return
+        if client.closing:
+            return  # it was told why it is done; what it still sends is not read
         client.inbox += chunk
         self._handle_lines(client)
 
@@ -197,6 +200,7 @@ class CommandServer:
                 if len(client.inbox) > MAX_REQUEST:
                     self.send(client, {"error": "request too long", "code": 1})
                     client.closing = True
+                    client.inbox.clear()
                 break
             line = bytes(client.inbox[:end])
             del client.inbox[:end + 1]
@@ -252,9 +256,7 @@ class CommandServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:  # it went away: nothing more to say to it
-                _close_fds(fds)
-                client.outbox.clear()
-                client.closing = True
+                self.close_client(client)
                 return
             client.deadline = time.monotonic() + SEND_TIMEOUT  # it reads: it is not stuck
             del data[:sent]
@@ -265,6 +267,8 @@ class CommandServer:
 
     def _writable(self, client: Client) -> None:
         self._flush(client)
+        if client.fd not in self.clients:
+            return
         if not client.outbox:
             self._handle_lines(client)  # requests it sent while we waited for it to read
         else:
@@ -272,13 +276,22 @@ class CommandServer:
 
     def _update(self, client: Client) -> None:
         """Interest and deadline from the client's state: one place for both."""
+        if client.fd not in self.clients:
+            return
         if client.outbox:
             self.loop.watch(client.fd, write=client.on_write)
             return
-        if client.closing:
-            self.close_client(client)
-            return
-        if client.held:
+        if client.closing and not client.shut:
+            # EOF after its last line, but no close yet: a client still writing its
+            # request would get EPIPE instead of reading why it was refused
+            client.shut = True
+            client.deadline = time.monotonic() + SEND_TIMEOUT
+            try:
+                client.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                self.close_client(client)
+                return
+        if client.held and not client.closing:
             client.deadline = None  # waits quietly for its EOF (or the container's end)
         self.loop.watch(client.fd, read=client.on_read)
 

@@ -205,3 +205,18 @@ def test_close_flushes_and_closes_everyone(server: Server) -> None:
     c.settimeout(2)
     assert c.recv(100) == b""
     c.close()
+
+
+def test_a_refused_client_reads_why_then_eof(server: Server,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loopmod, "peer_refusal", lambda _conn, _depth: "not you")
+    with server.client() as c:
+        server.run_until(lambda: not server.server.clients or any(
+            cl.shut for cl in server.server.clients.values()))
+        # refused before it wrote a byte: its request still goes out (no EPIPE) ...
+        c.sendall(b'{"op": "state"}\n' * 100)
+        # ... and it reads the reason, then EOF; nothing it sent was answered
+        assert read_line(server, c) == {"error": "not you", "code": 1}
+        c.settimeout(2)
+        assert c.recv(100) == b""
+    server.run_until(lambda: not server.server.clients)  # its EOF: then it is closed
