@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from lxcpy.paths import monitor_dir
-from tests.integration.helpers import lxc, tool, unique
+from tests.integration.helpers import lxc, tool
 
 DELAY_ENV = {"LXCPY_MONITOR_DELAY": "1"}
 
@@ -126,25 +126,10 @@ def states(name: str, *words: str) -> list[str]:
     return out
 
 
-def make(lxcpath: Path, extra: str = "", name: str | None = None,
-         prefix: str = "m") -> str:
-    """An application container: no rootfs, no network keys (the cheap kind)."""
-    name = name or unique(prefix)
-    conf = lxcpath.parent / f"{name}.conf"
-    conf.write_text(f"lxc.uts.name = {name}\n{extra}")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
-
-
 def start_daemon(lxcpath: Path, name: str, *cmd: str) -> None:
     """``lxc-execute -d``: returns once the container is RUNNING."""
     lxc("execute", "-n", name, "-d", "--", *(cmd or ("sleep", "30")), lxcpath=lxcpath,
         check=True, timeout=20)
-
-
-def init_pid(lxcpath: Path, name: str) -> int:
-    r = lxc("info", "-n", name, "-p", "-H", lxcpath=lxcpath, check=True)
-    return int(r.stdout.strip())
 
 
 def cgroup_procs_of(pid: int) -> set[int]:

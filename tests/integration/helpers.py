@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,17 +52,45 @@ def write_config(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def cgroup_leftovers(name: str) -> list[str]:
-    """Every cgroup directory of container ``name`` still on the host."""
-    found = []
-    root = Path("/sys/fs/cgroup")
-    for hierarchy in root.iterdir():
-        for candidate in (hierarchy / f"lxc.payload.{name}",):
-            if candidate.exists():
-                found.append(str(candidate))
-    if (root / f"lxc.payload.{name}").exists():
-        found.append(str(root / f"lxc.payload.{name}"))
-    return found
+def make(lxcpath: Path, extra: str = "", *, name: str | None = None, prefix: str = "t",
+         template: str | None = None, uts: bool = True) -> str:
+    """Define a container (``lxc-create -f``) and return its name: the one test helper
+    for it. Its config, ``lxc.uts.name = NAME`` (unless ``uts=False``) then ``extra``, is
+    written beside the lxcpath (``LXCPATH/../NAME.conf``); ``template`` adds ``-t``."""
+    name = name or unique(prefix)
+    conf = write_config(Path(lxcpath).parent, name,
+                        (f"lxc.uts.name = {name[:60]}\n" if uts else "") + extra)
+    args = ["-t", template] if template else []
+    lxc("create", "-n", name, "-f", str(conf), *args, lxcpath=lxcpath, check=True)
+    return name
+
+
+def cgroup_mounts() -> list[Path]:
+    """Every cgroup hierarchy mounted on the host (v1 controllers and the v2 mount), read
+    from the mount table, not from lxcpy's own detection (the code under test)."""
+    found: dict[str, Path] = {}
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        fstype = fields[fields.index("-") + 1]
+        if fstype in ("cgroup", "cgroup2"):
+            point = fields[4].encode().decode("unicode_escape")
+            found.setdefault(point, Path(point))
+    return list(found.values())
+
+
+def cgroup_leftovers(name: str, under: str = "") -> list[str]:
+    """Every cgroup of container ``name`` still on the host: ``lxc.payload.NAME`` and the
+    ``lxc.payload.NAME-<digits>`` a start takes when the name is in use, in every hierarchy,
+    at its top or below the ``lxc.cgroup.dir`` prefix ``under``. The one leftover scanner."""
+    pattern = re.compile(rf"lxc\.payload\.{re.escape(name)}(-[0-9]+)?")
+    found = set()
+    for hierarchy in cgroup_mounts():
+        try:
+            entries = list((hierarchy / under.strip("/")).iterdir())
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        found.update(str(e) for e in entries if pattern.fullmatch(e.name) and e.is_dir())
+    return sorted(found)
 
 
 @contextmanager
@@ -91,6 +120,37 @@ def remove_rundir(lxcpath: Path) -> None:
     from lxcpy.paths import lxcpath_rundir
 
     shutil.rmtree(lxcpath_rundir(str(lxcpath)), ignore_errors=True)
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (from /proc/PID/task/*/children)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(x) for x in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def catches(pid: int, sig: int) -> bool:
+    """``pid`` has a handler installed for ``sig`` (SigCgt of /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (sig - 1)))
+
+
+def init_pid(lxcpath: Path, name: str) -> int:
+    """The host PID of a running container's init (``lxc-info -pH``)."""
+    return int(lxc("info", "-n", name, "-pH", lxcpath=lxcpath, check=True).stdout)
 
 
 def pid_alive(pid: int) -> bool:

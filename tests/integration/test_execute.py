@@ -10,17 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import cgroup_leftovers, lxc, tool, unique, wait_until
+from tests.integration.helpers import (
+    catches,
+    cgroup_leftovers,
+    children,
+    init_pid,
+    lxc,
+    make,
+    tool,
+    wait_until,
+)
 
 pytestmark = pytest.mark.root
-
-
-def make(lxcpath: Path, tmp_path: Path, extra: str = "", name: str | None = None) -> str:
-    name = name or unique("ex")
-    conf = tmp_path / f"{name}.conf"
-    conf.write_text(f"lxc.uts.name = {name}\n{extra}")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
 
 
 def execute(lxcpath: Path, name: str, *cmd: str, **kw: object) -> subprocess.CompletedProcess[str]:
@@ -28,7 +29,7 @@ def execute(lxcpath: Path, name: str, *cmd: str, **kw: object) -> subprocess.Com
 
 
 def test_hostname_pid1_and_private_proc(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = execute(lxcpath, name, "sh", "-c",
                 "hostname; echo $$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'")
     assert r.returncode == 0, r.stderr
@@ -42,12 +43,12 @@ def test_hostname_pid1_and_private_proc(lxcpath: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("script", "code"), [
     ("exit 0", 0), ("exit 7", 7), ("kill -9 $$", 137), ("kill -TERM $$", 143)])
 def test_exit_codes(lxcpath: Path, tmp_path: Path, script: str, code: int) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     assert execute(lxcpath, name, "sh", "-c", script).returncode == code
 
 
 def test_missing_command_is_127_with_a_message(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = execute(lxcpath, name, "/nonexistent")
     assert r.returncode == 127
     assert "/nonexistent: No such file or directory" in r.stderr
@@ -55,20 +56,20 @@ def test_missing_command_is_127_with_a_message(lxcpath: Path, tmp_path: Path) ->
 
 
 def test_no_command_is_a_usage_error(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = lxc("execute", "-n", name, lxcpath=lxcpath)
     assert r.returncode == 1
     assert "no command" in r.stderr
 
 
 def test_execute_cmd_from_config(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.execute.cmd = /bin/sh -c \"echo from-config; exit 4\"\n")
+    name = make(lxcpath, "lxc.execute.cmd = /bin/sh -c \"echo from-config; exit 4\"\n")
     r = lxc("execute", "-n", name, lxcpath=lxcpath)
     assert (r.returncode, r.stdout.strip()) == (4, "from-config")
 
 
 def test_environment_is_cleared(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.environment = FOO=bar\n")
+    name = make(lxcpath, "lxc.environment = FOO=bar\n")
     r = execute(lxcpath, name, "env", env={**os.environ, "SECRET": "x"})
     env = dict(line.split("=", 1) for line in r.stdout.splitlines())
     assert env["container"] == "lxc" and env["FOO"] == "bar" and "PATH" in env
@@ -76,21 +77,26 @@ def test_environment_is_cleared(lxcpath: Path, tmp_path: Path) -> None:
 
 
 def test_stdin_is_the_callers(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = lxc("execute", "-n", name, "--", "cat", lxcpath=lxcpath, input="hello\n")
     assert r.stdout == "hello\n"
 
 
 def test_only_stdio_fds_inside(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
-    r = execute(lxcpath, name, "sh", "-c", "ls /proc/self/fd")
-    assert sorted(r.stdout.split()) == ["0", "1", "2", "3"]  # 3 is ls's own directory fd
+    """The command gets stdin, stdout and stderr and nothing else (seen from the host,
+    so no tool inside adds fds of its own to what is listed)."""
+    name = make(lxcpath)
+    r = lxc("execute", "-n", name, "-d", "--", "sleep", "100", lxcpath=lxcpath)
+    assert r.returncode == 0, r.stderr
+    command = children(init_pid(lxcpath, name))
+    assert len(command) == 1
+    assert sorted(os.listdir(f"/proc/{command[0]}/fd"), key=int) == ["0", "1", "2"]
 
 
 def test_mount_entry_visible_inside_not_outside(lxcpath: Path, tmp_path: Path) -> None:
     target = tmp_path / "mnt"
     target.mkdir()
-    name = make(lxcpath, tmp_path, f"lxc.mount.entry = tmpfs {target} tmpfs size=1m 0 0\n")
+    name = make(lxcpath, f"lxc.mount.entry = tmpfs {target} tmpfs size=1m 0 0\n")
     r = execute(lxcpath, name, "sh", "-c", f"grep -c ' {target} ' /proc/self/mountinfo; "
                                            f"touch {target}/inside")
     assert r.returncode == 0 and r.stdout.strip() == "1", r.stderr
@@ -99,7 +105,7 @@ def test_mount_entry_visible_inside_not_outside(lxcpath: Path, tmp_path: Path) -
 
 
 def test_caps_dropped(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.cap.drop = sys_admin net_raw\n")
+    name = make(lxcpath, "lxc.cap.drop = sys_admin net_raw\n")
     r = execute(lxcpath, name, "grep", "CapBnd", "/proc/self/status")
     bnd = int(r.stdout.split()[1], 16)
     assert not bnd & (1 << 21)  # CAP_SYS_ADMIN
@@ -108,14 +114,17 @@ def test_caps_dropped(lxcpath: Path, tmp_path: Path) -> None:
 
 
 def test_signal_forwarding(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
+    ready = tmp_path / "trapped"
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh",
-                             "-c", "trap 'exit 42' USR1; while :; do sleep 0.05; done"],
+                             "-c", f"trap 'exit 42' USR1; touch {ready}; "
+                                   "while :; do sleep 0.05; done"],
                             stdin=subprocess.DEVNULL)
     try:
-        assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout.strip()
-                          == "RUNNING")
-        time.sleep(0.2)
+        # the shell has its trap (it wrote the file after setting it) and the init its
+        # forwarder (it announces RUNNING a moment before installing it: see the report)
+        assert wait_until(lambda: ready.exists(), 15)
+        assert wait_until(lambda: catches(init_pid(lxcpath, name), signal.SIGUSR1), 15)
         proc.send_signal(signal.SIGUSR1)
         assert proc.wait(10) == 42
     finally:
@@ -124,7 +133,7 @@ def test_signal_forwarding(lxcpath: Path, tmp_path: Path) -> None:
 
 
 def test_life_cycle_states_stop_and_kill(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "100"], stdin=subprocess.DEVNULL)
@@ -135,7 +144,11 @@ def test_life_cycle_states_stop_and_kill(lxcpath: Path, tmp_path: Path) -> None:
         assert info[0] == f"Name:           {name}"
         assert info[1] == "State:          RUNNING"
         pid = int(lxc("info", "-n", name, "-pH", lxcpath=lxcpath).stdout)
-        assert pid == proc.pid + 0 or pid > 0
+        # the init: the supervisor's (this lxc-execute's) child, PID 1 of its namespace
+        assert children(proc.pid) == [pid]
+        nspid = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                     if line.startswith("NSpid:"))
+        assert nspid.split()[1:] == [str(pid), "1"]
         again = execute(lxcpath, name, "true")
         assert again.returncode == 1
         assert f"container '{name}' is already running" in again.stderr
@@ -151,7 +164,7 @@ def test_life_cycle_states_stop_and_kill(lxcpath: Path, tmp_path: Path) -> None:
 
 
 def test_stop_k_and_lxc_kill_every_process(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh",
                              "-c", "trap : TERM USR2; sleep 100 & sleep 100 & "
                                    "while :; do sleep 0.1; done"],
@@ -181,7 +194,7 @@ def test_stop_k_and_lxc_kill_every_process(lxcpath: Path, tmp_path: Path) -> Non
 
 
 def test_stop_timeout_then_kill(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = lxc("execute", "-n", name, "-d", "--", "sh", "-c", "trap '' TERM; while :; do sleep 1; "
                                                            "done", lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
@@ -193,7 +206,7 @@ def test_stop_timeout_then_kill(lxcpath: Path, tmp_path: Path) -> None:
 
 
 def test_supervisor_sigkill_then_recovery(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh",
                              "-c", "sleep 100 & sleep 100"], stdin=subprocess.DEVNULL)
     assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout == "RUNNING\n")
@@ -207,7 +220,7 @@ def test_supervisor_sigkill_then_recovery(lxcpath: Path, tmp_path: Path) -> None
 
 
 def test_failing_pre_start_hook_aborts_cleanly(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.hook.pre-start = /bin/false\n")
+    name = make(lxcpath, "lxc.hook.pre-start = /bin/false\n")
     r = execute(lxcpath, name, "true")
     assert r.returncode == 1
     assert "pre-start" in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -220,14 +233,14 @@ def test_hook_environment(lxcpath: Path, tmp_path: Path) -> None:
     hook = tmp_path / "hook.sh"
     hook.write_text(f"#!/bin/sh\necho \"$LXC_NAME $LXC_HOOK_TYPE $*\" >> {out}\n")
     hook.chmod(0o755)
-    name = make(lxcpath, tmp_path, f"lxc.hook.pre-start = {hook}\nlxc.hook.post-stop = {hook}\n")
+    name = make(lxcpath, f"lxc.hook.pre-start = {hook}\nlxc.hook.post-stop = {hook}\n")
     assert execute(lxcpath, name, "true").returncode == 0
     assert out.read_text().splitlines() == [f"{name} pre-start {name} lxc pre-start",
                                             f"{name} post-stop {name} lxc post-stop"]
 
 
 def test_no_rootfs_no_command_start_is_refused(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = lxc("start", "-n", name, lxcpath=lxcpath)
     assert r.returncode == 1
     assert "refusing" in r.stderr
@@ -235,7 +248,7 @@ def test_no_rootfs_no_command_start_is_refused(lxcpath: Path, tmp_path: Path) ->
 
 
 def test_attach(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = lxc("execute", "-n", name, "-d", "--", "sleep", "100", lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
     r = lxc("attach", "-n", name, "--", "sh", "-c", "hostname; ls /proc | grep -c '^[0-9]'",

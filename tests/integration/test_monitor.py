@@ -11,10 +11,32 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration._monitor_helpers import Monitor, make, start_daemon, states
-from tests.integration.helpers import cleanup_lxcpath, lxc, tool, unique
+from lxcpy.paths import monitor_dir
+from tests.integration._monitor_helpers import Monitor, start_daemon, states
+from tests.integration.helpers import cleanup_lxcpath, lxc, make, tool, unique, wait_until
 
 pytestmark = pytest.mark.root
+
+
+def listening(lxcpath: Path, pid: int | None = None) -> bool:
+    """A monitor (or lxc-wait) of ``lxcpath`` has bound its socket: process ``pid``'s, or
+    anyone's (the lxcpath is the test's own)."""
+    try:
+        socks = os.listdir(monitor_dir(str(lxcpath)))
+    except FileNotFoundError:
+        return False
+    return any(pid is None or s.startswith(f"{pid}-") for s in socks)
+
+
+def drain(lxcpath: Path, *monitors: Monitor, name: str | None = None) -> str:
+    """Run one more container to its end and wait until every monitor has its last line:
+    the datagrams of earlier events are queued before it, so every line that was coming
+    has come (no sleep). Returns the name of that sentinel container."""
+    sentinel = make(lxcpath, name=name)
+    assert lxc("execute", "-n", sentinel, "--", "true", lxcpath=lxcpath).returncode == 0
+    for mon in monitors:
+        assert mon.wait_line(states(sentinel, "STOPPED")[0]), mon.lines
+    return sentinel
 
 
 def execute_bg(lxcpath: Path, name: str, *cmd: str) -> subprocess.Popen[str]:
@@ -61,8 +83,7 @@ def test_aborted_start(lxcpath: Path) -> None:
     with Monitor(lxcpath) as mon:
         r = lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath)
         assert r.returncode != 0
-        got = mon.wait_for(name, 3)
-        time.sleep(0.2)  # nothing more may follow
+        drain(lxcpath, mon)  # nothing more may follow
         got = mon.for_name(name)
     assert got == states(name, "STARTING", "ABORTING", "STOPPED")
 
@@ -75,11 +96,9 @@ def test_name_regex_is_anchored_and_may_repeat(lxcpath: Path) -> None:
             Monitor(lxcpath, args=("-n", "a.*", "-n", f"b{tag}")) as a_and_b:
         for name in (a, xa, b):
             assert lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath).returncode == 0
-        only_a.wait_for(a, 5)
-        a_and_b.wait_for(b, 5)
-        time.sleep(0.2)
-    assert {ln.split("'")[1] for ln in only_a.lines} == {a}  # not xa...: anchored
-    assert {ln.split("'")[1] for ln in a_and_b.lines} == {a, b}
+        last = drain(lxcpath, only_a, a_and_b, name=f"a{tag}z")  # seen by both
+    assert {ln.split("'")[1] for ln in only_a.lines} == {a, last}  # not xa...: anchored
+    assert {ln.split("'")[1] for ln in a_and_b.lines} == {a, b, last}
 
 
 def test_several_lxcpaths(lxcpath: Path, tmp_path: Path) -> None:
@@ -101,12 +120,12 @@ def test_late_monitor_sees_nothing_stale(lxcpath: Path) -> None:
     start_daemon(lxcpath, name)
     assert lxc("execute", "-n", make(lxcpath), "--", "true", lxcpath=lxcpath).returncode == 0
     with Monitor(lxcpath) as mon:
-        time.sleep(0.5)
-        assert mon.lines == []
+        last = drain(lxcpath, mon)
+        assert {ln.split("'")[1] for ln in mon.lines} == {last}  # nothing stale came
         lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
         got = mon.wait_for(name, 3)
     assert got[-2:] == states(name, "STOPPING", "STOPPED")
-    assert {ln.split("'")[1] for ln in mon.lines} == {name}
+    assert {ln.split("'")[1] for ln in mon.lines} == {name, last}
 
 
 def test_stress_20_containers_3_monitors(lxcpath: Path) -> None:
@@ -160,7 +179,8 @@ def test_pipe_to_a_reading_loop(lxcpath: Path) -> None:
     reader = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, text=True,
                               start_new_session=True)
     try:
-        time.sleep(1.0)  # let the monitor bind (no handle on its pid from here)
+        # the monitor listens once its socket is in the lxcpath's (private) monitor dir
+        assert wait_until(lambda: listening(lxcpath), 10)
         assert lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath).returncode == 0
         # the loop exits at STOPPED; the monitor notices its reader is gone and ends too
         out, _ = reader.communicate(timeout=10)
@@ -197,7 +217,7 @@ def test_wait_for_a_change(lxcpath: Path) -> None:
     start_daemon(lxcpath, name)
     waiter = subprocess.Popen([tool("lxc-wait"), "-P", str(lxcpath), "-n", name,
                                "-s", "STOPPED", "-t", "10"])
-    time.sleep(0.5)
+    assert wait_until(lambda: listening(lxcpath, waiter.pid), 10)  # bound: it sees the change
     assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath).returncode == 0
     t0 = time.monotonic()
     assert waiter.wait(timeout=10) == 0

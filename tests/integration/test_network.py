@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.hostnet import bridge, links, require_private_netns
-from tests.integration.helpers import cgroup_leftovers, lxc, tool, unique, wait_until
+from tests.integration.helpers import cgroup_leftovers, lxc, make, tool, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -50,14 +50,6 @@ def veth_pair(up: bool = True) -> Iterator[tuple[str, str]]:
         yield a, b
     finally:
         subprocess.run(["ip", "link", "del", a], check=False, capture_output=True)
-
-
-def make(lxcpath: Path, tmp_path: Path, keys: str, prefix: str = "n") -> str:
-    name = unique(prefix)
-    conf = tmp_path / f"{name}.conf"
-    conf.write_text(f"lxc.uts.name = {name}\n{keys}")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
 
 
 def execute(lxcpath: Path, name: str, script: str, timeout: float = 60
@@ -99,8 +91,8 @@ def link_line(text: str, ifname: str) -> str:
 def test_two_veth_containers_on_a_bridge_ping_each_other(lxcpath: Path,
                                                          tmp_path: Path) -> None:
     with bridge("10.220.0.1/24") as br:
-        server = make(lxcpath, tmp_path, veth(br, "10.220.0.2/24"))
-        client = make(lxcpath, tmp_path, veth(br, "10.220.0.3/24"))
+        server = make(lxcpath, veth(br, "10.220.0.2/24"))
+        client = make(lxcpath, veth(br, "10.220.0.3/24"))
         start_daemon(lxcpath, server)
         try:
             r = execute(lxcpath, client,
@@ -118,8 +110,8 @@ def test_two_macvlan_bridge_mode_containers_ping_each_other(lxcpath: Path,
                 "lxc.net.0.macvlan.mode = bridge\n"
                 f"lxc.net.0.link = {nic}\n"
                 "lxc.net.0.flags = up\n")
-        server = make(lxcpath, tmp_path, keys + "lxc.net.0.ipv4.address = 10.221.0.2/24\n")
-        client = make(lxcpath, tmp_path, keys + "lxc.net.0.ipv4.address = 10.221.0.3/24\n")
+        server = make(lxcpath, keys + "lxc.net.0.ipv4.address = 10.221.0.2/24\n")
+        client = make(lxcpath, keys + "lxc.net.0.ipv4.address = 10.221.0.3/24\n")
         start_daemon(lxcpath, server)
         try:
             r = execute(lxcpath, client, f"{' '.join(PING)} 10.221.0.2")
@@ -133,7 +125,7 @@ def test_phys_moves_in_renamed_and_comes_back_down(lxcpath: Path, tmp_path: Path
         original = subprocess.run(["ip", "-o", "link", "show", "dev", nic], capture_output=True,
                                   text=True, check=True).stdout
         mac = re.search(r"link/ether (\S+)", original).group(1)  # type: ignore[union-attr]
-        name = make(lxcpath, tmp_path, "lxc.net.0.type = phys\n"
+        name = make(lxcpath, "lxc.net.0.type = phys\n"
                                        f"lxc.net.0.link = {nic}\n"
                                        "lxc.net.0.name = eth5\n"
                                        "lxc.net.0.flags = up\n"
@@ -169,7 +161,7 @@ def test_phys_moves_in_renamed_and_comes_back_down(lxcpath: Path, tmp_path: Path
 def test_addresses_hwaddr_and_gateway_appear_as_configured(lxcpath: Path,
                                                            tmp_path: Path) -> None:
     with bridge("10.223.0.1/24") as br:
-        name = make(lxcpath, tmp_path, veth(br, "10.223.0.2/24", (
+        name = make(lxcpath, veth(br, "10.223.0.2/24", (
             "lxc.net.0.name = eth1\n"
             "lxc.net.0.ipv4.address = 10.224.1.5/16 10.224.255.254\n"
             "lxc.net.0.ipv4.address = 10.225.0.9/30\n"
@@ -196,7 +188,7 @@ def test_addresses_hwaddr_and_gateway_appear_as_configured(lxcpath: Path,
 
 def test_random_hwaddr_digits_are_stored_and_used(lxcpath: Path, tmp_path: Path) -> None:
     with bridge("10.226.0.1/24") as br:
-        name = make(lxcpath, tmp_path,
+        name = make(lxcpath,
                     veth(br, "10.226.0.2/24", "lxc.net.0.hwaddr = 02:00:00:xx:xx:xx\n"))
         stored = (lxcpath / name / "config").read_text()
         found = re.search(r"^lxc\.net\.0\.hwaddr = (\S+)$", stored, re.M)
@@ -216,7 +208,7 @@ def test_flags_up_alone_brings_the_device_up(lxcpath: Path, tmp_path: Path,
         keys = f"lxc.net.0.type = veth\nlxc.net.0.link = {br}\n"
         if flags:
             keys += f"lxc.net.0.flags = {flags}\n"
-        name = make(lxcpath, tmp_path, keys)
+        name = make(lxcpath, keys)
         r = execute(lxcpath, name, "ip -o link")
         assert r.returncode == 0, r.stderr
         eth0 = link_line(r.stdout, "eth0").split("<", 1)[1].split(">", 1)[0].split(",")
@@ -227,7 +219,7 @@ def test_flags_up_alone_brings_the_device_up(lxcpath: Path, tmp_path: Path,
 
 def test_legacy_network_keys(lxcpath: Path, tmp_path: Path) -> None:
     with bridge("10.228.0.1/24") as br:
-        name = make(lxcpath, tmp_path, "lxc.network.type = veth\n"
+        name = make(lxcpath, "lxc.network.type = veth\n"
                                        f"lxc.network.link = {br}\n"
                                        "lxc.network.flags = up\n"
                                        "lxc.network.name = eth3\n"
@@ -244,7 +236,7 @@ def test_legacy_network_keys(lxcpath: Path, tmp_path: Path) -> None:
 
 def test_lxc_info_shows_the_ips_while_running(lxcpath: Path, tmp_path: Path) -> None:
     with bridge("10.229.0.1/24") as br:
-        name = make(lxcpath, tmp_path, veth(br, "10.229.0.2/24",
+        name = make(lxcpath, veth(br, "10.229.0.2/24",
                                             "lxc.net.0.ipv6.address = 2001:db8:29::2/64\n"))
         start_daemon(lxcpath, name)
         try:
@@ -261,7 +253,7 @@ def test_lxc_info_shows_the_ips_while_running(lxcpath: Path, tmp_path: Path) -> 
 def test_several_interfaces_get_their_names_in_config_order(lxcpath: Path,
                                                             tmp_path: Path) -> None:
     with bridge("10.236.0.1/24") as br, veth_pair() as (nic, _), veth_pair() as (phys, _):
-        name = make(lxcpath, tmp_path, veth(br, "10.236.0.2/24") + (
+        name = make(lxcpath, veth(br, "10.236.0.2/24") + (
             "lxc.net.1.type = macvlan\n"
             f"lxc.net.1.link = {nic}\n"
             "lxc.net.1.name = mv0\n"
@@ -322,7 +314,7 @@ def failure_case(case: str) -> Iterator[tuple[str, list[str]]]:
 def test_network_failure_is_one_line_and_leaves_nothing(lxcpath: Path, tmp_path: Path,
                                                         case: str) -> None:
     with failure_case(case) as (keys, words):
-        name = make(lxcpath, tmp_path, keys)
+        name = make(lxcpath, keys)
         before = links()
         r = execute(lxcpath, name, "echo ran")
         assert r.returncode != 0
@@ -344,7 +336,7 @@ def test_sigkilled_supervisor_leaves_no_veth_after_the_next_command(lxcpath: Pat
                                                                     tmp_path: Path) -> None:
     with bridge("10.233.0.1/24") as br:
         pair = "vk" + uuid.uuid4().hex[:8]
-        name = make(lxcpath, tmp_path, veth(br, "10.233.0.2/24",
+        name = make(lxcpath, veth(br, "10.233.0.2/24",
                                             f"lxc.net.0.veth.pair = {pair}\n"))
         before = links()
         start_daemon(lxcpath, name)
@@ -373,7 +365,7 @@ def test_script_up_and_down_get_lxcs_arguments(lxcpath: Path, tmp_path: Path) ->
     script.chmod(0o755)
     with bridge("10.234.0.1/24") as br:
         pair = "vs" + uuid.uuid4().hex[:8]
-        name = make(lxcpath, tmp_path, veth(br, "10.234.0.2/24", (
+        name = make(lxcpath, veth(br, "10.234.0.2/24", (
             f"lxc.net.0.veth.pair = {pair}\n"
             f"lxc.net.0.script.up = {script}\n"
             f"lxc.net.0.script.down = {script}\n")))
@@ -385,7 +377,7 @@ def test_script_up_and_down_get_lxcs_arguments(lxcpath: Path, tmp_path: Path) ->
 
 def test_failing_script_up_stops_the_start(lxcpath: Path, tmp_path: Path) -> None:
     with bridge("10.235.0.1/24") as br:
-        name = make(lxcpath, tmp_path, veth(br, "10.235.0.2/24",
+        name = make(lxcpath, veth(br, "10.235.0.2/24",
                                             "lxc.net.0.script.up = echo nope >&2; false\n"))
         before = links()
         r = execute(lxcpath, name, "echo ran")
@@ -401,7 +393,7 @@ def test_failing_script_up_stops_the_start(lxcpath: Path, tmp_path: Path) -> Non
 
 
 def test_no_network_keys_no_pyroute2(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "")
+    name = make(lxcpath)
     # the variable too: a re-executed helper interpreter reports its imports as well
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
     r = subprocess.run([tool("python"), "-X", "importtime", tool("lxc-execute"),

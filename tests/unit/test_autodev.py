@@ -45,6 +45,10 @@ def in_private_mounts(rootfs: Path, pty_max: int) -> dict[str, object]:
                 result["zero"] = f.read(4).hex()
             fd = os.open(dev / "ptmx", os.O_RDWR | os.O_NOCTTY)
             result["pty"] = os.readlink(f"/proc/self/fd/{fd}")
+            # which devpts the pty came from: the fd's file system and the mounts'
+            result["pty_fs"] = os.fstat(fd).st_dev
+            result["pts_fs"] = os.stat(dev / "pts").st_dev
+            result["host_pts_fs"] = os.stat("/dev/pts").st_dev
         except BaseException as exc:  # noqa: BLE001 - reported to the test
             result["error"] = repr(exc)
         os.write(w, json.dumps(result).encode())
@@ -81,8 +85,9 @@ def test_dev_contents(tmp_path: Path) -> None:
     assert mounts[dev + "/pts"][0] == "devpts"
     assert "max=4" in mounts[dev + "/pts"][1] and "ptmxmode=666" in mounts[dev + "/pts"][1]
     assert got["zero"] == "00000000"
-    # the pty came from the container's own devpts, not the host's
-    assert got["pty"] == "/dev/ptmx" or got["pty"].startswith(dev)
+    # the pty came from the container's own devpts (a new instance), not the host's
+    assert got["pty"] == dev + "/pts/ptmx"
+    assert got["pty_fs"] == got["pts_fs"] != got["host_pts_fs"]
     # nothing of it is visible on the host
     assert os.listdir(rootfs / "dev") == []
 
@@ -96,4 +101,7 @@ def test_symlinked_dev_stays_inside(tmp_path: Path) -> None:
     (rootfs / "dev").symlink_to(outside)  # absolute: resolves inside the rootfs instead
     got = in_private_mounts(rootfs, pty_max=0)
     assert os.listdir(outside) == []
-    assert "error" in got or str(outside) not in got.get("mounts", {})
+    # ROOTFS/<outside> does not exist: refused, nothing made, nothing mounted
+    assert set(got) == {"error"} and "No such file or directory" in str(got["error"]), got
+    assert os.listdir(rootfs) == ["dev"]
+

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -459,16 +458,18 @@ def test_complete_template_examples_are_valid_values() -> None:
     assert parse_text("lxc.cap.keep = none").cap_keep == ["none"]
 
 
-# ---- speed ----------------------------------------------------------------------------------
-def test_parsing_twenty_lines_takes_well_under_a_millisecond() -> None:
-    text = SEED + "lxc.tty.max = 0\nlxc.pty.max = 0\nlxc.console.path = none\n" \
-        "lxc.cap.drop = sys_module\nlxc.mount.auto = proc:mixed sys:ro\n"
-    best = min(_time(text) for _ in range(5))
-    assert best < 0.001, best
+# ---- cheap -----------------------------------------------------------------------------------
+def test_parsing_imports_nothing_heavy() -> None:
+    """Parsing stays cheap for every command (speed itself is the bench's to measure, not a
+    wall-clock threshold here): a fresh interpreter parses a config without importing
+    click, pyroute2, prctl or ctypes."""
+    import subprocess
+    import sys
 
-
-def _time(text: str, rounds: int = 50) -> float:
-    start = time.perf_counter()
-    for _ in range(rounds):
-        parse_text(text, "/etc/lxc/config")
-    return (time.perf_counter() - start) / rounds
+    text = SEED + "lxc.tty.max = 0\nlxc.console.path = none\nlxc.mount.auto = proc:mixed\n"
+    code = ("import sys\nfrom lxcpy.config import parse_text\n"
+            f"parse_text({text!r}, '/etc/lxc/config')\n"
+            "print(sorted(m for m in sys.modules\n"
+            "             if m.split('.')[0] in ('click', 'pyroute2', 'prctl', 'ctypes')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "[]\n", "")
