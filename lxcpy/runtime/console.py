@@ -280,6 +280,12 @@ class Console:
         self._flush_proxy()
         return 0, proxy_master
 
+    def resize(self, number: int, rows: int, cols: int) -> None:
+        """lxc-console's terminal changed size: so does the container's tty."""
+        for term in self._terminals():
+            if term.number == number:
+                set_winsize(term.master, rows, cols)
+
     def release(self, number: int) -> None:
         """The client holding tty ``number`` went away (its command connection closed)."""
         for term in self._terminals():
@@ -472,12 +478,34 @@ def run_console(paths: ContainerPaths, tty: int = -1, escape: int = 1, stdin: in
         sys.stderr.flush()
         import tty as ttymod
 
+        def resize() -> None:
+            """The terminal was resized: so is the container's (LXC does this too)."""
+            try:
+                size = os.get_terminal_size(stdin)
+            except OSError:
+                return
+            if number == 0:  # ours is a proxy: the supervisor resizes the console itself
+                from lxcpy.runtime.commands import send
+
+                send(sock, {"op": "resize", "tty": 0, "rows": size.lines,
+                            "cols": size.columns})
+            set_winsize(master, size.lines, size.columns)
+
+        import signal
+
         saved = termios.tcgetattr(stdin)
+        wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        old_wake = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        old_winch = signal.signal(signal.SIGWINCH, lambda _s, _f: None)
         try:
             ttymod.setraw(stdin)
-            _interact(master, sock.fileno(), stdin, stdout, escape)
+            _interact(master, sock.fileno(), stdin, stdout, escape, wake_r, resize)
         finally:
             termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+            signal.signal(signal.SIGWINCH, old_winch)
+            signal.set_wakeup_fd(old_wake)
+            os.close(wake_r)
+            os.close(wake_w)
         sys.stderr.write("\n")
         return 0
     finally:
@@ -496,14 +524,32 @@ def _read(fd: int) -> bytes:
         raise
 
 
-def _interact(master: int, control: int, stdin: int, stdout: int, escape: int) -> None:
+def _drained(fd: int) -> bool:
+    try:
+        return bool(os.read(fd, 512))
+    except OSError:
+        return False
+
+
+def _interact(master: int, control: int, stdin: int, stdout: int, escape: int,
+              resized: int = -1, resize: Any = None) -> None:
     """Copy keys to ``master`` and its output to ``stdout`` until the escape sequence, the
-    tty's end, or the end of the ``control`` connection (the supervisor went away)."""
+    tty's end, or the end of the ``control`` connection (the supervisor went away).
+    ``resized`` readable (SIGWINCH): call ``resize()``."""
     armed = False  # the escape key was the last key typed
+    watched = [master, stdin, control] + ([resized] if resized >= 0 else [])
     while True:
-        ready, _, _ = select.select([master, stdin, control], [], [])
+        ready, _, _ = select.select(watched, [], [])
         if control in ready:
-            return
+            try:
+                if not os.read(control, 4096):
+                    return  # its EOF: the supervisor went away
+            except OSError:
+                return
+        if resized in ready:
+            while _drained(resized):
+                pass
+            resize()
         if master in ready:
             data = _read(master)
             if not data:

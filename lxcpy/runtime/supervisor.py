@@ -381,6 +381,13 @@ class Supervisor:
         client.on_close.append(lambda: console.release(number))
         return Reply({"tty": number}, [fd])
 
+    def _cmd_resize(self, request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        """lxc-console's SIGWINCH, for the console (its client holds a proxy pty)."""
+        if self.console is not None:
+            self.console.resize(int(request["tty"]), int(request["rows"]),
+                                int(request["cols"]))
+        return {"ok": True}
+
     def _request_stop(self, request: dict[str, Any], client: Client) -> dict[str, Any]:
         if request.get("wait", True):
             client.held = True  # closed when the container has stopped: its EOF says so
@@ -532,5 +539,6 @@ COMMANDS: dict[str, Callable[[Supervisor, dict[str, Any], Client], dict[str, Any
     "cgroup_set": Supervisor._cmd_cgroup_set,
     "stats": Supervisor._cmd_stats,
     "console": Supervisor._cmd_console,
+    "resize": Supervisor._cmd_resize,
 }
 ANSWERED_WHILE_STARTING = frozenset({"state", "info"})

@@ -228,6 +228,19 @@ def test_interactive_console_gets_the_pty(lxcpath: Path, tmp_path: Path) -> None
             os.write(master, b"echo hi-$((1+2))\r")
             wait_for(b"hi-3", 1)
         assert b"hi-3" in seen, seen[-500:]
+        # its terminal is resized (SIGWINCH): so is the container's console
+        import fcntl
+        import signal
+        import struct
+        import termios
+
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 101, 0, 0))
+        proc.send_signal(signal.SIGWINCH)
+        deadline = time.monotonic() + 10
+        while b"41 101" not in seen and time.monotonic() < deadline:
+            os.write(master, b"stty size\r")
+            wait_for(b"41 101", 1)
+        assert b"41 101" in seen, seen[-300:]
         # one thread: the console is served by the supervisor's event loop
         assert os.listdir(f"/proc/{sup}/task") == [str(sup)]
         # a second lxc-console gets a clear refusal while this one holds it
