@@ -67,6 +67,7 @@ class Supervisor:
         self.server: CommandServer | None = None
         self.signals: list[int] = []
         self.start_signal = 0  # a signal that came while starting: the start aborts
+        self.start_stopped = False  # likewise an lxc-stop
         self.stop_deadline: float | None = None
         self.exit_code = 0
 
@@ -257,13 +258,15 @@ class Supervisor:
         got: list[sync.Message] = []
         self.loop.watch(chan.fileno(), read=lambda: got.append(chan.recv()))
         try:
-            while not got and not self.start_signal:
+            while not got and not self.start_signal and not self.start_stopped:
                 self._run_once()
         finally:
             self.loop.forget(chan.fileno())
         if self.start_signal:
             sig = signal.Signals(self.start_signal).name
             raise LxcError(f"interrupted by {sig} while starting")
+        if self.start_stopped:
+            raise LxcError("stopped (lxc-stop) while starting")
         message = got[0]
         if message.name == name:
             return message
@@ -391,6 +394,9 @@ class Supervisor:
     def _request_stop(self, request: dict[str, Any], client: Client) -> dict[str, Any]:
         if request.get("wait", True):
             client.held = True  # closed when the container has stopped: its EOF says so
+        if self.state == states.STARTING:
+            self.start_stopped = True  # the start aborts at its next step, and cleans up
+            return {"ok": True}
         if request.get("kill"):
             self._kill_everything()
             return {"ok": True}
@@ -541,4 +547,4 @@ COMMANDS: dict[str, Callable[[Supervisor, dict[str, Any], Client], dict[str, Any
     "console": Supervisor._cmd_console,
     "resize": Supervisor._cmd_resize,
 }
-ANSWERED_WHILE_STARTING = frozenset({"state", "info"})
+ANSWERED_WHILE_STARTING = frozenset({"state", "info", "stop"})

@@ -169,19 +169,30 @@ def test_container_without_rootfs_cannot_stop_another(lxcpath: Path, tmp_path: P
     assert lxc("stop", "-n", victim, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
 
 
-def test_state_is_answered_while_starting(lxcpath: Path, tmp_path: Path) -> None:
-    """The start waits in the same loop that serves commands: STARTING, not a timeout."""
+def test_state_and_stop_are_answered_while_starting(lxcpath: Path, tmp_path: Path) -> None:
+    """The start waits in the same loop that serves commands: STARTING, not a timeout;
+    lxc-stop then aborts the start, which cleans up (LXC's stop of a starting one)."""
     gate = tmp_path / "gate"
     name = define(lxcpath, tmp_path,
                   f"lxc.hook.start = /bin/sh -c 'while [ ! -e {gate} ]; do sleep 0.05; done'\n")
-    proc = subprocess.Popen([tool("lxc-start"), "-P", str(lxcpath), "-n", name, "-F", "--",
-                             "sleep", "1000"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen([tool("lxc-start"), "-P", str(lxcpath), "-n", name, "-F",
+                                 "--", "sleep", "1000"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    proc = start()
     try:
         assert wait_until(lambda: state(lxcpath, name) == "STARTING", 15)
+        assert lxc("kill", "-n", name, "KILL", lxcpath=lxcpath).returncode == 1  # not yet
         r = lxc("stop", "-n", name, lxcpath=lxcpath, timeout=20)
-        assert r.returncode == 1 and "still starting" in r.stderr, r.stderr
+        assert r.returncode == 0, r.stderr  # it returns once the aborted start cleaned up
+        assert state(lxcpath, name) == "STOPPED"
+        _out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 1 and "stopped (lxc-stop) while starting" in err, err
+        # and with the gate open it starts
         gate.touch()
+        proc = start()
         assert wait_until(lambda: state(lxcpath, name) == "RUNNING", 15)
         assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
         proc.wait(20)
