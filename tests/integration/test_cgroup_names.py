@@ -17,11 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from lxcpy.cgroups import detect
 from lxcpy.cgroups.fs import tree_pids
 from lxcpy.paths import ContainerPaths
 from lxcpy.runtime.resources import Resources
-from tests.integration.helpers import cleanup_lxcpath, lxc, tool, unique, wait_until
+from tests.integration.helpers import (
+    cgroup_leftovers,
+    cleanup_lxcpath,
+    init_pid,
+    lxc,
+    make,
+    tool,
+    unique,
+    wait_until,
+)
 
 pytestmark = pytest.mark.root
 
@@ -38,12 +46,6 @@ def two_lxcpaths(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         cleanup_lxcpath(second)
 
 
-def create(lxcpath: Path, name: str) -> None:
-    conf = lxcpath / f"{name}.conf"
-    conf.write_text(f"lxc.uts.name = {name}\nlxc.cgroup.pids.max = 50\n")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-
-
 def recorded_paths(lxcpath: Path, name: str) -> list[str]:
     res = Resources.load(ContainerPaths(name, str(lxcpath)))
     assert res is not None
@@ -58,33 +60,16 @@ def start_foreground(lxcpath: Path, name: str,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def init_pid(lxcpath: Path, name: str) -> int:
-    out = lxc("info", "-n", name, "-p", "-H", lxcpath=lxcpath, check=True).stdout
-    return int(out.split()[-1])
-
-
 def leaf_names(paths: list[str]) -> set[str]:
     return {os.path.basename(p) for p in paths}
-
-
-def payload_dirs(name: str) -> list[str]:
-    """Every lxc.payload.NAME[-N] cgroup of this name in any hierarchy."""
-    layout = detect()
-    found = []
-    for mount in [*layout.v1.values(), *([layout.v2_mount] if layout.v2_mount else [])]:
-        for entry in os.scandir(mount):
-            base = f"lxc.payload.{name}"
-            if entry.is_dir() and (entry.name == base or entry.name.startswith(base + "-")):
-                found.append(entry.path)
-    return found
 
 
 def test_recovery_after_a_killed_supervisor_spares_a_namesake_started_later(
         two_lxcpaths: tuple[Path, Path]) -> None:
     first, second = two_lxcpaths
     name = unique("cn")
-    create(first, name)
-    create(second, name)
+    make(first, "lxc.cgroup.pids.max = 50\n", name=name)
+    make(second, "lxc.cgroup.pids.max = 50\n", name=name)
     victim = start_foreground(first, name, {**os.environ, "LXCPY_TEST_KILL_AT": "running"})
     assert victim.wait(30) == -signal.SIGKILL
     dead = recorded_paths(first, name)
@@ -109,15 +94,15 @@ def test_recovery_after_a_killed_supervisor_spares_a_namesake_started_later(
     assert tree_pids(recorded_paths(second, name)) == procs
 
     lxc("stop", "-n", name, "-k", lxcpath=second, check=True)
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
 
 
 def test_namesakes_run_side_by_side_and_a_killed_one_is_recovered_alone(
         two_lxcpaths: tuple[Path, Path]) -> None:
     first, second = two_lxcpaths
     name = unique("cn")
-    create(first, name)
-    create(second, name)
+    make(first, "lxc.cgroup.pids.max = 50\n", name=name)
+    make(second, "lxc.cgroup.pids.max = 50\n", name=name)
     one = start_foreground(first, name)
     try:
         assert wait_until(lambda: lxc("state", "-n", name, lxcpath=first).stdout
@@ -142,10 +127,10 @@ def test_namesakes_run_side_by_side_and_a_killed_one_is_recovered_alone(
 
     # the second's own stop removes only its own cgroup; the first starts again unsuffixed
     lxc("stop", "-n", name, "-k", lxcpath=second, check=True)
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
     r = lxc("execute", "-n", name, "--", "true", lxcpath=first)
     assert r.returncode == 0, r.stderr
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
 
 
 def test_recovery_leaves_a_recorded_path_that_became_another_containers(
@@ -185,4 +170,4 @@ def test_recovery_leaves_a_recorded_path_that_became_another_containers(
             sleeper.kill()
             sleeper.wait(10)
         remove_rundir(lxcpath)
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
