@@ -248,6 +248,24 @@ class CgroupManager(ABC):
             except OSError as exc:
                 raise CgroupError(f"cannot attach pid {pid} to {path}: {exc.strerror}") from None
 
+    # what LXC's chown_cgroup_wrapper gives the mapped root: the directory, and the files
+    # that move processes and delegate controllers (so a cgroup:rw mount inside works)
+    DELEGATED = ("cgroup.procs", "tasks", "cgroup.subtree_control", "cgroup.threads",
+                 "cgroup.clone_children")
+
+    def chown(self, uid: int, gid: int) -> None:
+        """Give the container's cgroups to its mapped root (lxc.idmap); never to follow a
+        link: these are the directories create() made."""
+        for path in self.dirs():
+            for target in (path, *(os.path.join(path, f) for f in self.DELEGATED)):
+                try:
+                    os.chown(target, uid, gid, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # a file of the other cgroup version
+                except OSError as exc:
+                    raise CgroupError(f"cannot chown {target} to {uid}:{gid}: "
+                                      f"{exc.strerror}") from None
+
     def signal_all(self, sig: int) -> None:
         """Send ``sig`` to every process of the container; do not wait."""
         fs.signal_pids(self.procs(), sig)

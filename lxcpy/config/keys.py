@@ -311,7 +311,7 @@ def _idmap(value: str, ctx: Ctx) -> IdMap:
     nsid, hostid, count = (int(f) for f in fields[1:])
     if count == 0:
         raise Invalid(f"'{value}': the range must be at least 1")
-    return IdMap(fields[0], nsid, hostid, count)
+    return IdMap(fields[0], nsid, hostid, count, ctx.entry.origin)
 
 
 def _unescape_fstab(text: str) -> str:
@@ -865,7 +865,7 @@ KEYS: tuple[Key, ...] = (
         _reset("namespace_keep"), repeat=True),
     Key("lxc.namespace.share.<namespace>", _namespace_share, _store_in("namespace_share"),
         _clear_in("namespace_share")),
-    _list("lxc.idmap", _idmap, "idmaps", ("lxc.id_map",)),  # parsed; the runtime refuses
+    _list("lxc.idmap", _idmap, "idmaps", ("lxc.id_map",)),
     # security modules
     _later("lxc.apparmor.profile", _text, ("lxc.aa_profile",)),
     _later("lxc.apparmor.allow_incomplete", _bool, ("lxc.aa_allow_incomplete",)),
@@ -1003,7 +1003,7 @@ APPLIED_BY: dict[str, str] = {
     "lxc.namespace.clone": _NS + "clone_flags",
     "lxc.namespace.keep": _NS + "clone_flags",
     "lxc.namespace.share.<namespace>": _NS + "join_namespaces",
-    "lxc.idmap": _SUP + "_start",  # refuses it: user namespaces are not supported yet
+    "lxc.idmap": "lxcpy.runtime.userns:write_maps",  # validated by userns.validate
     "lxc.apparmor.profile": WARNED,
     "lxc.apparmor.allow_incomplete": WARNED,
     "lxc.apparmor.allow_nesting": WARNED,

@@ -100,6 +100,7 @@ class IdMap:
     nsid: int
     hostid: int
     range: int
+    origin: Origin | None = field(default=None, compare=False)  # for error messages
 
 
 @dataclass

@@ -78,12 +78,21 @@ SYS_pivot_root = 155  # x86_64
 SYS_openat2 = 437
 SYS_pidfd_send_signal = 424
 SYS_mount_setattr = 442
+SYS_clone = 56
+SYS_open_tree = 428
+SYS_move_mount = 429
 
 AT_RECURSIVE = 0x8000
 MOUNT_ATTR_RDONLY = 0x1
 MOUNT_ATTR_NOSUID = 0x2
 MOUNT_ATTR_NODEV = 0x4
 MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR_IDMAP = 0x100000
+AT_FDCWD = -100
+AT_EMPTY_PATH = 0x1000
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = 0o2000000  # O_CLOEXEC
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
 
 _libc: ctypes.CDLL | None = None
 
@@ -167,14 +176,63 @@ class _MountAttr(ctypes.Structure):
                 ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
 
-def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool = True) -> None:
+def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool = True,
+                  userns_fd: int = -1, dirfd: int = AT_FDCWD) -> None:
     """mount_setattr(2): change the flags of the mount at ``path`` (and every mount below it
-    with ``recursive``) in one call; a bind-remount would need one call per mount."""
-    attr = _MountAttr(attr_set, attr_clr, 0, 0)
-    rc = libc().syscall(ctypes.c_long(SYS_mount_setattr), ctypes.c_int(-100), _b(path),
-                        ctypes.c_uint(AT_RECURSIVE if recursive else 0), ctypes.byref(attr),
+    with ``recursive``) in one call; a bind-remount would need one call per mount.
+
+    With ``userns_fd`` (and MOUNT_ATTR_IDMAP in ``attr_set``) the mount becomes idmapped
+    through that user namespace's maps; ``dirfd`` with ``path`` "" acts on the mount of an
+    fd (a detached tree from :func:`open_tree`)."""
+    attr = _MountAttr(attr_set, attr_clr, 0, userns_fd if userns_fd >= 0 else 0)
+    flags = (AT_RECURSIVE if recursive else 0) | (AT_EMPTY_PATH if not path else 0)
+    rc = libc().syscall(ctypes.c_long(SYS_mount_setattr), ctypes.c_int(dirfd), _b(path),
+                        ctypes.c_uint(flags), ctypes.byref(attr),
                         ctypes.c_size_t(ctypes.sizeof(attr)))
-    _check(rc, "mount_setattr", path)
+    _check(rc, "mount_setattr", path or f"fd {dirfd}")
+
+
+def open_tree(path: str, flags: int = OPEN_TREE_CLONE | AT_RECURSIVE) -> int:
+    """open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount tree at ``path`` (as
+    a bind mount would make), held by the returned close-on-exec fd."""
+    rc = libc().syscall(ctypes.c_long(SYS_open_tree), ctypes.c_int(AT_FDCWD), _b(path),
+                        ctypes.c_uint(flags | OPEN_TREE_CLOEXEC))
+    return _check(rc, "open_tree", path)
+
+
+def move_mount(tree_fd: int, target: str) -> None:
+    """move_mount(2): attach the detached tree of ``tree_fd`` on ``target``."""
+    rc = libc().syscall(ctypes.c_long(SYS_move_mount), ctypes.c_int(tree_fd), _b(""),
+                        ctypes.c_int(AT_FDCWD), _b(target),
+                        ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
+    _check(rc, "move_mount", target)
+
+
+SIGCHLD = 17
+
+
+def fork_into(flags: int) -> int:
+    """fork(2) with new namespaces made at once: clone(flags | SIGCHLD) without a new stack,
+    wrapped in CPython's own before/after-fork hooks exactly as os.fork() is.
+
+    Needed for a user namespace: the PID namespace the child is PID 1 of must be owned by
+    the child's user namespace (else it cannot mount /proc), and unshare(CLONE_NEWPID)
+    before os.fork() would make it owned by ours (LXC's lxc_clone does the same). Call it
+    from a single-threaded process only. Returns 0 in the child, its PID in the parent."""
+    api = ctypes.pythonapi
+    glibc = ctypes.PyDLL(None, use_errno=True)  # keeps the GIL across the call, as fork()
+    api.PyOS_BeforeFork()
+    pid = glibc.syscall(ctypes.c_long(SYS_clone), ctypes.c_ulong(flags | SIGCHLD),
+                        ctypes.c_void_p(None), ctypes.c_void_p(None), ctypes.c_void_p(None),
+                        ctypes.c_ulong(0))
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0
+    err = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise KernelError("clone", err)
+    return pid
 
 
 SYS_keyctl = 250  # x86_64

@@ -37,7 +37,8 @@ def setup_autodev(cfg: ContainerConfig, root: Root) -> None:
     old = os.umask(0)
     try:
         for name, major, minor in NODES:
-            _make_node(dev, name, major, minor)
+            # in a user namespace (lxc.idmap) mknod is never allowed: bind the host's nodes
+            _make_node(dev, name, major, minor, bind_only=bool(cfg.idmaps))
         for name, target in LINKS:
             os.symlink(target, name, dir_fd=dev)
         os.mkdir("pts", 0o755, dir_fd=dev)
@@ -65,12 +66,13 @@ def _mount_dev_tmpfs(root: Root, size: str = DEV_SIZE) -> None:
         os.close(fd)
 
 
-def _make_node(dev: int, name: str, major: int, minor: int) -> None:
-    try:
-        os.mknod(name, stat.S_IFCHR | 0o666, os.makedev(major, minor), dir_fd=dev)
-        return
-    except PermissionError:
-        pass  # no CAP_MKNOD: bind the host's node instead, like LXC
+def _make_node(dev: int, name: str, major: int, minor: int, bind_only: bool = False) -> None:
+    if not bind_only:
+        try:
+            os.mknod(name, stat.S_IFCHR | 0o666, os.makedev(major, minor), dir_fd=dev)
+            return
+        except PermissionError:
+            pass  # no CAP_MKNOD: bind the host's node instead, like LXC
     fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o666, dir_fd=dev)
     os.close(fd)
     target = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dev)

@@ -374,8 +374,11 @@ def mount_auto(cfg: ContainerConfig, root: Root | None) -> str:
     return proc_mode
 
 
-def setup_rootfs(cfg: ContainerConfig) -> Root | None:
-    """Make the mount tree private and prepare the rootfs (a mount point of its own)."""
+def setup_rootfs(cfg: ContainerConfig, tree_fd: int = -1) -> Root | None:
+    """Make the mount tree private and prepare the rootfs (a mount point of its own).
+
+    ``tree_fd``: the idmapped copy of the rootfs the supervisor made (lxc.idmap with
+    ``lxc.rootfs.options = idmap=...``, lxcpy.runtime.userns), attached instead of a bind."""
     k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE, None)
     given = cfg.rootfs_path or cfg.chroot
     if not given:
@@ -384,9 +387,17 @@ def setup_rootfs(cfg: ContainerConfig) -> Root | None:
     if not os.path.isdir(path):
         key = "lxc.rootfs.path" if cfg.rootfs_path else "lxc.chroot"
         raise LxcError(f"{key}: rootfs '{given}' does not exist or is not a directory")
-    k.mount(path, path, None, k.MS_BIND | k.MS_REC, None)
+    if tree_fd >= 0:
+        try:
+            k.move_mount(tree_fd, path)
+        finally:
+            os.close(tree_fd)
+    else:
+        k.mount(path, path, None, k.MS_BIND | k.MS_REC, None)
     if cfg.rootfs_options:
         opts = parse_options(cfg.rootfs_options)
+        # idmap= is no mount data: the supervisor acted on it (tree_fd)
+        opts.data = ",".join(o for o in opts.data.split(",") if o and not o.startswith("idmap="))
         # read-only is applied after every mount is made (see pivot)
         extra = opts.flags & ~(k.MS_BIND | k.MS_REC | k.MS_RDONLY)
         if extra or opts.data:

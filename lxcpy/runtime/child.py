@@ -43,6 +43,7 @@ class ChildSpec:
     keep_fds: set[int] = field(default_factory=set)
     console: Console | None = None  # its ptys' slaves are in keep_fds
     seccomp: bytes | None = None  # the BPF program the supervisor compiled, loaded last
+    rootfs_tree: int = -1  # lxc.idmap with idmap=: the idmapped rootfs (sync.MAPPED's fd)
 
 
 def container_main(spec: ChildSpec, chan: Channel) -> None:
@@ -82,6 +83,12 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     if spec.mode == "execute":
         import lxcpy.runtime.init  # noqa: F401
 
+    if cfg.idmaps:  # we were forked into a new user namespace: wait for its maps
+        from lxcpy.runtime.userns import become_root
+
+        mapped = _wait(chan, sync.MAPPED)
+        spec.rootfs_tree = mapped.fds[0] if mapped.fds else -1
+        become_root()  # the namespaces unshared below are owned by our user namespace
     _wait(chan, sync.GO)  # the supervisor put us in the cgroup
     if cfg.namespace_joins:  # lxc.namespace.share.*: join, then make the others
         from lxcpy.runtime.namespaces import join_namespaces
@@ -110,7 +117,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     from lxcpy.rootfs import mounts
 
     run_hooks(spec, "pre-mount")
-    root = mounts.setup_rootfs(cfg)
+    root = mounts.setup_rootfs(cfg, spec.rootfs_tree)
     if root is not None and cfg.autodev:
         # before the mount entries, like LXC: `shm dev/shm ...` must land on the new /dev
         from lxcpy.rootfs.dev import setup_autodev

@@ -33,6 +33,8 @@ def created(cfg: ContainerConfig) -> list[str]:
         names = [ns for ns in DEFAULT if ns not in cfg.namespace_keep]
     if wants_timens(cfg) and not cfg.namespace_clone and "time" not in cfg.namespace_keep:
         names.append("time")  # LXC: a time namespace when an offset is configured
+    if cfg.idmaps and not cfg.namespace_clone and "user" not in cfg.namespace_keep:
+        names.insert(0, "user")  # LXC: lxc.idmap means a user namespace
     names = [ns for ns in names if ns not in cfg.namespace_share]
     if "net" in names and not cfg.wants_netns:  # lxc.net.N.type = none: the caller's
         names.remove("net")
@@ -40,11 +42,11 @@ def created(cfg: ContainerConfig) -> list[str]:
 
 
 def clone_flags(cfg: ContainerConfig) -> int:
-    """unshare(2) flags of the container's first process; the PID namespace is made by
-    the supervisor's fork (it only applies to children)."""
+    """unshare(2) flags of the container's first process; the PID namespace (and the user
+    namespace, which must own it) is made by the supervisor's fork."""
     flags = 0
     for ns in created(cfg):
-        if ns != "pid":
+        if ns not in ("pid", "user"):
             flags |= k.NAMESPACES[ns][0]
     log.info("Cloning namespaces: %s", " ".join(created(cfg)))
     return flags
@@ -74,9 +76,15 @@ def resolve(cfg: ContainerConfig, lxcpath: str) -> None:
         # set-up mounts /proc, /dev, the rootfs: in the host's mount namespace, on the host
         raise LxcError(f"{origin_of(cfg, key)}: lxcpy needs a mount namespace of the "
                        "container's own")
-    if "user" in made:
-        raise LxcError(f"{origin_of(cfg, key)}: user namespaces are not supported yet by "
-                       "lxcpy")
+    if "user" in made and not cfg.idmaps:
+        raise LxcError(f"{origin_of(cfg, key)}: a user namespace needs lxc.idmap lines "
+                       "(who is root in it)")
+    if cfg.idmaps and "user" not in made:
+        raise LxcError(f"{origin_of(cfg, 'lxc.idmap')}: needs a user namespace of the "
+                       f"container's own ({key} leaves it out)")
+    if cfg.idmaps and "pid" not in made:
+        raise LxcError(f"{origin_of(cfg, 'lxc.idmap')}: needs a PID namespace of the "
+                       f"container's own ({key} leaves it out): its /proc belongs to it")
     if "net" not in made:
         for net in cfg.networks:
             if net.type not in (None, "none"):  # would be made nowhere: never ignore it

@@ -144,13 +144,15 @@ class Supervisor:
 
     def _start(self) -> None:
         cfg = self.cfg
-        if cfg.idmaps:
-            raise LxcError("lxc.idmap: user namespaces are not supported yet by lxcpy")
         from lxcpy.runtime.process import preflight
 
         # every key acted on or refused (one line) before anything is made; -d shows these
         for warning in preflight(cfg, self.prog, self.name, self.paths.lxcpath):
             log.warning("%s", warning)
+        if cfg.idmaps or "idmap=" in (cfg.rootfs_options or ""):
+            from lxcpy.runtime.userns import validate
+
+            validate(cfg)  # the maps, the rootfs's idmap= option: one line, nothing made
         from lxcpy.runtime.confine import prepare_seccomp
 
         self.seccomp = prepare_seccomp(cfg, self.paths)  # compiled before anything is made
@@ -164,6 +166,8 @@ class Supervisor:
             preload(cfg.networks)
         self.chan = self._spawn()
         fault_point("clone")
+        if cfg.idmaps:
+            self._map_user()
         self.cgroup.attach(self.init_pid)
         self.chan.send(sync.GO)
         self._expect(sync.NAMESPACES)
@@ -224,6 +228,13 @@ class Supervisor:
             keep_fds=self.console.child_fds() if self.console else set(),
             seccomp=self.seccomp)
         new_pid = "pid" not in self.cfg.namespace_keep
+        if self.cfg.idmaps:
+            # user and PID namespace at once: the PID namespace is owned by the user one
+            pid = k.fork_into(k.CLONE_NEWUSER | k.CLONE_NEWPID)
+            if pid == 0:
+                parent.close()
+                container_main(spec, child)
+            return self._spawned(pid, parent, child)
         own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         try:
             if new_pid:
@@ -237,6 +248,9 @@ class Supervisor:
                 k.setns(own_pidns, k.CLONE_NEWPID)
         finally:
             os.close(own_pidns)
+        return self._spawned(pid, parent, child)
+
+    def _spawned(self, pid: int, parent: Channel, child: Channel) -> Channel:
         child.close()
         if self.console is not None:
             self.console.attach(self.loop)
@@ -245,6 +259,28 @@ class Supervisor:
         self.res.init_pid = pid
         self.res.save(self.paths)
         return parent
+
+    def _map_user(self) -> None:
+        """lxc.idmap: the child waits in its new user namespace for its maps, the rootfs
+        it can see through them, and a cgroup and console its root may use (LXC's
+        chown_mapped_root); then it becomes root there (sync.MAPPED)."""
+        from lxcpy.runtime.userns import idmapped_tree, root_ids, rootfs_idmap, write_maps
+
+        assert self.chan is not None
+        write_maps(self.cfg, self.init_pid)
+        uid, gid = root_ids(self.cfg)
+        self.cgroup.chown(uid, gid)
+        if self.console is not None:
+            for fd in self.console.child_fds():  # the ptys we allocated, never a caller's tty
+                os.fchown(fd, uid, gid)
+        fds = []
+        if rootfs_idmap(self.cfg) is not None:
+            fds.append(idmapped_tree(self.cfg, self.init_pid))
+        try:
+            self.chan.send(sync.MAPPED, fds=fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def _record_net(self, record: dict[str, Any]) -> None:
         self.res.net.append(record)

@@ -6,6 +6,11 @@ start, in order (as runc's ``libcontainer/sync.go`` writes its own down)::
     supervisor (supervisor.py)             container's first process (child.py, init.py)
     ---------------------------            -----------------------------------------------
     fork ------------------------------->  PID 1 of the new PID namespace; closes fds
+    (lxc.idmap: the fork makes a user namespace too, owning the PID namespace)
+    lxc.idmap: writes uid_map/gid_map,
+    chowns cgroup and ptys to the mapped
+    root, makes the idmapped rootfs tree
+    MAPPED [fd: rootfs tree] ----------->  setresgid/setresuid 0 in its user namespace
     writes it into the cgroups
     GO --------------------------------->  unshare(the other namespaces)
                           <--------------  NAMESPACES
@@ -31,6 +36,7 @@ from typing import Any
 
 # supervisor -> child
 GO = "go"
+MAPPED = "mapped"  # lxc.idmap: maps written; carries the idmapped rootfs tree's fd, if any
 NETWORK = "network"
 # child -> supervisor
 NAMESPACES = "namespaces"
@@ -46,6 +52,7 @@ class Message(dict):  # type: ignore[type-arg]
     """A received message: its payload, with the message's name in ``name``."""
 
     name: str = EOF
+    fds: list[int] = []  # received with it (SCM_RIGHTS): the receiver owns and closes them
 
 
 class Channel:
@@ -60,13 +67,18 @@ class Channel:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def send(self, name: str, **payload: Any) -> None:
-        self.sock.send(json.dumps({"msg": name, **payload}).encode())
+    def send(self, name: str, fds: list[int] | None = None, **payload: Any) -> None:
+        data = json.dumps({"msg": name, **payload}).encode()
+        if fds:
+            socket.send_fds(self.sock, [data], fds)
+        else:
+            self.sock.send(data)
 
     def recv(self) -> Message:
         """The next message; its name is EOF when the peer exec'd, died or closed."""
-        data = self.sock.recv(1 << 20)
+        data, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 4, socket.MSG_CMSG_CLOEXEC)
         message = Message()
+        message.fds = list(fds)
         if data:
             payload = json.loads(data)
             message.name = str(payload.pop("msg", ""))

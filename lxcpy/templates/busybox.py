@@ -118,6 +118,12 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
     try:
         tty_max = _int(user.get("lxc.tty.max"), TTY_MAX, "lxc.tty.max")
         build_rootfs(rootfs, busybox, user.get("lxc.uts.name", container.name), tty_max)
+        if user.get_all("lxc.idmap"):
+            # LXC's create: the container's directory belongs to its mapped root, who must
+            # reach the rootfs in it; the tree too, unless an idmapped mount shifts it
+            shift_ownership(container.paths.dir, user.get_all("lxc.idmap"), recurse=False)
+            if "idmap=" not in user.get("lxc.rootfs.options", ""):
+                shift_ownership(rootfs, user.get_all("lxc.idmap"))
         profile = None if "lxc.seccomp.profile" in user else _install_seccomp(container)
     except BaseException:
         _unclaim(rootfs, made)
@@ -295,6 +301,39 @@ def build_rootfs(rootfs: str, busybox: str, hostname: str, tty_max: int) -> None
         _write(rootfs, "etc/init.d/console", CONSOLE, 0o755)
     finally:
         os.umask(old)
+
+
+def shift_ownership(rootfs: str, idmap_lines: list[str], recurse: bool = True) -> None:
+    """lxc.idmap without an idmapped rootfs: give every file of the tree the host ids its
+    owner has inside (root's files to the mapped root), as LXC's templates do with
+    ``lxc-usernsexec -m ... -- chown``. lchown: a symlink is changed, never followed."""
+    from lxcpy.config.model import IdMap
+    from lxcpy.runtime.userns import check_maps, to_host
+
+    maps = []
+    for line in idmap_lines:
+        fields = line.split()
+        if len(fields) != 4 or fields[0] not in "ug" or not all(f.isdigit() for f in fields[1:]):
+            raise LxcError(f"busybox template: lxc.idmap: '{line}' is not an id map")
+        maps.append(IdMap(fields[0], int(fields[1]), int(fields[2]), int(fields[3])))
+    check_maps(maps)
+
+    def shift(path: str) -> None:
+        st = os.lstat(path)
+        uid, gid = to_host(maps, "u", st.st_uid), to_host(maps, "g", st.st_gid)
+        if uid is None or gid is None:
+            raise LxcError(f"busybox template: lxc.idmap maps no host id for the owner "
+                           f"{st.st_uid}:{st.st_gid} of '{path}'")
+        mode = st.st_mode
+        os.lchown(path, uid, gid)
+        if not os.path.islink(path) and mode & 0o6000:
+            os.chmod(path, mode & 0o7777)  # chown clears set-id bits: keep them (LXC's chown)
+
+    shift(rootfs)
+    # os.walk never follows a symlink to a directory
+    for top, dirs, files in os.walk(rootfs) if recurse else ():
+        for name in dirs + files:
+            shift(os.path.join(top, name))
 
 
 def _inittab(tty_max: int) -> str:
