@@ -158,8 +158,11 @@ class Container:
 
     def start(self, argv: Sequence[str] = (), overrides: Sequence[str] = (),
               config_file: str | None = None, daemonize: bool = True,
-              prog: str = "lxc-start") -> int:
-        """Boot ``lxc.init.cmd`` (or ``argv``) as PID 1. Daemonised: returns once RUNNING."""
+              prog: str = "lxc-start", pidfile: str | None = None) -> int:
+        """Boot ``lxc.init.cmd`` (or ``argv``) as PID 1. Daemonised: returns once RUNNING.
+
+        ``pidfile`` (lxc-start -p): the supervisor's PID is written there while it runs.
+        """
         cfg = self._prepare(overrides, config_file)
         command = list(argv) or list(cfg.init_cmd or [])
         if not cfg.rootfs_path and not cfg.chroot and not command:
@@ -169,19 +172,19 @@ class Container:
                              "'--' or set lxc.rootfs.path")
         if not command:
             command = ["/sbin/init"]
-        return self._run(cfg, command, "start", prog, daemonize)
+        return self._run(cfg, command, "start", prog, daemonize, pidfile)
 
     def _run(self, cfg: ContainerConfig, argv: list[str], mode: str, prog: str,
-             daemonize: bool) -> int:
+             daemonize: bool, pidfile: str | None = None) -> int:
         from lxcpy.runtime.supervisor import Supervisor
 
         if daemonize:
             from lxcpy.runtime.daemon import run_daemonized
 
-            return run_daemonized(lambda ready: Supervisor(self.paths, cfg, argv, mode, prog,
-                                                           on_running=ready,
-                                                           daemonized=True).run())
-        return Supervisor(self.paths, cfg, argv, mode, prog).run()
+            return run_daemonized(lambda ready: _with_pidfile(
+                pidfile, Supervisor(self.paths, cfg, argv, mode, prog, on_running=ready,
+                                    daemonized=True).run))
+        return _with_pidfile(pidfile, Supervisor(self.paths, cfg, argv, mode, prog).run)
 
     def stop(self, timeout: float = 60, kill: bool = False, nowait: bool = False,
              nokill: bool = False) -> None:
@@ -316,6 +319,24 @@ class Container:
         # the running container's confinement, never the config file's (runtime.attach)
         return attach(self, int(info["pid"]), list(info.get("cgroup_paths", [])), list(argv),
                       env, clear_env)
+
+
+def _with_pidfile(pidfile: str | None, run: Any) -> int:
+    """LXC's pidfile: this process's (the supervisor's) PID while ``run()`` runs."""
+    if pidfile is None:
+        return int(run())
+    try:
+        with open(pidfile, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    except OSError as exc:
+        raise LxcError(f"failed to write pidfile '{pidfile}': {exc.strerror}") from None
+    try:
+        return int(run())
+    finally:
+        try:
+            os.unlink(pidfile)
+        except OSError:
+            pass
 
 
 def _walk_procs(path: str) -> list[list[int]]:

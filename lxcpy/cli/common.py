@@ -13,7 +13,10 @@ import functools
 import os
 import sys
 
-from lxcpy import __version__
+# What `--version` prints: the LXC release whose command line and behaviour lxcpy follows
+# (drivers such as vagrant-lxc switch code paths on it). lxcpy's own version
+# (lxcpy.__version__) is printed by lxc-checkconfig.
+LXC_VERSION = "5.0.2"
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of every start-up
 if TYPE_CHECKING:
@@ -24,9 +27,11 @@ if TYPE_CHECKING:
 
     from lxcpy.cli.fastpath import Table
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-# Commands that take a program to run: everything after the options is the program's.
-COMMAND_CONTEXT = {**CONTEXT, "allow_interspersed_args": False, "ignore_unknown_options": True}
+# LXC's -?, -h and --help all print the help
+CONTEXT = {"help_option_names": ["-h", "--help", "-?"], "max_content_width": 100}
+# Commands that take a program to run: the first argument that is no option starts the
+# program's command line. An unknown option before it is a usage error, never a program.
+COMMAND_CONTEXT = {**CONTEXT, "allow_interspersed_args": False}
 
 
 class State:
@@ -105,7 +110,8 @@ def common_options(name_required: bool = True, name_multiple: bool = False,
                           help="set log priority to LEVEL (TRACE..FATAL)")(fn)
         fn = click.option("-q", "--quiet", "quiet", is_flag=True,
                           help="don't produce any output")(fn)
-        fn = click.version_option(__version__, "--version", message="%(version)s")(fn)
+        fn = click.version_option(LXC_VERSION, "--version", message="%(version)s")(fn)
+        fn = usage_option()(fn)
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
@@ -117,6 +123,23 @@ def common_options(name_required: bool = True, name_multiple: bool = False,
         return wrapper
 
     return decorate
+
+
+def _print_usage(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import click
+
+    click.echo(ctx.get_usage())
+    ctx.exit(0)
+
+
+def usage_option() -> Callable[[Callable[..., Any]], Any]:
+    """LXC's --usage: the one usage line, exit 0."""
+    import click
+
+    return click.option("--usage", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_print_usage, help="give the short usage message")
 
 
 def invoke(fn: Callable[..., Any], kwargs: dict[str, Any], name_required: bool = True,

@@ -13,15 +13,33 @@ if TYPE_CHECKING:
 def run_freeze(name: str, lxcpath: str, **_: object) -> None:
     """Freeze every process of the container; returns once all are frozen."""
     from lxcpy.container import Container
+    from lxcpy.errors import LxcError, NotRunning
 
-    Container(name, lxcpath).freeze()
+    container = Container(name, lxcpath)
+    try:
+        container.freeze()
+    except NotRunning:
+        raise
+    except LxcError:
+        # LXC: freezing a frozen container succeeds (exit 0), as scripts expect
+        if container.state != "FROZEN":
+            raise
 
 
 def run_unfreeze(name: str, lxcpath: str, **_: object) -> None:
     """Thaw every process of a frozen container; returns once all run again."""
     from lxcpy.container import Container
+    from lxcpy.errors import LxcError, NotRunning
 
-    Container(name, lxcpath).unfreeze()
+    container = Container(name, lxcpath)
+    try:
+        container.unfreeze()
+    except NotRunning:
+        raise
+    except LxcError:
+        # LXC: thawing a running (not frozen) container succeeds (exit 0)
+        if container.state != "RUNNING":
+            raise
 
 
 def build_freeze() -> click.Command:

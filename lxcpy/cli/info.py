@@ -38,6 +38,41 @@ def stats_lines(stats: dict[str, int | None], raw: bool) -> list[str]:
     return out
 
 
+def _read_stat(ifname: str, what: str) -> int:
+    try:
+        with open(f"/sys/class/net/{ifname}/statistics/{what}") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0  # LXC prints 0 when it cannot read the counter
+
+
+def link_lines(links: list[str], raw: bool) -> list[str]:
+    """LXC's Link block for each host-side interface: TX and RX from the container's side,
+    so TX bytes are what the host end received."""
+    out = []
+    for ifname in links:
+        tx = _read_stat(ifname, "rx_bytes")
+        rx = _read_stat(ifname, "tx_bytes")
+        out.append(line("Link", ifname))
+        for label, value in ((" TX bytes", tx), (" RX bytes", rx), (" Total bytes", tx + rx)):
+            out.append(line(label, value if raw else _human_size(value)))
+    return out
+
+
+def host_links(container: object) -> list[str]:
+    """Host-side names of the running container's interfaces, in config order: a veth's
+    host end, else the link (lower) device, as lxc-info names them."""
+    from lxcpy.runtime.resources import Resources
+
+    res = Resources.load(container.paths)  # type: ignore[attr-defined]
+    out = []
+    for rec in sorted(res.net if res else [], key=lambda r: r.get("index", 0)):
+        ifname = rec.get("host") if rec.get("type") == "veth" else rec.get("link")
+        if ifname and not rec.get("undone"):
+            out.append(str(ifname))
+    return out
+
+
 def run(name: str, lxcpath: str, show_state: bool, show_pid: bool, show_ips: bool,
             show_stats: bool, raw: bool, config_keys: tuple[str, ...], **_: object) -> None:
     """Show a container's state, PID, addresses and resource usage."""
@@ -51,25 +86,39 @@ def run(name: str, lxcpath: str, show_state: bool, show_pid: bool, show_ips: boo
         raise NotDefined(f"{name} doesn't exist")
     for key in config_keys:
         values = container.get_config_item(key)
-        echo(f"{key} = " + "\n".join(values))
-    if config_keys and not (show_state or show_pid or show_ips or show_stats):
+        # LXC: -H with a single -c prints the bare value
+        echo("\n".join(values) if raw and len(config_keys) == 1
+             else f"{key} = " + "\n".join(values))
+    filters = sum((show_state, show_pid, show_ips, show_stats))
+    if config_keys and not filters:
         return
-    everything = not (show_state or show_pid or show_ips or show_stats)
+    everything = not filters
+    # LXC (lxc_info.c print_info_msg_*): -H with exactly one of -s/-p/-i prints the bare
+    # value, for `[ "$(lxc-info -n X -sH)" = RUNNING ]`; statistics keep their labels
+    bare = raw and filters == 1
+
+    def field(label: str, value: object) -> str:
+        return str(value) if bare else line(label, value)
+
     out: list[str] = []
     running = state != "STOPPED"
     if everything:
         out.append(line("Name", name))
     if everything or show_state:
-        out.append(line("State", state))
+        out.append(field("State", state))
     if running and (everything or show_pid):
-        out.append(str(pid) if raw and show_pid and not everything else line("PID", pid))
+        out.append(field("PID", pid))
     if running and (everything or show_ips):
         v4, v6 = container.get_ips()
-        out.extend(line("IP", ip) for ip in v4 + v6)
+        out.extend(field("IP", ip) for ip in v4 + v6)
     if running and (everything or show_stats):
         try:
             out.extend(stats_lines(container.stats(), raw))
         except Exception:  # noqa: BLE001 - usage lines are best effort, like LXC's
+            pass
+        try:
+            out.extend(link_lines(host_links(container), raw))
+        except Exception:  # noqa: BLE001 - as the usage lines
             pass
     if out:
         echo("\n".join(out))

@@ -227,6 +227,9 @@ def fancy_output(rows: list[Row], cols: list[str]) -> str:
 @click.option("--defined", is_flag=True, help="list only defined containers")
 @click.option("-g", "--groups", "groups", metavar="G1,G2",
               help="comma separated list of groups a container must have to be displayed")
+@click.option("--nesting", "nesting", type=click.IntRange(min=0), default=None, metavar="NUM",
+              help="show nested containers up to NUM levels (lxcpy runs none: the same "
+                   "list)")
 @click.option("--filter", "filter_", metavar="REGEX",
               help="filter container names by regular expression")
 @click.argument("pattern", required=False, metavar="[FILTER]")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from lxcpy.cli.common import CONTEXT, entry, fail
+from lxcpy.cli.common import CONTEXT, entry, fail, usage_option
 
 
 @click.command(context_settings=CONTEXT)
+@usage_option()
 @click.option("-c", "--config", "config_path", metavar="FILE",
               help="the container configuration to update (rewritten in place)")
 @click.pass_context

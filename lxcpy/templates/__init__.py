@@ -15,7 +15,19 @@ if TYPE_CHECKING:
 Template = Callable[["Container", str, list[str]], str]
 
 
+# LXC's templates directory (Debian: the lxc and lxc-templates packages): lxc-NAME scripts.
+# $LXCPY_TEMPLATE_DIR names another one (tests, a custom install).
+LXC_TEMPLATE_DIR = "/usr/share/lxc/templates"
+
+
+def template_dir() -> str:
+    return os.environ.get("LXCPY_TEMPLATE_DIR") or LXC_TEMPLATE_DIR
+
+
 def find_template(name: str) -> Template:
+    """lxcpy's own template NAME, else a path to a script, else LXC's ``lxc-NAME``."""
+    from lxcpy.templates.script import script_template
+
     if name == "busybox":
         from lxcpy.templates.busybox import busybox_template
 
@@ -23,8 +35,9 @@ def find_template(name: str) -> Template:
     if "/" in name:
         if not os.access(name, os.X_OK):
             raise LxcError(f"template '{name}' is not an executable file")
-        from lxcpy.templates.script import script_template
-
         return script_template(name)
-    raise LxcError(f"template '{name}' not found (built in: busybox, none; or a path to a "
-                   "template script)")
+    script = os.path.join(template_dir(), "lxc-" + name)
+    if name not in (".", "..") and os.path.isfile(script) and os.access(script, os.X_OK):
+        return script_template(script)
+    raise LxcError(f"template '{name}' not found (built in: busybox, none; LXC's in "
+                   f"{template_dir()}: lxc-NAME; or a path to a template script)")

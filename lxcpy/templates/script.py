@@ -25,12 +25,16 @@ def script_template(path: str) -> Template:
 
     def run(container: Container, config_text: str, args: list[str]) -> str:
         paths = container.paths
+        # lxc-create --dir DIR comes as a leading --rootfs=DIR: LXC's --rootfs argument
+        rootfs = paths.rootfs
+        if args and args[0].startswith("--rootfs="):
+            rootfs, args = args[0][len("--rootfs="):], args[1:]
         write_atomic(paths.config, config_text, 0o640)
-        os.makedirs(paths.rootfs, mode=0o755, exist_ok=True)
+        os.makedirs(rootfs, mode=0o755, exist_ok=True)
         argv = [script, f"--path={paths.dir}", f"--name={container.name}",
-                f"--rootfs={paths.rootfs}", *args]
+                f"--rootfs={rootfs}", *args]
         env = {**os.environ, "LXC_NAME": container.name, "LXC_PATH": paths.dir,
-               "LXC_ROOTFS_PATH": paths.rootfs, "LXC_CONFIG_FILE": paths.config}
+               "LXC_ROOTFS_PATH": rootfs, "LXC_CONFIG_FILE": paths.config}
         try:
             status = subprocess.run(argv, env=env, cwd=paths.dir).returncode
         except OSError as exc:

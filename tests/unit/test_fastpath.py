@@ -89,7 +89,8 @@ def test_table_matches_click_declaration(prog: str) -> None:
     ctx = click.Context(cmd)
     options = [p for p in cmd.params if isinstance(p, click.Option)]
     eager = [p for p in options if p.is_eager]
-    assert [p.opts for p in eager] == [["--version"]]  # left to click, like -h/--help
+    # left to click, like -h/--help/-?
+    assert sorted(p.opts for p in eager) == [["--usage"], ["--version"]]
     declared = []
     for param in options:
         if param.is_eager:
@@ -143,7 +144,11 @@ ORDINARY: dict[str, list[list[str]]] = {
                     ["-n", "c", "--", "-h"], ["-n", "c", "-", "x"], ["-n", "c"],
                     ["-n", "c", "-u", " 12 ", "--", "x"], ["-n", "c", "--uid=5", "true"]],
     "lxc-start": [["-n", "c"], ["-n", "c", "-F"], ["-n", "c", "-d"], ["-n", "c", "-F", "-d"],
-                  ["-n", "c", "-d", "-F", "--", "/bin/sh"], ["-n", "c", "-s", "k=v", "init"]],
+                  ["-n", "c", "-d", "-F", "--", "/bin/sh"], ["-n", "c", "-s", "k=v", "init"],
+                  ["-n", "c", "-p", "/p", "-c", "/dev/tty8", "-L", "/l", "-C"],
+                  ["-n", "c", "--pidfile=/p", "--console-log", "/l", "--close-all-fds"],
+                  ["-n", "c", "--share-net", "d", "--share-ipc=12", "--share-uts", "d",
+                   "--share-pid", "d", "--", "sh"]],
     "lxc-stop": [["-n", "c"], ["-n", "c", "-k"], ["-n", "c", "-t", "5"], ["-n", "c", "-t", "-1"],
                  ["-n", "c", "-W", "--nokill"], ["-n", "c", "-k", "--nolock"], ["-n", "c", "-r"]],
     "lxc-kill": [["-n", "c", "KILL"], ["-n", "c", "-s", "TERM"], ["-n", "c"],
@@ -161,13 +166,14 @@ ORDINARY: dict[str, list[list[str]]] = {
 ODD_COMMON = [["-h"], ["--help"], ["--version"], ["-n", "c", "--version"], ["-n"],
               ["-n", "c", "-P"], ["-n", "c", "-x"], ["-n", "c", "--bogus"], ["-n", "c", "-qh"],
               ["-n", "c", "--quiet=1"], ["-n", "c", "-l", "bogus"], ["--nam", "c"],
-              ["-n", "c", "-h"]]
+              ["-n", "c", "-h"], ["-?"], ["-n", "c", "-?"], ["--usage"], ["-n", "c", "--usage"]]
 ODD: dict[str, list[list[str]]] = {
     "lxc-state": [["-n", "c", "extra"]],
     "lxc-info": [["-n", "c", "-sp"], ["-n", "c", "-c"], ["-n", "c", "--state=1"]],
     "lxc-execute": [["-n", "c", "-u", "x", "--", "true"], ["-n", "c", "-dq", "true"],
                     ["-x", "-n", "c", "true"], ["-n", "c", "--bogus", "true"]],
-    "lxc-start": [["-n", "c", "-dF"]],
+    "lxc-start": [["-n", "c", "-dF"], ["-n", "c", "-x", "sh"], ["-n", "c", "--share-net"],
+                  ["-n", "c", "-p"]],
     "lxc-stop": [["-n", "c", "-t", "1.5"], ["-n", "c", "-kW"], ["-n", "c", "-t"]],
     "lxc-kill": [["-n", "c", "-9"], ["-n", "c", "a", "b"]],
     "lxc-wait": [["-n", "c"], ["-n", "c", "-s", "X", "-t", "x"]],
