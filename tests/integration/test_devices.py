@@ -22,8 +22,7 @@ from lxcpy.cgroups.devices import DevicePolicy, compile_policy
 from lxcpy.kernel import bpf
 from lxcpy.paths import ContainerPaths
 from lxcpy.runtime.resources import Resources
-from tests.integration.helpers import lxc, unique, write_config
-from tests.integration.test_cgroup_names import payload_dirs
+from tests.integration.helpers import cgroup_leftovers, lxc, make, unique, write_config
 
 pytestmark = pytest.mark.root
 
@@ -96,33 +95,26 @@ def assert_attack_refused(results: dict[str, str], nodes: Path) -> None:
     }
 
 
-def create(lxcpath: Path, tmp_path: Path, text: str) -> str:
-    name = unique("dv")
-    conf = write_config(tmp_path, name, f"lxc.uts.name = {name}\n{text}")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
-
-
 @needs_v2
 def test_v2_device_program_denies_what_the_policy_does_not_allow(lxcpath: Path,
                                                                  tmp_path: Path) -> None:
-    name = create(lxcpath, tmp_path, "lxc.cgroup.driver = v2\n" + policy_lines(2))
+    name = make(lxcpath, "lxc.cgroup.driver = v2\n" + policy_lines(2))
     nodes = tmp_path / "nodes"
     results = probe(lxcpath, name, tmp_path, *attack_specs(nodes))
     assert_attack_refused(results, nodes)
     shutil.rmtree(nodes)
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
 
 
 @pytest.mark.skipif(not HAS_V1_DEVICES, reason="no v1 devices controller")
 def test_v1_devices_deny_a_then_allows(lxcpath: Path, tmp_path: Path) -> None:
     """LXC's order on v1: ``deny a`` first, then the allows, written as they come."""
-    name = create(lxcpath, tmp_path, "lxc.cgroup.driver = v1\n" + policy_lines(1))
+    name = make(lxcpath, "lxc.cgroup.driver = v1\n" + policy_lines(1))
     nodes = tmp_path / "nodes"
     results = probe(lxcpath, name, tmp_path, *attack_specs(nodes))
     assert_attack_refused(results, nodes)
     shutil.rmtree(nodes)
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
 
 
 def test_a_policy_for_the_other_version_only_is_skipped_with_a_warning(
@@ -131,7 +123,7 @@ def test_a_policy_for_the_other_version_only_is_skipped_with_a_warning(
     enforces) and item 2 of issue 12: skipped, and said so, never silently. The host's
     own driver, with the lines of the other version."""
     driver, other = ("v1", 2) if HAS_V1 else ("v2", 1)
-    name = create(lxcpath, tmp_path, f"lxc.cgroup.driver = {driver}\n" + policy_lines(other))
+    name = make(lxcpath, f"lxc.cgroup.driver = {driver}\n" + policy_lines(other))
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
     r = lxc("execute", "-n", name, "--", sys.executable, str(script), "r,/dev/null",
@@ -148,7 +140,7 @@ def test_v2_program_is_multi_and_a_sub_cgroup_cannot_widen_it(lxcpath: Path,
                                                               tmp_path: Path) -> None:
     """Attached with BPF_F_ALLOW_MULTI: a program attached below (as a container's root
     could) runs in addition to ours, it never replaces it."""
-    name = create(lxcpath, tmp_path, "lxc.cgroup.driver = v2\n" + policy_lines(2))
+    name = make(lxcpath, "lxc.cgroup.driver = v2\n" + policy_lines(2))
     lxc("execute", "-n", name, "-d", "--", "sleep", "1000", lxcpath=lxcpath, check=True)
     res = Resources.load(ContainerPaths(name, str(lxcpath)))
     assert res is not None and len(res.cgroup_paths) == 1
@@ -179,13 +171,13 @@ def test_v2_program_is_multi_and_a_sub_cgroup_cannot_widen_it(lxcpath: Path,
     finally:
         os.close(fd)
         lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
-    assert not os.path.exists(cgroup) and payload_dirs(name) == []
+    assert not os.path.exists(cgroup) and cgroup_leftovers(name) == []
 
 
 @needs_v2
 def test_v2_policy_holds_for_attached_processes_and_cannot_be_set_at_runtime(
         lxcpath: Path, tmp_path: Path) -> None:
-    name = create(lxcpath, tmp_path, "lxc.cgroup.driver = v2\n" + policy_lines(2))
+    name = make(lxcpath, "lxc.cgroup.driver = v2\n" + policy_lines(2))
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
     lxc("execute", "-n", name, "-d", "--", "sleep", "1000", lxcpath=lxcpath, check=True)
@@ -202,7 +194,7 @@ def test_v2_policy_holds_for_attached_processes_and_cannot_be_set_at_runtime(
         assert r.stdout == "r /dev/null EPERM\n", r.stderr
     finally:
         lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
 
 
 def test_a_bad_rule_is_one_line_naming_file_line_and_key(lxcpath: Path,
@@ -215,13 +207,13 @@ def test_a_bad_rule_is_one_line_naming_file_line_and_key(lxcpath: Path,
     assert f"{conf}:3: lxc.cgroup2.devices.allow: 'c 1:3 rwx' is not a device rule" in r.stderr
     assert not (lxcpath / name).exists()
     # the same through lxc-execute's -s on a defined container: refused before a start
-    name = create(lxcpath, tmp_path, "lxc.cgroup.driver = v2\n")
+    name = make(lxcpath, "lxc.cgroup.driver = v2\n")
     r = lxc("execute", "-n", name, "-s", "lxc.cgroup2.devices.deny=b 8:*", "--", "true",
             lxcpath=lxcpath)
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "lxc.cgroup2.devices.deny: 'b 8:*' is not a device rule" in r.stderr
     assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
 
 
 def common_conf(tmp_path: Path) -> Path:
@@ -241,7 +233,7 @@ def common_conf(tmp_path: Path) -> Path:
 def test_lxc_common_conf_starts_with_both_drivers(lxcpath: Path, tmp_path: Path,
                                                   driver: str) -> None:
     conf = common_conf(tmp_path)
-    name = create(lxcpath, tmp_path, f"lxc.include = {conf}\nlxc.cgroup.driver = {driver}\n")
+    name = make(lxcpath, f"lxc.include = {conf}\nlxc.cgroup.driver = {driver}\n")
     nodes = tmp_path / "nodes"
     nodes.mkdir()
     log = tmp_path / "debug.log"
@@ -267,4 +259,4 @@ def test_lxc_common_conf_starts_with_both_drivers(lxcpath: Path, tmp_path: Path,
     if driver == "v2":
         assert "allowlist with 12 exception(s)" in text
     shutil.rmtree(nodes)
-    assert payload_dirs(name) == []
+    assert cgroup_leftovers(name) == []
