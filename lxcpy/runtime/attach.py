@@ -24,19 +24,43 @@ if TYPE_CHECKING:
     from lxcpy.container import Container
     from lxcpy.runtime.confine import Running
 
-# user and time namespaces are not created by lxcpy; mnt last so /proc paths still resolve
-ORDER = ("cgroup", "ipc", "uts", "net", "pid", "mnt")
+# user first: an unprivileged container's other namespaces are owned by its user namespace,
+# which gives us the capabilities to join them (LXC's and nsenter's order); mnt last so
+# /proc paths still resolve
+ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "mnt")
+
+
+class AttachOptions:
+    """lxc-attach's options beyond the command and its environment (LXC's meaning)."""
+
+    __slots__ = ("uid", "gid", "namespaces", "elevated", "personality", "remount_sys_proc")
+
+    def __init__(self, uid: int | None = None, gid: int | None = None,
+                 namespaces: frozenset[str] | None = None, elevated: frozenset[str] = frozenset(),
+                 personality: int | None = None, remount_sys_proc: bool = False) -> None:
+        self.uid = uid  # -u: run as this uid (else the caller's, root)
+        self.gid = gid  # -g
+        self.namespaces = namespaces  # -s: join only these (lxcpy names), None: all
+        # -e: CGROUP (stay out of its cgroup), CAP (keep the capabilities), LSM (none here);
+        # the seccomp filter and no_new_privs of the init apply always
+        self.elevated = elevated
+        self.personality = personality  # -a: personality(2) before exec
+        self.remount_sys_proc = remount_sys_proc  # -R: fresh /proc and /sys (-s without MOUNT)
 
 
 def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: list[str],
-           env: dict[str, str] | None, clear_env: bool) -> int:
+           env: dict[str, str] | None, clear_env: bool,
+           opts: AttachOptions | None = None) -> int:
     from lxcpy.runtime.confine import running_confinement
 
     # read before anything is joined: the init's status and the recorded filter are host files
     running = running_confinement(container.paths, init_pid)
+    opts = opts or AttachOptions()
     fds = []
     try:
         for ns in ORDER:
+            if opts.namespaces is not None and ns not in opts.namespaces:
+                continue  # -s: the caller's namespace stays
             if not k.same_namespace("self", init_pid, ns):
                 fds.append((ns, os.open(k.ns_path(init_pid, ns), os.O_RDONLY | os.O_CLOEXEC)))
     except FileNotFoundError:
@@ -52,7 +76,7 @@ def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: l
         os.close(status_r)
         code = 1
         try:
-            code = _child(cgroup_paths, fds, running, argv, environment, status_w)
+            code = _child(cgroup_paths, fds, running, argv, environment, status_w, opts)
         except BaseException as exc:  # noqa: BLE001 - one line, never a traceback
             sys.stderr.write(f"lxc-attach: {container.name}: {exc}\n")
         os._exit(code)
@@ -70,6 +94,35 @@ def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: l
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1
 
 
+def _options_before_confine(opts: AttachOptions) -> None:
+    """-R, -a, -g and -u in the attached process, before its confinement."""
+    if opts.remount_sys_proc and opts.namespaces is not None and "mnt" not in opts.namespaces:
+        # a mount namespace of its own, so the host's /proc and /sys stay as they are
+        k.unshare(k.CLONE_NEWNS)
+        k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE)
+        for target, fstype in (("/proc", "proc"), ("/sys", "sysfs")):
+            k.umount2(target, k.MNT_DETACH)
+            k.mount(fstype, target, fstype, k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
+    if opts.personality is not None:
+        k.personality(opts.personality)
+    if opts.gid is not None:
+        os.setgroups([])
+        os.setresgid(opts.gid, opts.gid, opts.gid)
+    if opts.uid is not None and opts.uid != 0:
+        # keep the permitted capabilities across setuid so confine() can still drop the
+        # bounding set and load the filter; exec as a non-root uid then clears them all
+        import prctl
+
+        k.prctl(PR_SET_KEEPCAPS, 1)
+        os.setresuid(opts.uid, opts.uid, opts.uid)
+        for cap in prctl.ALL_CAP_NAMES:
+            if getattr(prctl.cap_permitted, cap):
+                setattr(prctl.cap_effective, cap, True)
+
+
+PR_SET_KEEPCAPS = 8
+
+
 def _environment(env: dict[str, str] | None, clear_env: bool) -> dict[str, str]:
     if clear_env:
         from lxcpy.runtime.child import DEFAULT_PATH
@@ -83,9 +136,10 @@ def _environment(env: dict[str, str] | None, clear_env: bool) -> dict[str, str]:
 
 
 def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], running: Running,
-           argv: list[str], env: dict[str, str], status_w: int) -> int:
+           argv: list[str], env: dict[str, str], status_w: int,
+           opts: AttachOptions) -> int:
     k.prctl(k.PR_SET_DUMPABLE, 0)
-    for path in cgroup_paths:
+    for path in cgroup_paths if "CGROUP" not in opts.elevated else ():
         try:
             with open(os.path.join(path, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
@@ -95,10 +149,14 @@ def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], running: Running
     from lxcpy.runtime.confine import confine, preload
 
     preload(running.seccomp)
-    drop = running.drop()
+    drop = running.drop() if "CAP" not in opts.elevated else []
     for ns, fd in fds:
         k.setns(fd, k.NAMESPACES[ns][0])
         os.close(fd)
+        if ns == "user":  # our host ids are unmapped there: become its root (LXC does)
+            os.setgroups([])
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
     os.chdir("/")
     exec_r, exec_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()  # the PID namespace applies to children only
@@ -109,6 +167,7 @@ def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], running: Running
         os.closerange(3, exec_w)
         os.closerange(exec_w + 1, 1 << 30)
         try:
+            _options_before_confine(opts)
             confine(drop, running.no_new_privs, running.seccomp)  # the filter last
             os.execvpe(argv[0], argv, env)
         except OSError as exc:

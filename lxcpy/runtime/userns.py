@@ -172,18 +172,26 @@ def _check_reachable(cfg: ContainerConfig, rootfs: str) -> None:
 
 def write_maps(cfg: ContainerConfig, pid: int) -> None:
     """lxc.idmap: as root, write the child's uid_map and gid_map directly (LXC's
-    lxc_map_ids without newuidmap). The gid map first is LXC's order; either works."""
+    lxc_map_ids without newuidmap)."""
+    try:
+        write_id_maps(cfg.idmaps, pid)
+    except LxcError as exc:
+        raise LxcError(f"{_where(None, cfg)}: {exc.message}") from None
+
+
+def write_id_maps(idmaps: list[IdMap], pid: int) -> None:
+    """/proc/PID/gid_map then uid_map (LXC's order; either works for root), each written
+    once in one write(2) as the kernel demands."""
     for kind, name in (("g", "gid_map"), ("u", "uid_map")):
         path = f"/proc/{pid}/{name}"
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
             try:
-                os.write(fd, map_text(cfg.idmaps, kind).encode())
+                os.write(fd, map_text(idmaps, kind).encode())
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise LxcError(f"{_where(None, cfg)}: cannot write {path}: "
-                           f"{exc.strerror}") from None
+            raise LxcError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def idmapped_tree(cfg: ContainerConfig, pid: int) -> int:
@@ -230,3 +238,108 @@ def become_root() -> None:
     os.setgroups([])
     os.setresuid(0, 0, 0)
     k.prctl(k.PR_SET_PDEATHSIG, signal.SIGKILL)  # cleared by the credential change
+
+
+def parse_usernsexec_map(text: str) -> list[IdMap]:
+    """lxc-usernsexec's ``-m [u|g|b]:NSID:HOSTID:RANGE`` (b: both uid and gid)."""
+    from lxcpy.config.model import IdMap
+
+    fields = text.split(":")
+    if len(fields) != 4 or fields[0] not in ("u", "g", "b") \
+            or not all(f.isascii() and f.isdigit() for f in fields[1:]):
+        raise LxcError(f"-m {text}: not a map ([u|g|b]:NSID:HOSTID:RANGE)")
+    nsid, hostid, count = (int(f) for f in fields[1:])
+    if count == 0:
+        raise LxcError(f"-m {text}: the range must be at least 1")
+    kinds = ("u", "g") if fields[0] == "b" else (fields[0],)
+    return [IdMap(kind, nsid, hostid, count) for kind in kinds]
+
+
+def map_self(idmaps: list[IdMap]) -> list[IdMap]:
+    """lxc-usernsexec -s: also map the caller's own uid and gid, each to the first
+    container id past the given ranges that start at 0 (LXC's do_map_self)."""
+    from lxcpy.config.model import IdMap
+
+    extra = []
+    for kind, own in (("g", os.getgid()), ("u", os.getuid())):
+        nsid = 0
+        for m in idmaps:
+            if m.kind == kind and m.nsid <= nsid < m.nsid + m.range:
+                nsid += m.range
+        extra.append(IdMap(kind, nsid, own, 1))
+    return [*idmaps, *extra]
+
+
+def default_maps(subuid: str = "/etc/subuid", subgid: str = "/etc/subgid") -> list[IdMap]:
+    """No -m: the caller's first ranges in /etc/subuid and /etc/subgid mapped from 0."""
+    import pwd
+
+    from lxcpy.config.model import IdMap
+
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        raise LxcError(f"uid {os.getuid()} has no passwd entry: give the maps with -m") from None
+    maps = []
+    for kind, path in (("u", subuid), ("g", subgid)):
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            fields = line.split(":")
+            if len(fields) == 3 and fields[0] == user and fields[1].isdigit() \
+                    and fields[2].isdigit():
+                maps.append(IdMap(kind, 0, int(fields[1]), int(fields[2])))
+                break
+        else:
+            raise LxcError(f"no range for '{user}' in {path}: give the maps with -m")
+    return maps
+
+
+def usernsexec(idmaps: list[IdMap], argv: list[str]) -> int:
+    """lxc-usernsexec: run ``argv`` as root of a new user (and mount) namespace with
+    ``idmaps``; its exit status. Maps written as root only (no newuidmap yet)."""
+    check_maps(idmaps)
+    for kind, what in (("u", "uid"), ("g", "gid")):
+        if to_host(idmaps, kind, 0) is None:
+            raise LxcError(f"no {what} map for id 0: lxc-usernsexec runs the command as "
+                           "root of the namespace")
+    if os.geteuid() != 0:
+        raise LxcError("only root can write the maps directly; newuidmap/newgidmap "
+                       "(a non-root caller) are not supported by lxcpy yet")
+    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(ready_r)
+            os.close(go_w)
+            k.unshare(k.CLONE_NEWUSER | k.CLONE_NEWNS)
+            os.write(ready_w, b"1")
+            if os.read(go_r, 1) == b"1":
+                os.setresgid(0, 0, 0)
+                os.setgroups([])
+                os.setresuid(0, 0, 0)
+                try:
+                    os.execvp(argv[0], argv)
+                except OSError as exc:
+                    os.write(2, f"lxc-usernsexec: {argv[0]}: {exc.strerror}\n".encode())
+                    code = 127 if isinstance(exc, FileNotFoundError) else 126
+        except BaseException as exc:  # noqa: BLE001 - one line, never a traceback
+            os.write(2, f"lxc-usernsexec: {exc}\n".encode())
+        os._exit(code)
+    os.close(ready_w)
+    os.close(go_r)
+    try:
+        if os.read(ready_r, 1) == b"1":
+            write_id_maps(idmaps, pid)
+            os.write(go_w, b"1")
+    finally:
+        os.close(ready_r)
+        os.close(go_w)
+        _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
