@@ -309,16 +309,25 @@ class Container:
         return run_console(self.paths, ttynum, escape)
 
     def attach_wait(self, argv: Sequence[str], env: dict[str, str] | None = None,
-                    clear_env: bool = False) -> int:
-        """Run ``argv`` inside the running container; return its exit status."""
-        from lxcpy.runtime.attach import attach
+                    clear_env: bool = False, *, uid: int | None = None,
+                    gid: int | None = None, namespaces: Sequence[str] | None = None,
+                    elevated: Sequence[str] = (), personality: int | None = None,
+                    remount_sys_proc: bool = False) -> int:
+        """Run ``argv`` inside the running container; return its exit status.
+
+        ``namespaces``: join only these (lxcpy names: mnt, pid, uts, ipc, net, ...);
+        ``elevated``: CGROUP, CAP, LSM (lxc-attach -e); the rest as lxc-attach's options.
+        """
+        from lxcpy.runtime.attach import AttachOptions, attach
 
         info = self.info()
         if info["state"] == "STOPPED":
             raise NotRunning(f"{self.name} is not running")
+        opts = AttachOptions(uid, gid, None if namespaces is None else frozenset(namespaces),
+                             frozenset(elevated), personality, remount_sys_proc)
         # the running container's confinement, never the config file's (runtime.attach)
         return attach(self, int(info["pid"]), list(info.get("cgroup_paths", [])), list(argv),
-                      env, clear_env)
+                      env, clear_env, opts)
 
 
 def _with_pidfile(pidfile: str | None, run: Any) -> int:

@@ -23,11 +23,12 @@ class Opt:
     """One option, as click declares it."""
 
     __slots__ = ("flags", "dest", "takes_value", "multiple", "required", "default",
-                 "flag_value", "convert")
+                 "flag_value", "convert", "optional_value")
 
     def __init__(self, flags: tuple[str, ...], dest: str, takes_value: bool = True,
                  multiple: bool = False, required: bool = False, default: Any = None,
-                 flag_value: Any = True, convert: Callable[[str], Any] | None = None) -> None:
+                 flag_value: Any = True, convert: Callable[[str], Any] | None = None,
+                 optional_value: bool = False) -> None:
         self.flags = flags  # e.g. ("-n", "--name"); long forms start with "--"
         self.dest = dest
         self.takes_value = takes_value
@@ -37,6 +38,9 @@ class Opt:
         self.flag_value = flag_value  # what a flag stores when given
         # click's type conversion and callback in one; raises ValueError where click fails
         self.convert = convert
+        # click's optional value (``-e`` alone gives flag_value): not modelled, when it is
+        # given the command line goes to click
+        self.optional_value = optional_value
 
 
 class Arg:
@@ -113,7 +117,7 @@ def parse(spec: Table, argv: list[str]) -> dict[str, Any] | None:
             if arg[:2] == "--":
                 long_flag, eq, explicit = arg.partition("=")
                 opt = by_flag.get(long_flag)
-                if opt is None:
+                if opt is None or opt.optional_value:
                     return None
                 if opt.takes_value:
                     if eq:
@@ -128,7 +132,7 @@ def parse(spec: Table, argv: list[str]) -> dict[str, Any] | None:
                     value = opt.flag_value
             else:
                 opt = by_flag.get(arg[:2])
-                if opt is None:
+                if opt is None or opt.optional_value:
                     return None
                 if opt.takes_value:
                     if len(arg) > 2:

@@ -96,7 +96,7 @@ def test_table_matches_click_declaration(prog: str) -> None:
         if param.is_eager:
             continue
         assert param.envvar is None and not param.secondary_opts and param.nargs == 1
-        assert not param._flag_needs_value and not param.count  # not modelled by fastpath
+        assert not param.count  # not modelled by fastpath
         assert all(o.startswith("--") or len(o) == 2 for o in param.opts)
         default = param.get_default(ctx)
         if default is click.core.UNSET:  # type: ignore[attr-defined]
@@ -108,14 +108,16 @@ def test_table_matches_click_declaration(prog: str) -> None:
                 convert = CALLBACKS[param.callback]
         if convert is not None and default is not None:
             default = convert(default)
-        flag_value = param.flag_value if param.is_flag else True
+        flag_value = param.flag_value if param.is_flag or param._flag_needs_value else True
         if flag_value is click.core.UNSET:  # type: ignore[attr-defined]
             flag_value = True  # a plain is_flag=True option
         declared.append((tuple(param.opts), param.name, not param.is_flag, param.multiple,
-                         param.required, (type(default), default), flag_value, convert))
+                         param.required, (type(default), default), flag_value, convert,
+                         bool(param._flag_needs_value)))
     fast = [(o.flags, o.dest, o.takes_value, o.multiple, o.required,
-             (type(o.default), o.default), o.flag_value if not o.takes_value else True,
-             o.convert) for o in table.options]
+             (type(o.default), o.default),
+             o.flag_value if not o.takes_value or o.optional_value else True,
+             o.convert, o.optional_value) for o in table.options]
     assert sorted(fast, key=repr) == sorted(declared, key=repr)
 
     arguments = [p for p in cmd.params if isinstance(p, click.Argument)]
