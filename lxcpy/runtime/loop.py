@@ -108,9 +108,6 @@ class Client:
     on_write: Callback | None = None
 
 
-Handler = Callable[[dict[str, Any], Client], "dict[str, Any] | Reply"]
-
-
 class CommandServer:
     def __init__(self, loop: Loop, listener: socket.socket,
                  dispatch: Callable[[dict[str, Any], Client], dict[str, Any] | Reply]) -> None:
@@ -222,7 +219,7 @@ class CommandServer:
         except ValueError as exc:
             reply = {"error": f"bad request: {exc}", "code": 1}
         except Exception as exc:  # noqa: BLE001 - one bad request must not kill the container
-            log.exception("command socket: request failed")
+            log.debug("command socket: request failed", exc_info=True)  # -l DEBUG: where
             reply = {"error": f"{exc.__class__.__name__}: {exc}", "code": 1}
         if isinstance(reply, Reply):
             self.send(client, reply.body, reply.fds)
