@@ -114,7 +114,8 @@ def validate(cfg: ContainerConfig) -> None:
                        "namespace from the container's user namespace (lxc.idmap)")
     for kind, what in (("u", "uid"), ("g", "gid")):
         if to_host(cfg.idmaps, kind, 0) is None:
-            raise LxcError(f"{_where(None, cfg)}: no {what} map for the container's root "
+            first = next((m for m in cfg.idmaps if m.kind == kind), None)
+            raise LxcError(f"{_where(first, cfg)}: no {what} map for the container's root "
                            f"(container id 0): add 'lxc.idmap = {kind} 0 HOSTID RANGE'")
     for what, value in (("lxc.init.uid", cfg.init_uid), ("lxc.init.gid", cfg.init_gid)):
         if value is not None and to_host(cfg.idmaps, what[9], value) is None:
