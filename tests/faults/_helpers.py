@@ -1,6 +1,9 @@
-"""Shared pieces of the fault suite: containers, a busybox rootfs, host snapshots, checks.
+"""Shared pieces of the fault suite: a busybox rootfs, snapshots of what a test made, checks.
 
-Builds on tests/integration/helpers.py (which stays as it is).
+Builds on tests/integration/helpers.py (containers: ``make``; leftover cgroups:
+``cgroup_leftovers``). A snapshot holds only what the test itself can have made (its
+container's cgroups, mounts under its own directories, links of its private netns): other
+work on the same host changes nothing in it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.hostnet import bridge, in_private_netns, links, require_private_netns
-from tests.integration.helpers import lxc, tool, unique
+from tests.integration.helpers import cgroup_leftovers, tool
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 APPLETS = ("sh", "ls", "cat", "mount", "sleep", "true", "echo", "readlink", "stat", "test",
@@ -59,16 +62,7 @@ def network(net: str, subnet: str = "10.210.0") -> Iterator[str]:
         yield veth_keys(br, f"{subnet}.2/24")
 
 
-# ---- containers ------------------------------------------------------------------------
-def make(lxcpath: Path, tmp_path: Path, extra: str = "", name: str | None = None,
-         prefix: str = "f") -> str:
-    name = name or unique(prefix)
-    conf = tmp_path / f"{name}.conf"
-    conf.write_text(f"lxc.uts.name = {name[:60]}\n{extra}")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
-
-
+# ---- a rootfs ----------------------------------------------------------------------------
 def busybox_rootfs(root: Path) -> Path:
     """A tiny rootfs: static busybox and a few applet links, the usual empty directories."""
     for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "mnt", "root"):
@@ -81,21 +75,7 @@ def busybox_rootfs(root: Path) -> Path:
     return root
 
 
-# ---- what the host has -----------------------------------------------------------------
-def host_cgroups() -> set[str]:
-    """Every lxc.payload.* cgroup directory on the host (any hierarchy, any container)."""
-    found = set()
-    root = Path("/sys/fs/cgroup")
-    for hierarchy in [root, *root.iterdir()]:
-        try:
-            for entry in hierarchy.iterdir():
-                if entry.name.startswith("lxc.payload."):
-                    found.add(str(entry))
-        except (NotADirectoryError, PermissionError, FileNotFoundError):
-            continue
-    return found
-
-
+# ---- what the test made on the host ------------------------------------------------------
 def mountinfo_points(text: str) -> Counter[str]:
     points: Counter[str] = Counter()
     for line in text.splitlines():
@@ -109,14 +89,29 @@ def host_mounts() -> Counter[str]:
     return mountinfo_points(Path("/proc/self/mountinfo").read_text())
 
 
+def mounts_at(under: tuple[str | Path, ...], exact: tuple[str, ...] = ()) -> Counter[str]:
+    """The host's mounts on or below the test's own directories ``under``, and on the
+    points ``exact`` (e.g. "/etc", which a hostile symlink aims at); nobody else's."""
+    roots = [str(p).rstrip("/") for p in under]
+    return Counter({point: n for point, n in host_mounts().items()
+                    if point in exact or any(point == r or point.startswith(r + "/")
+                                             for r in roots)})
+
+
 def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def snapshot(monitor_pid: int | None = None) -> dict[str, object]:
+def snapshot(name: str, lxcpath: Path, monitor_pid: int | None = None) -> dict[str, object]:
+    """What container ``name`` of ``lxcpath`` can have left on the host: its cgroups, the
+    mounts below the test's directory and its run directory, the links of the test's own
+    network namespace, the open fds of a monitor the test started."""
+    from lxcpy.paths import lxcpath_rundir
+
     snap: dict[str, object] = {
-        "cgroups": sorted(host_cgroups()),
-        "mounts": sum(host_mounts().values()),
+        "cgroups": cgroup_leftovers(name),
+        "mounts": sorted(mounts_at((Path(lxcpath).parent,
+                                    lxcpath_rundir(str(lxcpath)))).elements()),
     }
     if in_private_netns():
         snap["links"] = sorted(links())

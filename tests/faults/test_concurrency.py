@@ -14,13 +14,11 @@ import pytest
 from tests.faults._helpers import (
     assert_one_line_error,
     descendants,
-    host_cgroups,
     kill_pids,
     kill_tree,
-    make,
     tree,
 )
-from tests.integration.helpers import cgroup_leftovers, lxc, tool, unique, wait_until
+from tests.integration.helpers import cgroup_leftovers, lxc, make, tool, unique, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -33,7 +31,7 @@ def state(lxcpath: Path, name: str) -> str:
 
 def test_parallel_execute_of_one_name(lxcpath: Path, tmp_path: Path) -> None:
     """Ten lxc-execute of one name: exactly one runs, the others say it is already running."""
-    name = make(lxcpath, tmp_path, prefix="px")
+    name = make(lxcpath, prefix="px")
     argv = [tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sleep", "5"]
     procs = [subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(N)]
@@ -57,7 +55,7 @@ def test_parallel_execute_of_one_name(lxcpath: Path, tmp_path: Path) -> None:
 
 def test_losers_do_not_disturb_the_running_one(lxcpath: Path, tmp_path: Path) -> None:
     """A refused start must not tear down (cgroup, socket) what the running one uses."""
-    name = make(lxcpath, tmp_path, prefix="pd")
+    name = make(lxcpath, prefix="pd")
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "30"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -109,7 +107,7 @@ def test_parallel_create_of_one_name(lxcpath: Path, tmp_path: Path) -> None:
 def test_destroy_during_a_start_is_refused(lxcpath: Path, tmp_path: Path) -> None:
     """A pre-start hook holds the start in STARTING: lxc-destroy must refuse, not remove."""
     gate = tmp_path / "gate"
-    name = make(lxcpath, tmp_path, f"lxc.hook.pre-start = sh -c 'touch {gate}; sleep 2'\n",
+    name = make(lxcpath, f"lxc.hook.pre-start = sh -c 'touch {gate}; sleep 2'\n",
                 prefix="ds")
     listing = tree(lxcpath)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
@@ -132,7 +130,7 @@ def test_destroy_during_a_start_is_refused(lxcpath: Path, tmp_path: Path) -> Non
 
 def test_destroy_while_running_is_refused_and_force_works(lxcpath: Path,
                                                          tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, prefix="dr")
+    name = make(lxcpath, prefix="dr")
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "60"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -165,7 +163,7 @@ def test_no_command_hangs_after_the_holder_died(lxcpath: Path, tmp_path: Path,
     # the hook holds only the first start in STARTING
     hook = (f"lxc.hook.pre-start = sh -c 'test -e {gate} || {{ touch {gate}; sleep 60; }}'\n"
             if moment == "starting" else "")
-    name = make(lxcpath, tmp_path, hook + "lxc.cgroup.pids.max = 20\n", prefix="hd")
+    name = make(lxcpath, hook + "lxc.cgroup.pids.max = 20\n", prefix="hd")
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "100"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     hook_pids: list[int] = []
@@ -196,4 +194,3 @@ def test_no_command_hangs_after_the_holder_died(lxcpath: Path, tmp_path: Path,
         else:
             assert_one_line_error(r, " ".join(args))
     assert cgroup_leftovers(name) == []
-    assert not any(name in c for c in host_cgroups())

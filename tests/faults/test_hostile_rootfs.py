@@ -31,9 +31,10 @@ from tests.faults._helpers import (
     busybox_rootfs,
     host_mounts,
     mountinfo_points,
+    mounts_at,
     tree,
 )
-from tests.integration.helpers import lxc, unique
+from tests.integration.helpers import lxc, make
 
 pytestmark = pytest.mark.root
 
@@ -64,22 +65,32 @@ def world(lxcpath: Path, tmp_path: Path) -> World:
     return World(tmp_path, root, host, tmp_path / "ns.mountinfo", lxcpath)
 
 
+# the host's places a hostile symlink aims at (besides the test's own directory, which holds
+# the host directory, the rootfs and the cwd that /proc/self/cwd names): / (``../..``), /etc
+# and /tmp themselves. Other mounts of the host are other work's, not this test's.
+HOST_AIMS = ("/", "/etc", "/tmp")
+
+
+def watched_mounts(w: World) -> Counter[str]:
+    return mounts_at((w.tmp,), exact=HOST_AIMS)
+
+
 def start(w: World, extra: str, rootfs: str | None = None,
           cmd: tuple[str, ...] = ("cat", "/proc/self/mountinfo")) -> tuple[object, Counter[str]]:
     """Create and execute once; check the host; return (result, mounts the start made)."""
-    name = unique("hr")
-    conf = w.tmp / f"{name}.conf"
-    conf.write_text(f"lxc.uts.name = {name}\nlxc.rootfs.path = {rootfs or w.root}\n"
-                    f"{w.hook_lines()}{extra}")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=w.lxcpath, check=True)
+    name = make(w.lxcpath, f"lxc.rootfs.path = {rootfs or w.root}\n{w.hook_lines()}{extra}",
+                prefix="hr")
     host_before, host_tree = host_mounts(), tree(w.host)
+    watched_before = watched_mounts(w)
     if w.dump.exists():
         w.dump.unlink()
     r = lxc("execute", "-n", name, "--", *cmd, lxcpath=w.lxcpath, timeout=30, cwd=w.host)
     host_after = host_mounts()
+    watched_after = watched_mounts(w)
     assert "Traceback" not in r.stderr, r.stderr
     # nothing mounted on the host, nothing written into the host directory
-    assert host_after == host_before, (host_after - host_before, host_before - host_after)
+    assert watched_after == watched_before, (watched_after - watched_before,
+                                             watched_before - watched_after)
     assert tree(w.host) == host_tree
     assert (w.host / "marker").read_text() == "host file\n"
     made: Counter[str] = Counter()

