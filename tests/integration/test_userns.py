@@ -139,6 +139,11 @@ def test_host_sees_mapped_uid_attach_freeze_stop(upath: Path) -> None:
             lxcpath=upath)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["0", "0", "100000", "65536"]
+    # the console and tty ptys the supervisor made belong to the container's root
+    r = lxc("attach", "-n", name, "--", "sh", "-c",
+            "stat -c %u /dev/console /dev/tty1 && echo via-console > /dev/console",
+            lxcpath=upath)
+    assert r.returncode == 0 and r.stdout.split() == ["0", "0"], r.stderr
     fancy = lxc("ls", "-f", lxcpath=upath, check=True).stdout.splitlines()
     header = fancy[0].split()
     row = next(line.split() for line in fancy if line.split()[0] == name)
@@ -178,6 +183,23 @@ def test_root_inside_cannot_write_host_root_files(upath: Path, tmp_path: Path) -
         assert "s3cret" in r.stdout and (shared / "file").read_text() == "host\npwned\n"
     finally:
         subprocess.run(["rm", "-rf", str(shared)], check=False)
+
+
+def test_veth_in_a_network_namespace_owned_by_the_user_namespace(upath: Path) -> None:
+    pair = "uv" + unique("")[:8]
+    net = ("lxc.net.0.type = veth\nlxc.net.0.name = eth0\nlxc.net.0.flags = up\n"
+           f"lxc.net.0.veth.pair = {pair}\nlxc.net.0.ipv4.address = 10.213.0.2/24\n")
+    name = make(upath, IDMAP + net, template="busybox", prefix="nv")
+    # configured from inside (root of the user namespace); sysfs shows the container's netns
+    r = execute(upath, name, "ip -4 -o addr show eth0; ls /sys/class/net; "
+                f"ip link show {pair} >/dev/null 2>&1 && echo host-end-visible; "
+                "cat /sys/class/net/eth0/operstate")
+    assert r.returncode == 0, r.stderr
+    assert "10.213.0.2/24" in r.stdout
+    assert r.stdout.split("\n")[1:3] == ["eth0", "lo"]
+    assert "host-end-visible" not in r.stdout
+    gone = subprocess.run(["ip", "link", "show", pair], capture_output=True)
+    assert gone.returncode != 0  # the host end went with the container
 
 
 # ---- bad input: one line naming file:line and key, nothing made ---------------------------
