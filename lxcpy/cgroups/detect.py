@@ -68,8 +68,10 @@ def parse_mountinfo(text: str) -> HostLayout:
         except (ValueError, IndexError):
             continue
         root, mount = _unescape(fields[3]), _unescape(fields[4])
-        if root != "/":
-            continue  # a bind of a sub-cgroup (e.g. inside a container): not a hierarchy root
+        if root != "/" and root.strip("/.") != "":
+            # a bind of a sub-cgroup (e.g. inside a container): not a hierarchy root. Seen
+            # from a cgroup namespace (a container's set-up) the host's root reads "/..".
+            continue
         if fstype == "cgroup2":
             v2_mount = v2_mount or mount
         elif fstype == "cgroup":

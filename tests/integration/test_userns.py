@@ -185,6 +185,19 @@ def test_root_inside_cannot_write_host_root_files(upath: Path, tmp_path: Path) -
         subprocess.run(["rm", "-rf", str(shared)], check=False)
 
 
+def test_cgroup_rw_mount_inside_is_the_containers_own(upath: Path) -> None:
+    """The supervisor chowned the container's cgroups to its root: a cgroup:rw mount
+    inside lets it make sub-cgroups and move its processes (v2 delegation, LXC's way)."""
+    name = make(upath, IDMAP + "lxc.mount.auto = cgroup:rw\n", template="busybox",
+                prefix="cg")
+    r = execute(upath, name, "cd /sys/fs/cgroup; v2=$(ls -d unified 2>/dev/null || echo .); "
+                "stat -c %u $v2 $v2/cgroup.procs; mkdir $v2/sub && "
+                "echo $$ > $v2/sub/cgroup.procs && grep -c sub /proc/self/cgroup")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "0", "1"]
+    assert cgroup_leftovers(name) == []
+
+
 def test_veth_in_a_network_namespace_owned_by_the_user_namespace(upath: Path) -> None:
     pair = "uv" + unique("")[:8]
     net = ("lxc.net.0.type = veth\nlxc.net.0.name = eth0\nlxc.net.0.flags = up\n"

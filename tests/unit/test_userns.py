@@ -147,3 +147,16 @@ def test_usernsexec_default_maps_from_private_subuid(tmp_path: Path) -> None:
     (tmp_path / "subgid").write_text("other:1:2\n")
     with pytest.raises(LxcError, match="no range for"):
         userns.default_maps(str(tmp_path / "subuid"), str(tmp_path / "subgid"))
+
+
+def test_cgroup_layout_seen_from_a_cgroup_namespace() -> None:
+    """The container's set-up reads mountinfo after unshare(CLONE_NEWCGROUP): the host's
+    hierarchy roots read "/.." there and must still count (cgroup:rw/mixed mounts)."""
+    from lxcpy.cgroups.detect import parse_mountinfo
+
+    text = ("32 31 0:29 /.. /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+            "41 31 0:38 /../.. /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+            "50 31 0:29 /lxc.payload.x /mnt rw - cgroup cgroup rw,cpu\n")
+    layout = parse_mountinfo(text)
+    assert layout.v1 == {frozenset({"memory"}): "/sys/fs/cgroup/memory"}
+    assert layout.v2_mount == "/sys/fs/cgroup/unified"
