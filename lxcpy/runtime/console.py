@@ -179,9 +179,7 @@ class Console:
             data = os.read(self.console.master, 65536)
         except BlockingIOError:
             return
-        except OSError as exc:
-            if exc.errno != errno.EIO:
-                raise
+        except OSError:  # EIO: the slave side is gone
             data = b""
         if not data:
             # nothing holds the slave (cannot happen while we keep it open): do not spin

@@ -71,14 +71,17 @@ class Loop:
     def run_once(self, timeout: float | None) -> None:
         for key, events in self.selector.select(timeout):
             # a callback may have forgotten (and closed) an fd this round reported
-            if events & selectors.EVENT_READ:
-                read = self.callbacks.get(key.fd, (None, None))[0]
-                if read:
-                    read()
-            if events & selectors.EVENT_WRITE:
-                write = self.callbacks.get(key.fd, (None, None))[1]
-                if write:
-                    write()
+            for mask, which in ((selectors.EVENT_READ, 0), (selectors.EVENT_WRITE, 1)):
+                callback = self.callbacks.get(key.fd, (None, None))[which]
+                if not events & mask or callback is None:
+                    continue
+                try:
+                    callback()
+                except Exception as exc:  # noqa: BLE001 - a bug on one fd must not end it all
+                    log.error("event loop: fd %d: %s: %s; no longer watched", key.fd,
+                              exc.__class__.__name__, exc)
+                    log.debug("event loop: traceback", exc_info=True)
+                    self.forget(key.fd)
 
     def close(self) -> None:
         self.selector.close()

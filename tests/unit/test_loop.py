@@ -220,3 +220,23 @@ def test_a_refused_client_reads_why_then_eof(server: Server,
         c.settimeout(2)
         assert c.recv(100) == b""
     server.run_until(lambda: not server.server.clients)  # its EOF: then it is closed
+
+
+def test_a_failing_callback_loses_its_fd_not_the_loop() -> None:
+    loop = Loop()
+    r1, w1 = os.pipe()
+    r2, w2 = os.pipe()
+    seen: list[bytes] = []
+
+    def broken() -> None:
+        raise RuntimeError("bug")
+
+    loop.watch(r1, read=broken)
+    loop.watch(r2, read=lambda: seen.append(os.read(r2, 10)))
+    os.write(w1, b"x")
+    os.write(w2, b"y")
+    loop.run_once(1)
+    assert r1 not in loop.callbacks and seen == [b"y"]
+    loop.close()
+    for fd in (r1, w1, r2, w2):
+        os.close(fd)
