@@ -104,6 +104,42 @@ def test_idmapped_rootfs_owned_by_host_root_is_root_inside(upath: Path) -> None:
     assert os.lstat(rootfs / "bin" / "busybox").st_uid == 0  # the tree was never chowned
 
 
+def test_idmapped_rootfs_through_another_user_namespace_file(upath: Path) -> None:
+    """idmap=/proc/PID/ns/user: the maps of a namespace that exists already (here one
+    lxc-usernsexec made with the same ranges)."""
+    rootfs = plain_rootfs(upath)
+    helper = subprocess.Popen([tool("lxc-usernsexec"), "-m", "b:0:100000:65536", "--",
+                               "sleep", "60"], stdin=subprocess.DEVNULL)
+    try:
+        children = Path(f"/proc/{helper.pid}/task/{helper.pid}/children")
+
+        def sleeping() -> bool:
+            pids = children.read_text().split()
+            return bool(pids) and Path(f"/proc/{pids[0]}/comm").read_text() == "sleep\n"
+
+        assert wait_until(sleeping, 10)
+        child = int(children.read_text().split()[0])
+        name = make(upath, IDMAP + f"lxc.rootfs.path = dir:{rootfs}\n"
+                    f"lxc.rootfs.options = idmap=/proc/{child}/ns/user\n", prefix="idf")
+        r = execute(upath, name, "stat -c %u /bin/busybox")
+        assert r.returncode == 0 and r.stdout == "0\n", r.stderr
+    finally:
+        for pid in Path(f"/proc/{helper.pid}/task/{helper.pid}/children").read_text().split():
+            os.kill(int(pid), signal.SIGKILL)
+        helper.wait(10)
+
+
+def test_idmapped_rootfs_on_a_file_system_that_cannot(upath: Path) -> None:
+    name = make(upath, IDMAP + "lxc.rootfs.path = /sys/kernel\n"
+                "lxc.rootfs.options = idmap=container\n", prefix="nofs")
+    r = lxc("execute", "-n", name, "--", "true", lxcpath=upath)
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
+    assert "lxc.rootfs.options: idmap=container: cannot make an idmapped mount of " \
+        "'/sys/kernel'" in r.stderr
+    assert cgroup_leftovers(name) == []
+    assert lxc("state", "-n", name, lxcpath=upath).stdout == "STOPPED\n"
+
+
 def test_confinement_still_applies_in_the_user_namespace(upath: Path) -> None:
     name = make(upath, IDMAP, template="busybox", prefix="cf")
     # the template's lxc.cap.drop (sys_time = 25) and common.seccomp (filter mode 2)
