@@ -311,7 +311,26 @@ def _idmap(value: str, ctx: Ctx) -> IdMap:
     nsid, hostid, count = (int(f) for f in fields[1:])
     if count == 0:
         raise Invalid(f"'{value}': the range must be at least 1")
-    return IdMap(fields[0], nsid, hostid, count, ctx.entry.origin)
+    new = IdMap(fields[0], nsid, hostid, count, ctx.entry.origin)
+    for old in ctx.cfg.idmaps:  # the kernel refuses overlapping lines: say it at parse
+        clash = idmap_overlap(new, old)
+        if clash:
+            raise Invalid(clash)
+    return new
+
+
+def idmap_overlap(new: IdMap, old: IdMap) -> str | None:
+    """Why two id maps of one kind cannot both be written (they overlap), or None."""
+    if new.kind != old.kind:
+        return None
+    for side, lo_new, lo_old in (("container", new.nsid, old.nsid),
+                                 ("host", new.hostid, old.hostid)):
+        if lo_new < lo_old + old.range and lo_old < lo_new + new.range:
+            where = f" ({old.origin})" if old.origin else ""
+            return (f"'{new.kind} {new.nsid} {new.hostid} {new.range}' overlaps "
+                    f"'{old.kind} {old.nsid} {old.hostid} {old.range}'{where} in the "
+                    f"{side} ids")
+    return None
 
 
 def _unescape_fstab(text: str) -> str:

@@ -25,6 +25,7 @@ import stat
 from typing import TYPE_CHECKING
 
 from lxcpy import kernel as k
+from lxcpy.config.keys import idmap_overlap
 from lxcpy.errors import KernelError, LxcError
 
 if TYPE_CHECKING:
@@ -59,11 +60,9 @@ def check_maps(idmaps: list[IdMap], cfg: ContainerConfig | None = None) -> None:
                     raise LxcError(f"{_where(a, cfg)}: '{_text(a)}': the {what} range ends "
                                    f"past {ID_MAX - 2}")
             for b in lines[:i]:
-                for side, lo_a, lo_b in (("container", a.nsid, b.nsid),
-                                         ("host", a.hostid, b.hostid)):
-                    if lo_a < lo_b + b.range and lo_b < lo_a + a.range:
-                        raise LxcError(f"{_where(a, cfg)}: '{_text(a)}' overlaps "
-                                       f"'{_text(b)}' in the {side} ids")
+                clash = idmap_overlap(a, b)
+                if clash:
+                    raise LxcError(f"{_where(a, cfg)}: {clash}")
 
 
 def _text(m: IdMap) -> str:

@@ -254,22 +254,32 @@ def test_veth_in_a_network_namespace_owned_by_the_user_namespace(upath: Path) ->
 # ---- bad input: one line naming file:line and key, nothing made ---------------------------
 
 @pytest.mark.parametrize("maps,expect", [
-    ("lxc.idmap = u 0 100000 65536\nlxc.idmap = u 1000 300000 10\n"
-     "lxc.idmap = g 0 100000 65536\n", "overlaps 'u 0 100000 65536' in the container ids"),
-    ("lxc.idmap = u 0 100000 10\nlxc.idmap = u 10 100005 10\n"
-     "lxc.idmap = g 0 100000 65536\n", "in the host ids"),
+    ("lxc.idmap = u 0 100000 65536\nlxc.idmap = u 1000 300000 10\n",
+     ":2: lxc.idmap: 'u 1000 300000 10' overlaps 'u 0 100000 65536' ("),
+    ("lxc.idmap = g 0 100000 10\nlxc.idmap = g 10 100005 10\n", "in the host ids"),
+])
+def test_overlapping_maps_refused_at_create(upath: Path, maps: str, expect: str) -> None:
+    name = unique("ov")
+    conf = upath.parent / f"{name}.conf"
+    conf.write_text(maps)
+    r = lxc("create", "-n", name, "-f", str(conf), "-t", "busybox", lxcpath=upath)
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f"{conf}{expect}" in r.stderr or (str(conf) in r.stderr and expect in r.stderr)
+    assert not (upath / name).exists()
+
+
+@pytest.mark.parametrize("maps,expect", [
     ("lxc.idmap = u 1 100000 65535\nlxc.idmap = g 0 100000 65536\n",
      "no uid map for the container's root"),
     ("lxc.idmap = u 0 100000 65536\n", "no gid map for the container's root"),
 ])
-def test_bad_maps_refused(upath: Path, maps: str, expect: str) -> None:
+def test_maps_without_root_refused_at_start(upath: Path, maps: str, expect: str) -> None:
     name = make(upath, maps + "lxc.rootfs.path = /\n", prefix="bad")
-    conf = upath.parent / f"{name}.conf"
     r = lxc("execute", "-n", name, "--", "true", lxcpath=upath)
     assert r.returncode != 0
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert expect in r.stderr and "lxc.idmap" in r.stderr
-    assert str(upath / name / "config") + ":" in r.stderr or str(conf) in r.stderr
+    assert str(upath / name / "config") + ":" in r.stderr
     assert cgroup_leftovers(name) == []
     assert lxc("state", "-n", name, lxcpath=upath).stdout == "STOPPED\n"
 

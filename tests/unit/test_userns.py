@@ -35,15 +35,26 @@ def test_maps_text_and_lookup() -> None:
 
 @pytest.mark.parametrize("text,expect", [
     ("lxc.idmap = u 0 100000 10\nlxc.idmap = u 9 200000 5\n",
-     "/x/config:2: lxc.idmap: 'u 9 200000 5' overlaps 'u 0 100000 10' in the container ids"),
+     "/x/config:2: lxc.idmap: 'u 9 200000 5' overlaps 'u 0 100000 10' (/x/config:1) in "
+     "the container ids"),
     ("lxc.idmap = g 0 100000 10\nlxc.idmap = g 10 100009 5\n",
-     "/x/config:2: lxc.idmap: 'g 10 100009 5' overlaps 'g 0 100000 10' in the host ids"),
-    ("lxc.idmap = u 0 4294967290 10\n", "the host range ends past 4294967294"),
+     "/x/config:2: lxc.idmap: 'g 10 100009 5' overlaps 'g 0 100000 10' (/x/config:1) in "
+     "the host ids"),
 ])
-def test_overlaps_and_bounds_refused(text: str, expect: str) -> None:
+def test_overlaps_refused_at_parse(text: str, expect: str) -> None:
     with pytest.raises(LxcError) as err:
-        userns.check_maps(parse(text).idmaps, parse(text))
+        parse(text)
     assert expect in err.value.message
+
+
+@pytest.mark.parametrize("maps,expect", [
+    ([IdMap("u", 0, 100000, 10), IdMap("u", 5, 300000, 1)], "in the container ids"),
+    ([IdMap("g", 0, 100000, 10), IdMap("g", 20, 100009, 1)], "in the host ids"),
+    ([IdMap("u", 0, 4294967290, 10)], "the host range ends past 4294967294"),
+])
+def test_overlaps_and_bounds_refused(maps: list[IdMap], expect: str) -> None:
+    with pytest.raises(LxcError, match=expect):
+        userns.check_maps(maps)
 
 
 def test_adjacent_and_separate_kinds_accepted() -> None:
