@@ -312,7 +312,7 @@ class Container:
                     clear_env: bool = False, *, uid: int | None = None,
                     gid: int | None = None, namespaces: Sequence[str] | None = None,
                     elevated: Sequence[str] = (), personality: int | None = None,
-                    remount_sys_proc: bool = False) -> int:
+                    remount_sys_proc: bool = False, output_log: str | None = None) -> int:
         """Run ``argv`` inside the running container; return its exit status.
 
         ``namespaces``: join only these (lxcpy names: mnt, pid, uts, ipc, net, ...);
@@ -324,7 +324,7 @@ class Container:
         if info["state"] == "STOPPED":
             raise NotRunning(f"{self.name} is not running")
         opts = AttachOptions(uid, gid, None if namespaces is None else frozenset(namespaces),
-                             frozenset(elevated), personality, remount_sys_proc)
+                             frozenset(elevated), personality, remount_sys_proc, output_log)
         # the running container's confinement, never the config file's (runtime.attach)
         return attach(self, int(info["pid"]), list(info.get("cgroup_paths", [])), list(argv),
                       env, clear_env, opts)

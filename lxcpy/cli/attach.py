@@ -68,9 +68,6 @@ def run(name: str, lxcpath: str, clear_env: bool, keep_env: bool,
     if context is not None:
         raise UsageError("-c/--context: SELinux is not enabled on this host (lxcpy has no "
                          "SELinux support); refusing to attach without the asked context")
-    if pty_log is not None:
-        raise UsageError("-L/--pty-log is not supported yet: lxcpy's lxc-attach allocates no "
-                         "pseudo terminal to log")
     if clear_env and keep_env:
         raise UsageError("--clear-env and --keep-env exclude each other")
     env = {}
@@ -106,7 +103,7 @@ def run(name: str, lxcpath: str, clear_env: bool, keep_env: bool,
         args = args[1:]
     raise SystemExit(Container(name, lxcpath).attach_wait(
         args, env, clear_env, uid=uid, gid=gid, namespaces=joined, elevated=privileges,
-        personality=personality, remount_sys_proc=remount_sys_proc))
+        personality=personality, remount_sys_proc=remount_sys_proc, output_log=pty_log))
 
 
 def build() -> click.Command:
@@ -130,7 +127,8 @@ def build() -> click.Command:
         click.option("-R", "--remount-sys-proc", "remount_sys_proc", is_flag=True,
                      help="with -s without MOUNT: mount a fresh /proc and /sys"),
         click.option("-L", "--pty-log", "pty_log", metavar="FILE",
-                     help="log the pty output (not supported yet: refused)"),
+                     help="also append the command's output (stdout and stderr) to FILE; "
+                          "lxcpy allocates no pty: the command writes to a pipe"),
         click.option("-c", "--context", "context",
                      help="SELinux context (refused: SELinux is not enabled)"),
         click.option("--clear-env", is_flag=True, help="clear the environment before attaching"),

@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from lxcpy import kernel as k
-from lxcpy.errors import NotRunning
+from lxcpy.errors import LxcError, NotRunning
 
 if TYPE_CHECKING:
     from lxcpy.container import Container
@@ -33,11 +33,13 @@ ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "mnt")
 class AttachOptions:
     """lxc-attach's options beyond the command and its environment (LXC's meaning)."""
 
-    __slots__ = ("uid", "gid", "namespaces", "elevated", "personality", "remount_sys_proc")
+    __slots__ = ("uid", "gid", "namespaces", "elevated", "personality", "remount_sys_proc",
+                 "output_log")
 
     def __init__(self, uid: int | None = None, gid: int | None = None,
                  namespaces: frozenset[str] | None = None, elevated: frozenset[str] = frozenset(),
-                 personality: int | None = None, remount_sys_proc: bool = False) -> None:
+                 personality: int | None = None, remount_sys_proc: bool = False,
+                 output_log: str | None = None) -> None:
         self.uid = uid  # -u: run as this uid (else the caller's, root)
         self.gid = gid  # -g
         self.namespaces = namespaces  # -s: join only these (lxcpy names), None: all
@@ -46,6 +48,8 @@ class AttachOptions:
         self.elevated = elevated
         self.personality = personality  # -a: personality(2) before exec
         self.remount_sys_proc = remount_sys_proc  # -R: fresh /proc and /sys (-s without MOUNT)
+        # -L: the program's stdout and stderr also go to this host file (appended)
+        self.output_log = output_log
 
 
 def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: list[str],
@@ -70,12 +74,16 @@ def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: l
     if not argv:
         argv = ["/bin/sh"]
     environment = _environment(env, clear_env)
+    log = _open_output_log(opts.output_log)
     status_r, status_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:
         os.close(status_r)
         code = 1
         try:
+            if log is not None:
+                os.dup2(log[1], 1)
+                os.dup2(log[1], 2)
             code = _child(cgroup_paths, fds, running, argv, environment, status_w, opts)
         except BaseException as exc:  # noqa: BLE001 - one line, never a traceback
             sys.stderr.write(f"lxc-attach: {container.name}: {exc}\n")
@@ -85,6 +93,8 @@ def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: l
         os.close(fd)
     os.read(status_r, 1)
     os.close(status_r)
+    if log is not None:
+        _relay(*log)
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -92,6 +102,48 @@ def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: l
         except InterruptedError:
             continue
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1
+
+
+def _open_output_log(path: str | None) -> tuple[int, int, int] | None:
+    """(pipe read end, pipe write end, log fd) for -L; the log opened as root on the host:
+    never through a symlink, never a FIFO that would block."""
+    if path is None:
+        return None
+    try:
+        log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                         | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        raise LxcError(f"cannot open the log '{path}': {exc.strerror}") from None
+    import stat
+
+    if not stat.S_ISREG(os.fstat(log_fd).st_mode):
+        os.close(log_fd)
+        raise LxcError(f"cannot log to '{path}': not a regular file")
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    return read_end, write_end, log_fd
+
+
+def _relay(read_end: int, write_end: int, log_fd: int) -> None:
+    """Copy the attached program's output to our stdout and the log until it closes it."""
+    os.close(write_end)
+    try:
+        while True:
+            try:
+                data = os.read(read_end, 65536)
+            except InterruptedError:
+                continue
+            if not data:
+                break
+            for fd in (1, log_fd):
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                except OSError:
+                    pass  # a closed stdout must not stop the log, nor the log the output
+    finally:
+        os.close(read_end)
+        os.close(log_fd)
 
 
 def _options_before_confine(opts: AttachOptions) -> None:
