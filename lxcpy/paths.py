@@ -137,10 +137,6 @@ class ContainerPaths:
         return os.path.join(self.rundir, f"{self.name}.resources")
 
     @property
-    def console(self) -> str:
-        return os.path.join(self.rundir, f"{self.name}.console")
-
-    @property
     def seccomp(self) -> str:
         """The BPF program the supervisor loaded (root only), for lxc-attach to load too."""
         return os.path.join(self.rundir, f"{self.name}.seccomp")

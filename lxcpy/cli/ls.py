@@ -252,6 +252,8 @@ def command(lxcpath: str, one: bool, fancy: bool, fancy_format: str | None, acti
         raise UsageError(f"invalid regular expression '{regex}': {exc}") from None
     must = [g.strip() for g in groups.split(",") if g.strip()] if groups else []
 
+    from lxcpy.errors import LxcError
+
     need_state = fancy or active or running or frozen or stopped
     rows: list[Row] = []
     for name in candidate_names(lxcpath):
@@ -263,7 +265,12 @@ def command(lxcpath: str, one: bool, fancy: bool, fancy_format: str | None, acti
         row = Row(name)
         # a volatile container exists only while it runs: ask even when no state is shown
         if need_state or not container.defined:
-            info = container.info()  # state and init pid in one round trip
+            try:
+                info = container.info()  # state and init pid in one round trip
+            except LxcError as exc:
+                # a supervisor alive but not answering is not STOPPED: say so, list the rest
+                sys.stderr.write(f"lxc-ls: {name}: {exc.message}\n")
+                continue
             row.state, row.pid = str(info["state"]), int(info.get("pid", -1))
             if row.state == "STOPPED":
                 row.pid = -1

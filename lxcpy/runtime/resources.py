@@ -74,7 +74,7 @@ def release(paths: ContainerPaths, res: Resources | None) -> None:
                 remove_paths(res.cgroup_paths, ids=res.cgroup_ids)
             except Exception as exc:
                 log.warning("recovery: cgroups: %s", exc)
-    for path in (paths.socket, paths.resources, paths.console, paths.seccomp):
+    for path in (paths.socket, paths.resources, paths.seccomp):
         try:
             os.unlink(path)
         except FileNotFoundError:

@@ -74,7 +74,7 @@ class Supervisor:
     # ---- state -------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
         self.state = state
-        log.debug("state %s", state)
+        log.info("state %s", state)  # LXC logs each state change at INFO (-o shows them)
         monitor.publish(self.paths.lxcpath, self.name, "state", state)
 
     # ---- life cycle --------------------------------------------------------------------
