@@ -199,9 +199,9 @@ def test_stop_timeout_then_kill(lxcpath: Path, tmp_path: Path) -> None:
                                                            "done", lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
     start = time.monotonic()
-    r = lxc("stop", "-n", name, "-t", "1", lxcpath=lxcpath)
+    r = lxc("stop", "-n", name, "-t", "1", lxcpath=lxcpath, timeout=30)
     assert r.returncode == 0, r.stderr
-    assert 0.9 < time.monotonic() - start < 10
+    assert time.monotonic() - start > 0.9  # it did wait for the second before the kill
     assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
 
 
