@@ -300,15 +300,15 @@ def default_maps(subuid: str = "/etc/subuid", subgid: str = "/etc/subgid") -> li
 
 def usernsexec(idmaps: list[IdMap], argv: list[str]) -> int:
     """lxc-usernsexec: run ``argv`` as root of a new user (and mount) namespace with
-    ``idmaps``; its exit status. Maps written as root only (no newuidmap yet)."""
+    ``idmaps``; its exit status. Root writes the maps directly; anyone else through the
+    setuid helpers newuidmap/newgidmap (Debian's uidmap), which check them against
+    /etc/subuid and /etc/subgid."""
     check_maps(idmaps)
     for kind, what in (("u", "uid"), ("g", "gid")):
         if to_host(idmaps, kind, 0) is None:
             raise LxcError(f"no {what} map for id 0: lxc-usernsexec runs the command as "
                            "root of the namespace")
-    if os.geteuid() != 0:
-        raise LxcError("only root can write the maps directly; newuidmap/newgidmap "
-                       "(a non-root caller) are not supported by lxcpy yet")
+    helpers = None if os.geteuid() == 0 else map_helpers()
     ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
@@ -335,7 +335,10 @@ def usernsexec(idmaps: list[IdMap], argv: list[str]) -> int:
     os.close(go_r)
     try:
         if os.read(ready_r, 1) == b"1":
-            write_id_maps(idmaps, pid)
+            if helpers is None:
+                write_id_maps(idmaps, pid)
+            else:
+                run_map_helpers(helpers, idmaps, pid)
             os.write(go_w, b"1")
     finally:
         os.close(ready_r)
@@ -343,3 +346,34 @@ def usernsexec(idmaps: list[IdMap], argv: list[str]) -> int:
         _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     return code if code >= 0 else 128 - code
+
+
+def map_helpers() -> tuple[str, str]:
+    """(newuidmap, newgidmap): a non-root caller's only way to write maps."""
+    import shutil
+
+    found = [shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/bin:/bin")
+             for tool in ("newuidmap", "newgidmap")]
+    if None in found:
+        missing = "newuidmap" if found[0] is None else "newgidmap"
+        raise LxcError(f"{missing} not found: a non-root user needs it to map ids "
+                       "(apt-get install uidmap)")
+    return found[0], found[1]  # type: ignore[return-value]
+
+
+def run_map_helpers(helpers: tuple[str, str], idmaps: list[IdMap], pid: int) -> None:
+    """newgidmap then newuidmap PID NSID HOSTID RANGE...; their own one-line refusal
+    (a range not granted in /etc/subuid) is passed on."""
+    import subprocess
+
+    for tool, kind in ((helpers[1], "g"), (helpers[0], "u")):
+        args = [str(v) for m in idmaps if m.kind == kind for v in (m.nsid, m.hostid, m.range)]
+        name = os.path.basename(tool)
+        try:
+            result = subprocess.run([tool, str(pid), *args], capture_output=True, text=True,
+                                    check=False)
+        except OSError as exc:
+            raise LxcError(f"{name}: {exc.strerror}") from None
+        if result.returncode != 0:
+            why = (result.stderr.strip().splitlines() or ["failed"])[-1]
+            raise LxcError(f"{name}: {why.removeprefix(name + ': ')}")

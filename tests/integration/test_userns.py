@@ -8,6 +8,7 @@ tests' lxcpath is a directory of their own with o+x on the way, not pytest's 070
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -380,3 +381,69 @@ def test_usernsexec_bad_maps(args: tuple[str, ...], expect: str) -> None:
 def test_usernsexec_command_not_found() -> None:
     r = usernsexec("-m", "b:0:100000:10", "--", "/nonexistent-" + unique())
     assert r.returncode == 127 and "No such file" in r.stderr
+
+
+NOBODY = 54321  # a uid with no entry in the host's passwd; one in the private copy only
+
+
+def as_non_root(*args: str, subuid: str = "h7user:200000:65536\n",
+                hide_newuidmap: bool = False) -> subprocess.CompletedProcess[str]:
+    """``lxc-usernsexec ARGS`` as uid NOBODY, in a mount namespace of its own in which
+    private copies of /etc/passwd, /etc/subuid and /etc/subgid are bound: the host's files
+    and users are never touched. setpriv execs it directly: this host's Python lives
+    under root's 0700 home, reachable only while setpriv still holds its capabilities."""
+    ids = Path(tempfile.mkdtemp(prefix="lxcpy-userns-ids-", dir="/tmp"))
+    try:
+        ids.chmod(0o755)
+        (ids / "passwd").write_text(Path("/etc/passwd").read_text()
+                                    + f"h7user:x:{NOBODY}:{NOBODY}::/nonexistent:/bin/sh\n")
+        (ids / "subuid").write_text(subuid)
+        (ids / "subgid").write_text(subuid)
+        for f in ids.iterdir():
+            f.chmod(0o644)
+        binds = "".join(f"mount --bind {ids}/{f} /etc/{f} && "
+                        for f in ("passwd", "subuid", "subgid"))
+        if hide_newuidmap:
+            binds += f"mount --bind /dev/null {shutil.which('newuidmap')} && "
+        wrapped = (f'{binds}cd / && exec setpriv --reuid {NOBODY} --regid {NOBODY} '
+                   '--clear-groups "$@"')
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               wrapped, "sh", tool("lxc-usernsexec"), *args],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(ids)
+
+
+needs_uidmap = pytest.mark.skipif(shutil.which("newuidmap") is None,
+                                  reason="Debian's uidmap (newuidmap) is not installed")
+
+
+@needs_uidmap
+def test_usernsexec_as_a_non_root_user_through_newuidmap() -> None:
+    # default maps: the caller's /etc/subuid range from 0
+    r = as_non_root("--", "sh", "-c", "id -u; cat /proc/self/uid_map")
+    assert r.returncode == 0, r.stderr
+    assert [line.split() for line in r.stdout.splitlines()] == [["0"],
+                                                                 ["0", "200000", "65536"]]
+    r = as_non_root("-s", "-m", "b:0:200000:10", "--", "cat", "/proc/self/gid_map")
+    assert r.returncode == 0, r.stderr
+    assert [line.split() for line in r.stdout.splitlines()] == [["0", "200000", "10"],
+                                                                 ["10", str(NOBODY), "1"]]
+
+
+@needs_uidmap
+def test_usernsexec_non_root_range_not_granted_refused() -> None:
+    r = as_non_root("-m", "b:0:300000:10", "--", "touch", "/tmp/never")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("lxc-usernsexec: newgidmap: gid range [0-10) -> "
+                               "[300000-300010) not allowed")
+    r = as_non_root("--", "true", subuid="someoneelse:200000:65536\n")
+    assert r.returncode == 1 and "no range for 'h7user' in /etc/subuid" in r.stderr
+
+
+@needs_uidmap
+def test_usernsexec_non_root_without_newuidmap_refused() -> None:
+    r = as_non_root("-m", "b:0:200000:10", "--", "true", hide_newuidmap=True)
+    assert r.returncode == 1
+    assert r.stderr == ("lxc-usernsexec: newuidmap not found: a non-root user needs it to "
+                        "map ids (apt-get install uidmap)\n")
