@@ -23,8 +23,9 @@ USAGE = """usage: lxc-usernsexec [-h] [-m <uid-maps>] [-s] -- [command [arg ..]]
             ns_id: the base id in the new namespace
             host_id: the base id in the parent namespace
             range: how many ids to map
-  Note: This program uses newuidmap(2) and newgidmap(2) in LXC; lxcpy writes the maps
-        directly and so runs for root only.
+  Note: root's maps are written directly; any other user's through newuidmap(1) and
+        newgidmap(1) (Debian's uidmap), which check them against /etc/subuid and
+        /etc/subgid.
 """
 
 
