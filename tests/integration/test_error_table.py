@@ -79,6 +79,8 @@ TABLE = [
         "lxc-execute: {stopped}: {D}/not-executable: Permission denied"),
     row("execute", "-n {stopped} -- {D}/bad-elf", 126,
         "lxc-execute: {stopped}: {D}/bad-elf: Exec format error"),
+    row("execute", "-n {stopped} -- {D}/good.conf/x", 127,
+        "lxc-execute: {stopped}: {D}/good.conf/x: Not a directory"),
     row("execute", "-n {stopped} -s lxc.bogus=1 -- true", 1,
         "lxc-execute: {stopped}: <command line>:0: unknown key 'lxc.bogus'"),
     # an unknown option before the command is refused, never run as the command
@@ -149,6 +151,8 @@ TABLE = [
         "lxc-attach: failed to exec '{D}/not-executable': Permission denied"),
     row("attach", "-n {up} -- {D}/bad-elf", 126,
         "lxc-attach: failed to exec '{D}/bad-elf': Exec format error"),
+    row("attach", "-n {up} -- {D}/good.conf/x", 127,
+        "lxc-attach: failed to exec '{D}/good.conf/x': Not a directory"),
     row("attach", "-n {up} --bogus-option", 1, "lxc-attach: No such option '--bogus-option'."),
     # ---- lxc-cgroup
     row("cgroup", "-n {up}", 1, "lxc-cgroup: Missing argument 'KEY'."),
