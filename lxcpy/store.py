@@ -65,8 +65,19 @@ def default_config(name: str) -> str:
     return stored_config_text(path)
 
 
+def set_rootfs_line(text: str, spec: str) -> str:
+    """``text`` with its lxc.rootfs.path (or lxc.rootfs) lines replaced by one saying spec."""
+    key = re.compile(r"^\s*lxc\.rootfs(?:\.path)?\s*=")
+    lines = [line for line in text.splitlines() if not key.match(line)]
+    return "\n".join([*lines, f"lxc.rootfs.path = {spec}"]) + "\n"
+
+
 def create_container(container: Container, config_file: str | None, template: str | None,
-                     template_args: list[str]) -> None:
+                     template_args: list[str],
+                     store: tuple[str, str | None, int | None, str | None] | None = None,
+                     ) -> None:
+    """``store``: lxc-create -B (kind, --dir, --fssize bytes, --fstype): the rootfs is made in
+    that backing store (lxcpy.storage), the template fills it, the config names it."""
     from lxcpy.config import parse_file, parse_text
 
     paths = container.paths
@@ -102,10 +113,29 @@ def create_container(container: Container, config_file: str | None, template: st
     except OSError as exc:
         raise LxcError(f"cannot create '{paths.dir}': {exc.strerror}") from None
     try:
-        if runner is not None:
+        if store is not None:
+            text = _make_store(container, text, runner, template_args, *store)
+        elif runner is not None:
             text = runner(container, text, template_args)
         parse_text(text, paths.config)  # what we store must load
         write_atomic(paths.config, text, 0o640)
     except BaseException:
         shutil.rmtree(paths.dir, ignore_errors=True)
         raise
+
+
+def _make_store(container: Container, text: str, runner: object, template_args: list[str],
+                kind: str, rootfs_dir: str | None, size: int | None,
+                fstype: str | None) -> str:
+    """Make the store, let the template fill it (LXC: --rootfs=<where it is mounted>)."""
+    from lxcpy.storage import make_store
+
+    made = make_store(kind, container.paths.dir, rootfs_dir, size, fstype)
+    if runner is not None:
+        where = made.populate()
+        try:
+            text = runner(container, text, [f"--rootfs={where}", *template_args])  # type: ignore[operator]
+        finally:
+            if where != made.rootfs and where != getattr(made, "upper", None):
+                made.close_read(where)
+    return set_rootfs_line(text, made.spec)

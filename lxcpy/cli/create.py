@@ -6,28 +6,30 @@ import click
 
 from lxcpy.cli.common import COMMAND_CONTEXT, common_options, entry
 
-# LXC's backing stores: "dir" (and its aliases) is lxcpy's; the others come with the
-# storage layer of the lifecycle issue
-DIR_BDEVS = ("dir", "none", "best")  # best: LXC falls back to dir when nothing else fits
-OTHER_BDEVS = ("lvm", "loop", "btrfs", "zfs", "rbd", "overlay", "overlayfs")
+# LXC's block-store options: --fstype and --fssize go with -B loop; the rest with stores
+# lxcpy does not have (lvm, rbd, zfs: refused by lxcpy.storage.kind_of)
+LOOP_OPTIONS = ("fstype", "fssize")
 
 
-def check_bdev(bdev: str | None, rootfs_dir: str | None, block: dict[str, str | None]) -> None:
-    """LXC's validate_bdev_args, and lxcpy's refusal of the stores it does not have yet."""
+def check_bdev(bdev: str | None, rootfs_dir: str | None, block: dict[str, str | None]) -> str:
+    """LXC's validate_bdev_args; returns the store kind (lxcpy.storage.KINDS)."""
     from lxcpy.errors import UsageError
+    from lxcpy.storage import kind_of
 
-    kind = bdev or "dir"
-    if kind not in DIR_BDEVS:
-        if kind in OTHER_BDEVS:
-            raise UsageError(f"backing store {kind} is not supported yet")
-        raise UsageError(f"unknown backing store '{kind}' (dir, lvm, loop, btrfs, zfs, rbd, "
-                         "overlay, best)")
-    given = [f"--{opt}" for opt, value in block.items() if value is not None]
+    try:
+        kind = kind_of(bdev or "dir")
+    except Exception as exc:
+        raise UsageError(str(exc)) from None
+    given = [f"--{opt}" for opt, value in block.items()
+             if value is not None and not (kind == "loop" and opt in LOOP_OPTIONS)]
     if given:
         raise UsageError(f"{', '.join(given)} only valid with a block or lvm/rbd/zfs backing "
-                         f"store, not with -B {kind}")
+                         f"store, not with -B {bdev or 'dir'}")
     if rootfs_dir is not None and rootfs_dir == "":
         raise UsageError("--dir needs a directory")
+    if rootfs_dir is not None and kind not in ("dir", "btrfs"):
+        raise UsageError(f"--dir only valid with -B dir or btrfs, not with -B {bdev}")
+    return kind
 
 
 @click.command(context_settings=COMMAND_CONTEXT)
@@ -37,12 +39,14 @@ def check_bdev(bdev: str | None, rootfs_dir: str | None, block: dict[str, str | 
               help="template: none, busybox, the name of one of LXC's templates "
                    "(/usr/share/lxc/templates/lxc-NAME), or a path to a template script")
 @click.option("-B", "--bdev", "bdev", metavar="BACKINGSTORE",
-              help="backing store of the rootfs: dir (the default; also none and best); "
-                   "lvm, loop, btrfs, zfs, rbd and overlay are not supported yet")
+              help="backing store of the rootfs: dir (the default; also none and best), "
+                   "overlay, btrfs (the lxcpath on btrfs) or loop (an image file); lvm, zfs "
+                   "and rbd are not supported")
 @click.option("--dir", "rootfs_dir", metavar="ROOTFS",
-              help="with -B dir: put the rootfs at ROOTFS instead of LXCPATH/NAME/rootfs")
-@click.option("--fstype", help="block backing stores only")
-@click.option("--fssize", help="block backing stores only")
+              help="with -B dir or btrfs: put the rootfs at ROOTFS instead of "
+                   "LXCPATH/NAME/rootfs")
+@click.option("--fstype", help="-B loop: the image's file system (default ext4)")
+@click.option("--fssize", help="-B loop: the image's size, e.g. 500M (default 1G)")
 @click.option("--lvname", help="-B lvm only")
 @click.option("--vgname", help="-B lvm only")
 @click.option("--thinpool", help="-B lvm only")
@@ -61,21 +65,30 @@ def command(name: str, lxcpath: str, config_file: str | None, template: str | No
     from lxcpy.container import Container
     from lxcpy.errors import UsageError
 
-    check_bdev(bdev, rootfs_dir, {"fstype": fstype, "fssize": fssize, "lvname": lvname,
-                                  "vgname": vgname, "thinpool": thinpool, "rbdname": rbdname,
-                                  "rbdpool": rbdpool, "zfsroot": zfsroot})
+    kind = check_bdev(bdev, rootfs_dir, {"fstype": fstype, "fssize": fssize,
+                                         "lvname": lvname, "vgname": vgname,
+                                         "thinpool": thinpool, "rbdname": rbdname,
+                                         "rbdpool": rbdpool, "zfsroot": zfsroot})
     args = list(template_args)
     if args and args[0] == "--":
         args = args[1:]
     container = Container(name, lxcpath)
-    if rootfs_dir is None:
-        container.create(config_file, template, args)
+    if rootfs_dir is not None:
+        rootfs_dir = os.path.abspath(rootfs_dir)
+        if template in (None, "", "none"):
+            raise UsageError("--dir needs a template that builds the rootfs (-t NAME)")
+    if kind == "dir" and bdev is None:
+        if rootfs_dir is None:
+            container.create(config_file, template, args)
+        else:  # LXC hands the template --rootfs=<the backing store's directory>
+            container.create(config_file, template, [f"--rootfs={rootfs_dir}", *args])
         return
-    rootfs_dir = os.path.abspath(rootfs_dir)
-    if template in (None, "", "none"):
-        raise UsageError("--dir needs a template that builds the rootfs (-t NAME)")
-    # LXC hands the template --rootfs=<the backing store's directory>
-    container.create(config_file, template, [f"--rootfs={rootfs_dir}", *args])
+    from lxcpy.storage import parse_size
+    from lxcpy.store import create_container
+
+    size = parse_size(fssize) if fssize is not None else None
+    create_container(container, config_file, template, args,
+                     store=(kind, rootfs_dir, size, fstype))
 
 
 main = entry("lxc-create", command)

@@ -203,16 +203,25 @@ def _uts_name(value: str, ctx: Ctx) -> str:
     return value
 
 
-_BACKENDS = ("aufs", "btrfs", "loop", "lvm", "nbd", "overlay", "overlayfs", "rbd", "zfs")
+def _rootfs_path(value: str, ctx: Ctx) -> tuple[str | None, str | None]:
+    """(the rootfs directory, the store's spelling unless dir:) -- lxcpy.storage's rules."""
+    from lxcpy.storage import SpecError, parse_spec
+
+    try:
+        store = parse_spec(value)
+    except SpecError as exc:
+        raise Invalid(str(exc)) from None
+    if store.kind == "dir":
+        return store.rootfs or None, None
+    return store.rootfs, store.spec
 
 
-def _rootfs_path(value: str, ctx: Ctx) -> str | None:
-    backend, colon, rest = value.partition(":")
-    if colon and backend == "dir":
-        return rest or None
-    if colon and backend in _BACKENDS:
-        raise Invalid(f"storage backend '{backend}' is not supported by lxcpy (only dir:)")
-    return value
+def _store_rootfs(ctx: Ctx, value: tuple[str | None, str | None]) -> None:
+    ctx.cfg.rootfs_path, ctx.cfg.rootfs_store = value
+
+
+def _clear_rootfs(ctx: Ctx) -> None:
+    ctx.cfg.rootfs_path = ctx.cfg.rootfs_store = None
 
 
 _LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL")
@@ -789,7 +798,7 @@ KEYS: tuple[Key, ...] = (
     _field("lxc.arch", _choice(*ARCHES), "arch"),
     _list("lxc.environment", _environment, "environment"),
     _field("lxc.no_new_privs", _bool, "no_new_privs"),
-    _value_only("lxc.ephemeral", _bool, "0"),
+    _field("lxc.ephemeral", _bool, "ephemeral"),
     _field("lxc.keyring.session", _bool, "keyring_session"),
     _value_only("lxc.sched.core", _bool, "0"),
     _field("lxc.time.offset.boot", _time_offset, "time_offset_boot"),
@@ -852,7 +861,7 @@ KEYS: tuple[Key, ...] = (
     _field("lxc.autodev", _bool, "autodev"),
     _field("lxc.autodev.tmpfs.size", _uint, "autodev_tmpfs_size"),
     # root filesystem and mounts
-    _field("lxc.rootfs.path", _rootfs_path, "rootfs_path", ("lxc.rootfs",)),
+    Key("lxc.rootfs.path", _rootfs_path, _store_rootfs, _clear_rootfs, ("lxc.rootfs",)),
     _field("lxc.rootfs.mount", _text, "rootfs_mount"),
     _field("lxc.rootfs.options", _text, "rootfs_options"),
     _value_only("lxc.rootfs.managed", _bool, "1"),
@@ -944,7 +953,7 @@ APPLIED_BY: dict[str, str] = {
     "lxc.arch": _PROCESS + "set_personality",
     "lxc.environment": _CHILD + "build_env",
     "lxc.no_new_privs": _CHILD + "_drop_privileges",
-    "lxc.ephemeral": REFUSED,  # 0 is acted on: nothing to do
+    "lxc.ephemeral": "lxcpy.container:Container.start",  # destroyed when it stops
     "lxc.keyring.session": _PROCESS + "new_session_keyring",
     "lxc.sched.core": REFUSED,  # 0 only
     "lxc.time.offset.boot": _NS + "write_time_offsets",
@@ -997,7 +1006,7 @@ APPLIED_BY: dict[str, str] = {
     "lxc.pty.max": "lxcpy.rootfs.dev:mount_devpts",
     "lxc.autodev": "lxcpy.rootfs.dev:setup_autodev",
     "lxc.autodev.tmpfs.size": "lxcpy.rootfs.dev:setup_autodev",
-    "lxc.rootfs.path": _MOUNTS + "setup_rootfs",
+    "lxc.rootfs.path": _MOUNTS + "setup_rootfs",  # a store is mounted by lxcpy.storage
     "lxc.rootfs.mount": "lxcpy.config.keys:check_start",  # only LXC's default staging path
     "lxc.rootfs.options": _MOUNTS + "setup_rootfs",
     "lxc.rootfs.managed": REFUSED,  # 1 only
@@ -1096,6 +1105,11 @@ def check_start(cfg: ContainerConfig) -> list[str]:
         raise LxcError(f"{_origin(cfg, 'lxc.rootfs.mount')}: lxc.rootfs.mount: lxcpy stages the "
                        "rootfs on its own path in the container's mount namespace; only LXC's "
                        "default is accepted")
+    store = cfg.rootfs_store or ""
+    if cfg.idmaps and store.startswith(("overlay:", "loop:")):
+        kind = store.split(":")[0]
+        raise LxcError(f"{_origin(cfg, 'lxc.rootfs.path')}: lxc.rootfs.path: an {kind} store "
+                       "is not supported with lxc.idmap (its mount needs the host's root)")
     return warnings
 
 

@@ -132,7 +132,8 @@ class ContainerConfig:
     arch: str | None = None
 
     # root filesystem: lxc.rootfs.path (pivot_root) or legacy lxc.chroot (chroot)
-    rootfs_path: str | None = None  # "dir:" prefix already stripped
+    rootfs_path: str | None = None  # where the rootfs appears (a dir:, or a store's mount point)
+    rootfs_store: str | None = None  # lxc.rootfs.path of an overlay:, btrfs: or loop: store
     rootfs_mount: str | None = None
     rootfs_options: str | None = None
     chroot: str | None = None
@@ -192,6 +193,7 @@ class ContainerConfig:
     signal_reboot: int | None = None
     signal_stop: int | None = None
 
+    ephemeral: bool = False  # lxc.ephemeral: destroyed when it stops
     start_auto: bool = False
     start_delay: int = 0
     start_order: int = 0

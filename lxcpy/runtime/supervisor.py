@@ -228,6 +228,12 @@ class Supervisor:
             keep_fds=self.console.child_fds() if self.console else set(),
             seccomp=self.seccomp)
         new_pid = "pid" not in self.cfg.namespace_keep
+        if self.cfg.rootfs_store and not self.cfg.idmaps:
+            from lxcpy.storage import detached_tree
+
+            # overlay:/loop:/btrfs: mounted now, before the cgroup's device rules apply
+            spec.rootfs_tree = detached_tree(self.cfg.rootfs_store)
+            spec.keep_fds = {*spec.keep_fds, spec.rootfs_tree}
         if self.cfg.idmaps:
             # user and PID namespace at once: the PID namespace is owned by the user one
             pid = k.fork_into(k.CLONE_NEWUSER | k.CLONE_NEWPID)
@@ -249,6 +255,8 @@ class Supervisor:
         finally:
             os.close(own_pidns)
         return self._spawned(pid, parent, child)
+            if spec.rootfs_tree >= 0:
+                os.close(spec.rootfs_tree)  # the child has its own copy
 
     def _spawned(self, pid: int, parent: Channel, child: Channel) -> Channel:
         child.close()

@@ -74,10 +74,17 @@ def test_create_dir_stores(bdev: str | None) -> None:
     create.check_bdev(bdev, "/srv/rootfs", dict.fromkeys(("fstype", "fssize")))
 
 
-@pytest.mark.parametrize("bdev", ["lvm", "loop", "btrfs", "zfs", "rbd", "overlay"])
-def test_create_other_stores_not_yet(bdev: str) -> None:
-    with pytest.raises(UsageError, match=f"backing store {bdev} is not supported yet"):
+@pytest.mark.parametrize("bdev", ["lvm", "zfs", "rbd"])
+def test_create_other_stores_refused(bdev: str) -> None:
+    with pytest.raises(UsageError, match=f"backing store {bdev} is not supported by lxcpy"):
         create.check_bdev(bdev, None, {})
+
+
+@pytest.mark.parametrize(("bdev", "kind"), [("overlay", "overlay"), ("overlayfs", "overlay"),
+                                            ("btrfs", "btrfs"), ("loop", "loop")])
+def test_create_stores(bdev: str, kind: str) -> None:
+    assert create.check_bdev(bdev, None, {"fssize": None}) == kind
+    assert create.check_bdev("loop", None, {"fssize": "1G", "fstype": "ext4"}) == "loop"
 
 
 def test_create_block_options_refused_with_dir() -> None:

@@ -56,7 +56,7 @@ VALID: list[tuple[str, str, Check]] = [
     ("lxc.environment", "lxc.environment = A=1\nlxc.environment = B=x=y",
      lambda c: c.environment == [("A", "1"), ("B", "x=y")]),
     ("lxc.no_new_privs", "lxc.no_new_privs = 1", lambda c: c.no_new_privs is True),
-    ("lxc.ephemeral", "lxc.ephemeral = 1", recorded),
+    ("lxc.ephemeral", "lxc.ephemeral = 1", lambda c: c.ephemeral is True and acted(c)),
     ("lxc.keyring.session", "lxc.keyring.session = 0",
      lambda c: c.keyring_session is False and acted(c)),
     ("lxc.sched.core", "lxc.sched.core = 1", recorded),
@@ -506,6 +506,28 @@ def test_arches(arch: str) -> None:
     assert parse(f"lxc.arch = {arch}").arch == arch
 
 
+@pytest.mark.parametrize(("value", "rootfs", "store"), [
+    ("overlay:/l/a/rootfs:/l/b/delta0", "/l/b/rootfs", "overlay:/l/a/rootfs:/l/b/delta0"),
+    ("overlayfs:/x:y:/l/b/delta0", "/l/b/rootfs", "overlay:/x:y:/l/b/delta0"),
+    ("btrfs:/l/a/rootfs", "/l/a/rootfs", "btrfs:/l/a/rootfs"),
+    ("loop:/l/a/rootdev", "/l/a/rootfs", "loop:/l/a/rootdev"),
+    ("dir:/l/a/rootfs", "/l/a/rootfs", None),
+])
+def test_rootfs_path_backing_stores(value: str, rootfs: str, store: str | None) -> None:
+    cfg = parse(f"lxc.rootfs.path = {value}")
+    assert (cfg.rootfs_path, cfg.rootfs_store) == (rootfs, store)
+    assert not cfg.not_acted_on
+    cleared = parse(f"lxc.rootfs.path = {value}\nlxc.rootfs.path =")
+    assert (cleared.rootfs_path, cleared.rootfs_store) == (None, None)
+
+
+def test_overlay_or_loop_store_refused_with_idmap() -> None:
+    cfg = parse("lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n"
+                "lxc.rootfs.path = overlay:/a:/b/delta0")
+    with pytest.raises(LxcError, match="^config:3: lxc.rootfs.path: an overlay store"):
+        check_start(cfg)
+
+
 def test_a_rootfs_path_may_contain_a_colon() -> None:
     assert parse("lxc.rootfs.path = /srv/a:b").rootfs_path == "/srv/a:b"
     assert parse("lxc.rootfs = dir:/x").rootfs_path == "/x"
@@ -543,7 +565,7 @@ def test_applied_by_has_no_stale_rows() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "lxc.ephemeral = 1", "lxc.console.size = 1MB", "lxc.log.syslog = daemon",
+    "lxc.console.size = 1MB", "lxc.log.syslog = daemon",
     "lxc.hook.destroy = /bin/true", "lxc.kmsg = 1", "lxc.monitor.unshare = 1",
     VETH + "lxc.net.0.l2proxy = 1", VETH + "lxc.net.0.veth.ipv4.route = 10.0.0.0/24",
     "lxc.mount.auto = shmounts:/a", "lxc.cgroup.relative = 1",
