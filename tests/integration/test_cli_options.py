@@ -95,8 +95,12 @@ def test_every_lxc5_option_is_declared(name: str) -> None:
     for option in LXC5_OPTIONS[name]:
         result = run(name, "-n", "x", *option.split(), "--usage")
         assert (result.returncode, result.stderr) == (0, ""), (option, result.stderr)
-    for option, tool_name in (("-l --usage", "config"), ("-c /dev/null --usage", "update-config")):
-        assert run(tool_name, *option.split()).returncode == 0
+
+
+def test_config_and_update_config_options_are_declared() -> None:
+    for tool_name, option in (("config", "-l"), ("update-config", "-c /dev/null"),
+                              ("update-config", "--config /dev/null")):
+        assert run(tool_name, *option.split(), "--usage").returncode == 0
 
 
 @pytest.mark.parametrize("name", ("start", "execute", "attach"))
