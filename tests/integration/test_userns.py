@@ -195,6 +195,17 @@ def test_host_sees_mapped_uid_attach_freeze_stop(upath: Path) -> None:
     assert cgroup_leftovers(name) == []
 
 
+def test_monitor_sees_an_unprivileged_container_like_any_other(upath: Path) -> None:
+    from tests.integration._monitor_helpers import Monitor, states
+
+    name = make(upath, IDMAP, template="busybox", prefix="mo")
+    with Monitor(upath) as mon:
+        r = execute(upath, name, "exit 7")
+        assert r.returncode == 7, r.stderr
+        got = mon.wait_for(name, 5)
+    assert got == states(name, "STARTING", "RUNNING", "exit:7", "STOPPING", "STOPPED")
+
+
 def test_root_inside_cannot_write_host_root_files(upath: Path, tmp_path: Path) -> None:
     """The attack: a host directory bound read-write into the container; its root-owned
     file must stay read-only (and a 0600 one unreadable) to root inside. The control (the
