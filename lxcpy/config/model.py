@@ -203,6 +203,14 @@ class ContainerConfig:
     sysctls: dict[str, str] = field(default_factory=dict)  # net.ipv4.ip_forward -> "1"
     proc: dict[str, str] = field(default_factory=dict)  # lxc.proc.oom_score_adj -> "10"
 
+    # OCI runtime (lxcpy.oci): the init waits at this FIFO before its exec until `start`
+    # reads it (runc's exec.fifo); the environment is exactly `environment`; paths masked
+    # (/dev/null or an empty read-only tmpfs) and made read-only after /proc is mounted
+    start_gate: str | None = None
+    env_exact: bool = False
+    masked_paths: list[str] = field(default_factory=list)
+    readonly_paths: list[str] = field(default_factory=list)
+
     # keys we parse and validate but do not act on yet: a warning at start, never silence
     not_acted_on: list[Entry] = field(default_factory=list)
 

@@ -63,8 +63,11 @@ def container_main(spec: ChildSpec, chan: Channel) -> None:
 def _report(chan: Channel, message: str) -> None:
     try:
         chan.send(sync.ERROR, message=message)
-    except OSError:
-        pass
+    except OSError:  # nobody listens (OCI: after CREATED): the container's stderr
+        try:
+            os.write(2, f"{message}\n".encode(errors="replace"))
+        except OSError:
+            pass
 
 
 def _setup(spec: ChildSpec, chan: Channel) -> None:
@@ -124,6 +127,13 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
 
         setup_autodev(cfg, root)
     mounts.setup_mounts(cfg, root)
+    if cfg.masked_paths or cfg.readonly_paths:  # OCI: after /proc is mounted
+        from lxcpy.runtime.masks import apply_masks
+
+        apply_masks(cfg, root)
+    gate = -1
+    if cfg.start_gate:  # opened before pivot_root, reopened through /proc at the gate
+        gate = os.open(cfg.start_gate, os.O_PATH | os.O_CLOEXEC)
     if spec.console is not None:
         spec.console.child_side(root)  # /dev/console, /dev/ttyN, the init's stdio
     if root is not None and cfg.tty_dir:
@@ -144,6 +154,8 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     process.set_prlimits(cfg)  # lxc.prlimit.*: last before the privilege drop
     process.set_personality(cfg)  # lxc.arch
     env = build_env(cfg, spec.caller_term)
+    if gate >= 0:
+        _wait_at_gate(chan, gate)
     _drop_privileges(cfg, spec.seccomp)
     cwd = cfg.init_cwd or ("/" if root is not None else spec.caller_cwd)
     try:
@@ -155,9 +167,23 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         from lxcpy.runtime.init import run_init
 
         run_init(spec, chan, env)  # never returns
-    chan.send(sync.EXEC)
+    if gate < 0:  # after the gate nobody listens: the creator has gone
+        chan.send(sync.EXEC)
     _exec(spec.argv, env)
     raise LxcError(f"failed to exec '{spec.argv[0]}'")
+
+
+def _wait_at_gate(chan: Channel, gate: int) -> None:
+    """OCI create/start: tell the supervisor we are set up, outlive it (it exits after
+    create), then block opening the FIFO for writing until `start` opens it to read."""
+    k.prctl(k.PR_SET_PDEATHSIG, 0)
+    chan.send(sync.CREATED)
+    fd = os.open(f"/proc/self/fd/{gate}", os.O_WRONLY | os.O_CLOEXEC)
+    os.close(gate)
+    try:
+        os.write(fd, b"0")
+    finally:
+        os.close(fd)
 
 
 def _preload(spec: ChildSpec) -> None:
@@ -205,6 +231,8 @@ def _close_fds(keep: set[int]) -> None:
 
 def build_env(cfg: ContainerConfig, term: str | None) -> dict[str, str]:
     """LXC clears the environment: container=lxc, a PATH, and lxc.environment."""
+    if cfg.env_exact:  # OCI: process.env as given
+        return dict(cfg.environment)
     env = {"container": "lxc", "PATH": DEFAULT_PATH}
     if term:
         env["TERM"] = term  # an interactive shell needs it to draw its prompt
@@ -216,6 +244,10 @@ def build_env(cfg: ContainerConfig, term: str | None) -> dict[str, str]:
 def _drop_privileges(cfg: ContainerConfig, seccomp: bytes | None) -> None:
     from lxcpy.runtime.confine import cap_names, confine
 
+    if cfg.start_gate:  # OCI (runc's order): the ids first, keeping the capabilities
+        _switch_ids_keeping_caps(cfg)
+        confine(cap_names(cfg.cap_drop, cfg.cap_keep), cfg.no_new_privs, seccomp)
+        return
     # capabilities, no_new_privs, then the seccomp filter (see confine); the uid/gid
     # switch after it only lowers privileges further
     confine(cap_names(cfg.cap_drop, cfg.cap_keep), cfg.no_new_privs, seccomp)
@@ -226,6 +258,22 @@ def _drop_privileges(cfg: ContainerConfig, seccomp: bytes | None) -> None:
         os.setgroups(cfg.init_groups)
     if cfg.init_uid is not None:
         os.setuid(cfg.init_uid)
+
+
+def _switch_ids_keeping_caps(cfg: ContainerConfig) -> None:
+    import prctl
+
+    k.prctl(PR_SET_KEEPCAPS, 1)
+    os.setgroups(cfg.init_groups)
+    os.setgid(cfg.init_gid or 0)
+    os.setuid(cfg.init_uid or 0)
+    k.prctl(PR_SET_KEEPCAPS, 0)
+    for name in prctl.ALL_CAP_NAMES:  # setuid() cleared the effective set
+        if getattr(prctl.cap_permitted, name):
+            setattr(prctl.cap_effective, name, True)
+
+
+PR_SET_KEEPCAPS = 8
 
 
 def drop_capabilities(drop: list[str], keep: list[str]) -> None:

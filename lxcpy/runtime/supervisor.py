@@ -186,6 +186,8 @@ class Supervisor:
         fault_point("mounts")
         if self.mode == "execute":
             self._expect(sync.RUNNING)
+        elif self.cfg.start_gate:
+            self._expect(sync.CREATED)  # OCI create: the init waits at the gate for `start`
         else:
             self._expect(sync.EXEC)
             self._expect(sync.EOF)  # the exec succeeded (the channel is close-on-exec)
@@ -216,9 +218,8 @@ class Supervisor:
     def _spawn(self) -> Channel:
         """Fork the container's first process as PID 1 of a new PID namespace."""
         from lxcpy.runtime.child import ChildSpec, container_main
-        from lxcpy.runtime.console import prepare_console
 
-        self.console = prepare_console(self.cfg, self.mode, self.daemonized)
+        self.console = self._prepare_console()
         parent, child = Channel.pair()
         spec = ChildSpec(
             name=self.name, cfg=self.cfg, argv=self.argv, mode=self.mode, prog=self.prog,
@@ -227,13 +228,13 @@ class Supervisor:
             caller_term=os.environ.get("TERM"), console=self.console,
             keep_fds=self.console.child_fds() if self.console else set(),
             seccomp=self.seccomp)
-        new_pid = "pid" not in self.cfg.namespace_keep
         if self.cfg.rootfs_store and not self.cfg.idmaps:
             from lxcpy.storage import detached_tree
 
             # overlay:/loop:/btrfs: mounted now, before the cgroup's device rules apply
             spec.rootfs_tree = detached_tree(self.cfg.rootfs_store)
             spec.keep_fds = {*spec.keep_fds, spec.rootfs_tree}
+        new_pid = "pid" not in self.cfg.namespace_keep
         if self.cfg.idmaps:
             # user and PID namespace at once: the PID namespace is owned by the user one
             pid = k.fork_into(k.CLONE_NEWUSER | k.CLONE_NEWPID)
@@ -254,9 +255,15 @@ class Supervisor:
                 k.setns(own_pidns, k.CLONE_NEWPID)
         finally:
             os.close(own_pidns)
-        return self._spawned(pid, parent, child)
             if spec.rootfs_tree >= 0:
                 os.close(spec.rootfs_tree)  # the child has its own copy
+        return self._spawned(pid, parent, child)
+
+    def _prepare_console(self) -> Any:
+        """The console before the fork (lxcpy.oci's create gives a pty of its own)."""
+        from lxcpy.runtime.console import prepare_console
+
+        return prepare_console(self.cfg, self.mode, self.daemonized)
 
     def _spawned(self, pid: int, parent: Channel, child: Channel) -> Channel:
         child.close()

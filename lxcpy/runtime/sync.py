@@ -23,6 +23,8 @@ start, in order (as runc's ``libcontainer/sync.go`` writes its own down)::
     lxc-execute:          <--------------  RUNNING {command_pid}   (init.py, then closes)
     lxc-start:            <--------------  EXEC; then EOF: the exec succeeded (the
                                            channel is close-on-exec)
+    lxcpy-oci create:     <--------------  CREATED; the init then waits at the start
+                                           gate (a FIFO) until `lxcpy-oci start` reads it
 
     at any step:          <--------------  ERROR {message}: setup failed, the child exits
     at any step:  EOF (the supervisor died or gave up): the child exits
@@ -43,6 +45,7 @@ NAMESPACES = "namespaces"
 MOUNTED = "mounted"
 RUNNING = "running"
 EXEC = "exec"
+CREATED = "created"  # OCI create: set up, waiting at cfg.start_gate for `start`
 ERROR = "error"
 
 EOF = "eof"  # not a message: what recv() says when the peer exec'd, exited or closed

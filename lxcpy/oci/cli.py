@@ -1,0 +1,603 @@
+"""The ``lxcpy-oci`` command line: runc's commands, options and exit codes.
+
+Global options come before the command (``--root``, ``--log``, ``--log-format``,
+``--debug``, ``--systemd-cgroup``); every failure is one line on stderr (and, with
+``--log``, one entry in the log file, where podman's conmon and containerd look for it)
+and exit status 1, as runc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from lxcpy.oci.state import DEFAULT_ROOT, Record, StateError, Store, state_json, status
+
+VERSION = "0.1.0"
+
+
+class Usage(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise Usage(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="lxcpy-oci", add_help=True,
+                description="An OCI runtime over lxcpy (runc's command line)")
+    p.add_argument("--root", default=DEFAULT_ROOT)
+    p.add_argument("--log", default=None)
+    p.add_argument("--log-format", default="text", choices=("text", "json"))
+    p.add_argument("--debug", action="store_true")
+    p.add_argument("--systemd-cgroup", action="store_true")
+    p.add_argument("--rootless", default="auto")
+    p.add_argument("--criu", default=None)
+    p.add_argument("-v", "--version", action="store_true")
+    sub = p.add_subparsers(dest="command")
+
+    def cmd(name: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name)
+
+    for name in ("create", "run"):
+        c = cmd(name)
+        c.add_argument("id")
+        c.add_argument("-b", "--bundle", default=".")
+        c.add_argument("--pid-file")
+        c.add_argument("--console-socket")
+        c.add_argument("--no-pivot", action="store_true")
+        c.add_argument("--no-new-keyring", action="store_true")
+        c.add_argument("--preserve-fds", type=int, default=0)
+        if name == "run":
+            c.add_argument("-d", "--detach", action="store_true")
+            c.add_argument("--keep", action="store_true")
+    cmd("start").add_argument("id")
+    c = cmd("state")
+    c.add_argument("id")
+    c = cmd("kill")
+    c.add_argument("id")
+    c.add_argument("signal", nargs="?", default="SIGTERM")
+    c.add_argument("-a", "--all", action="store_true")
+    c = cmd("delete")
+    c.add_argument("id")
+    c.add_argument("-f", "--force", action="store_true")
+    cmd("pause").add_argument("id")
+    cmd("resume").add_argument("id")
+    c = cmd("list")
+    c.add_argument("-f", "--format", default="table", choices=("table", "json"))
+    c.add_argument("-q", "--quiet", action="store_true")
+    c = cmd("ps")
+    c.add_argument("-f", "--format", default="table", choices=("table", "json"))
+    c.add_argument("id")
+    c.add_argument("ps_args", nargs=argparse.REMAINDER)
+    c = cmd("exec")
+    c.add_argument("--process", "-p")
+    c.add_argument("--tty", "-t", action="store_true")
+    c.add_argument("--detach", "-d", action="store_true")
+    c.add_argument("--pid-file")
+    c.add_argument("--console-socket")
+    c.add_argument("--cwd")
+    c.add_argument("--env", "-e", action="append", default=[])
+    c.add_argument("--user", "-u")
+    c.add_argument("--additional-gids", "-g", action="append", default=[])
+    c.add_argument("--no-new-privs", action="store_true")
+    c.add_argument("--cap", "-c", action="append", default=[])
+    c.add_argument("--preserve-fds", type=int, default=0)
+    c.add_argument("--process-label")
+    c.add_argument("--apparmor")
+    c.add_argument("--ignore-paused", action="store_true")
+    c.add_argument("--cgroup")
+    c.add_argument("id")
+    c.add_argument("args", nargs=argparse.REMAINDER)
+    cmd("features")
+    c = cmd("spec")
+    c.add_argument("-b", "--bundle", default=".")
+    c.add_argument("--rootless", action="store_true")
+    return p
+
+
+class Logger:
+    """--log FILE (else stderr) in runc's text or JSON form."""
+
+    def __init__(self, path: str | None, fmt: str, debug: bool) -> None:
+        self.path, self.fmt, self.debug_on = path, fmt, debug
+
+    def write(self, level: str, msg: str) -> None:
+        if self.path is None:
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if self.fmt == "json":
+            line = json.dumps({"level": level, "msg": msg, "time": stamp})
+        else:
+            line = f'time="{stamp}" level={level} msg={json.dumps(msg)}'
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError:
+            pass
+
+    def debug(self, msg: str) -> None:
+        if self.debug_on:
+            self.write("debug", msg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logger = Logger(None, "text", False)
+    try:
+        args = _parser().parse_args(argv)
+        logger = Logger(args.log, args.log_format, args.debug)
+        if args.version:
+            from lxcpy.oci.spec import OCI_VERSION
+
+            print(f"lxcpy-oci version {VERSION}\nspec: {OCI_VERSION}")
+            return 0
+        if args.command is None:
+            raise Usage("no command given (create, start, state, kill, delete, run, exec, "
+                        "ps, pause, resume, list, features, spec)")
+        if args.systemd_cgroup:
+            why = ("there is no systemd on this host" if not os.path.isdir("/run/systemd/system")
+                   else "lxcpy-oci drives cgroupfs only")
+            raise StateError(f"--systemd-cgroup is not supported: {why}")
+        logger.debug(f"{args.command} {' '.join(argv)}")
+        return int(COMMANDS[args.command](args, Store(args.root), logger) or 0)
+    except Usage as exc:
+        return _fail(logger, f"{exc}")
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        from lxcpy.errors import LxcError
+
+        if isinstance(exc, LxcError):
+            message = exc.message
+        elif isinstance(exc, OSError):
+            message = f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+        else:
+            message = str(exc) or exc.__class__.__name__
+        if os.environ.get("LXCPY_OCI_TRACEBACK"):
+            raise
+        return _fail(logger, message)
+
+
+def _fail(logger: Logger, message: str) -> int:
+    logger.write("error", message)
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
+    return 1
+
+
+# ---- commands ---------------------------------------------------------------------------
+def _load_spec(bundle: str) -> tuple[Any, Any]:
+    from lxcpy.oci.spec import load, to_config
+
+    spec = load(bundle)
+
+    def known(name: str) -> bool:
+        from lxcpy.kernel.seccomp import known_syscall
+
+        return known_syscall(name)
+
+    return to_config(spec, bundle, known)
+
+
+def cmd_create(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    from lxcpy.oci.create import create
+    from lxcpy.oci.state import check_id
+
+    check_id(args.id)
+    bundle = os.path.abspath(args.bundle)
+    cfg, extras = _load_spec(bundle)
+    if os.path.exists(store.dir(args.id)):
+        raise StateError(f"container with id exists: {args.id}")
+    create(store, args.id, bundle, cfg, extras, args.console_socket, args.pid_file,
+           args.preserve_fds, args.no_new_keyring)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    from lxcpy.oci.create import create
+    from lxcpy.oci.state import check_id
+
+    check_id(args.id)
+    bundle = os.path.abspath(args.bundle)
+    cfg, extras = _load_spec(bundle)
+    if extras.terminal and not args.console_socket and not args.detach:
+        extras.terminal = False  # foreground: the process keeps our own terminal
+    if os.path.exists(store.dir(args.id)):
+        raise StateError(f"container with id exists: {args.id}")
+    rec, creator = create(store, args.id, bundle, cfg, extras, args.console_socket,
+                          args.pid_file, args.preserve_fds, args.no_new_keyring)
+    _start(store, rec)
+    if args.detach:
+        return 0
+    # we are the init's parent: forward the usual signals, wait, then delete (runc run)
+    pid = rec.pid
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+                signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            _, st = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(st)
+    code = code if code >= 0 else 128 - code
+    if not args.keep:
+        _delete(store, args.id, force=True)
+    return code
+
+
+def cmd_start(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    lock = store.lock(args.id)
+    try:
+        rec = store.load(args.id)
+        st = status(store, rec)
+        if st == "stopped":
+            raise StateError("cannot start a container that has stopped")
+        if st != "created":
+            raise StateError(f"cannot start an already {st} container")
+        _start(store, rec)
+    finally:
+        os.close(lock)
+    return 0
+
+
+def _start(store: Store, rec: Record) -> None:
+    """Release the init from the gate: open the FIFO to read and take its byte."""
+    import select
+
+    from lxcpy.oci.create import run_hooks
+    from lxcpy.oci.state import start_time
+
+    if rec.hooks.get("startContainer"):
+        run_hooks("startContainer", rec.hooks["startContainer"], state_json(store, rec))
+    fifo = store.fifo(rec.id)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                data = os.read(fd, 1)
+                if data:
+                    break
+            if start_time(rec.pid) != rec.start_time:
+                raise StateError("the container's init exited before it was started")
+    finally:
+        os.close(fd)
+    os.unlink(fifo)
+    if rec.hooks.get("poststart"):
+        try:
+            run_hooks("poststart", rec.hooks["poststart"], state_json(store, rec))
+        except StateError as exc:
+            sys.stderr.write(f"warning: {exc}\n")
+
+
+def cmd_state(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    rec = store.load(args.id)
+    print(json.dumps(state_json(store, rec), indent=2))
+    return 0
+
+
+def parse_signal(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    name = text.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise StateError(f"unknown signal \"{text}\"") from None
+
+
+def cmd_kill(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    from lxcpy.cgroups import fs
+
+    sig = parse_signal(args.signal)
+    rec = store.load(args.id)
+    st = status(store, rec)
+    if st == "stopped":
+        raise StateError("container not running")
+    if args.all:
+        fs.signal_pids(fs.tree_pids(rec.cgroup_paths), sig)
+    else:
+        os.kill(rec.pid, sig)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    if not os.path.isdir(store.dir(args.id)):
+        if args.force:
+            return 0
+        raise StateError(f"container does not exist: {args.id}")
+    _delete(store, args.id, args.force)
+    return 0
+
+
+def _delete(store: Store, cid: str, force: bool) -> None:
+    from lxcpy.cgroups import remove_paths
+    from lxcpy.oci.create import run_hooks
+    from lxcpy.oci.state import is_frozen, start_time
+
+    lock = store.lock(cid)
+    try:
+        try:
+            rec = store.load(cid)
+        except StateError:
+            store.remove(cid)  # a create that died before its record: nothing to stop
+            return
+        st = status(store, rec)
+        if st in ("running", "paused") and not force:
+            raise StateError(f"cannot delete container {cid} that is not stopped: {st}")
+        if st != "stopped":
+            if is_frozen(rec.cgroup_paths):
+                _thaw(rec.cgroup_paths)
+            try:
+                os.kill(rec.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + 10
+            while start_time(rec.pid) == rec.start_time and time.monotonic() < deadline:
+                _reap_if_child(rec.pid)
+                time.sleep(0.01)
+        if rec.cgroup_paths:
+            remove_paths(rec.cgroup_paths)
+        if rec.seccomp:
+            try:
+                os.unlink(rec.seccomp)
+            except FileNotFoundError:
+                pass
+        final = state_json(store, rec)
+        final["status"] = "stopped"
+        store.remove(cid)
+        if rec.hooks.get("poststop"):
+            try:
+                run_hooks("poststop", rec.hooks["poststop"], final)
+            except StateError as exc:
+                sys.stderr.write(f"warning: {exc}\n")
+    finally:
+        os.close(lock)
+
+
+def _reap_if_child(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _freeze(paths: list[str]) -> None:
+    from lxcpy.cgroups.v1 import freeze_dir
+
+    for path in paths:
+        if os.path.exists(os.path.join(path, "freezer.state")):
+            freeze_dir(path, 10.0)
+            return
+    for path in paths:
+        if os.path.exists(os.path.join(path, "cgroup.freeze")):
+            with open(os.path.join(path, "cgroup.freeze"), "w") as f:
+                f.write("1")
+            return
+    raise StateError("the container has no freezer cgroup")
+
+
+def _thaw(paths: list[str]) -> None:
+    from lxcpy.cgroups.v1 import thaw_dir
+
+    for path in paths:
+        if os.path.exists(os.path.join(path, "freezer.state")):
+            thaw_dir(path, 10.0)
+        elif os.path.exists(os.path.join(path, "cgroup.freeze")):
+            with open(os.path.join(path, "cgroup.freeze"), "w") as f:
+                f.write("0")
+
+
+def cmd_pause(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    lock = store.lock(args.id)
+    try:
+        rec = store.load(args.id)
+        st = status(store, rec)
+        if st != "running":
+            raise StateError("container not running" if st == "stopped"
+                             else f"cannot pause a container that is {st}")
+        _freeze(rec.cgroup_paths)
+    finally:
+        os.close(lock)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    lock = store.lock(args.id)
+    try:
+        rec = store.load(args.id)
+        st = status(store, rec)
+        if st != "paused":
+            raise StateError("container not paused")
+        _thaw(rec.cgroup_paths)
+    finally:
+        os.close(lock)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    states = []
+    for cid in store.ids():
+        try:
+            states.append(state_json(store, store.load(cid)))
+        except StateError:
+            continue
+    if args.quiet:
+        for s in states:
+            print(s["id"])
+    elif args.format == "json":
+        print(json.dumps(states))
+    else:
+        print(f"{'ID':<12} {'PID':<10} {'STATUS':<10} {'BUNDLE':<40} {'CREATED':<32} OWNER")
+        for s in states:
+            print(f"{s['id']:<12} {s['pid']:<10} {s['status']:<10} {s['bundle']:<40} "
+                  f"{s['created']:<32} root")
+    return 0
+
+
+def cmd_ps(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    import subprocess
+
+    from lxcpy.cgroups import fs
+
+    rec = store.load(args.id)
+    pids = fs.tree_pids(rec.cgroup_paths) if status(store, rec) != "stopped" else []
+    if args.format == "json":
+        print(json.dumps(pids))
+        return 0
+    ps_args = [a for a in args.ps_args if a != "--"] or ["-ef"]
+    out = subprocess.run(["ps", *ps_args], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise StateError(f"ps: {out.stderr.strip()}")
+    lines = out.stdout.splitlines()
+    if not lines:
+        return 0
+    header = lines[0]
+    try:
+        col = header.split().index("PID")
+    except ValueError:
+        raise StateError("couldn't find PID field in ps output") from None
+    print(header)
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) > col and fields[col].isdigit() and int(fields[col]) in pids:
+            print(line)
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    from lxcpy.oci import exec as oci_exec
+
+    rec = store.load(args.id)
+    st = status(store, rec)
+    if st == "stopped":
+        raise StateError("cannot exec in a stopped container")
+    if st == "paused" and not args.ignore_paused:
+        raise StateError("cannot exec in a paused container (use --ignore-paused to override)")
+    if st == "created":
+        raise StateError("cannot exec in a created container: start it first")
+    if args.process_label or args.apparmor:
+        raise StateError("no LSM is enabled on this host: --process-label/--apparmor refused")
+    if args.cap or args.cgroup:
+        raise StateError("exec --cap/--cgroup are not supported by lxcpy-oci")
+    proc = _exec_process(args, rec)
+    if proc.terminal and not args.console_socket and args.detach:
+        raise StateError("cannot allocate tty if lxcpy-oci will detach without setting "
+                         "console socket")
+    if proc.terminal and not args.console_socket:
+        proc.terminal = False  # foreground without a socket: our own stdio
+    return oci_exec.run(rec.pid, rec.cgroup_paths, rec.seccomp, proc, args.console_socket,
+                        args.pid_file, args.detach, args.preserve_fds)
+
+
+def _exec_process(args: argparse.Namespace, rec: Record) -> Any:
+    from lxcpy.oci.exec import Process
+
+    if args.process:
+        try:
+            with open(args.process, encoding="utf-8") as f:
+                spec = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise StateError(f"{args.process}: {exc}") from None
+        if not isinstance(spec, dict) or not spec.get("args"):
+            raise StateError(f"{args.process}: process.args is empty")
+        user = spec.get("user") or {}
+        env = [tuple(e.split("=", 1)) for e in spec.get("env") or [] if "=" in e]
+        return Process(args=list(spec["args"]), env=env,  # type: ignore[arg-type]
+                       cwd=spec.get("cwd") or "/", uid=int(user.get("uid", 0)),
+                       gid=int(user.get("gid", 0)),
+                       groups=[int(g) for g in user.get("additionalGids") or []],
+                       terminal=bool(spec.get("terminal")),
+                       no_new_privs=bool(spec.get("noNewPrivileges")))
+    cmd = [a for a in args.args]
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise StateError("exec: no command given (--process FILE or -- CMD...)")
+    # defaults from the container's own process (runc reads its config the same way)
+    base: dict[str, Any] = {}
+    try:
+        with open(rec.config, encoding="utf-8") as f:
+            base = (json.load(f) or {}).get("process") or {}
+    except (OSError, ValueError):
+        pass
+    env = [tuple(e.split("=", 1)) for e in base.get("env") or [] if "=" in e]
+    for item in args.env:
+        name, _, value = item.partition("=")
+        env = [e for e in env if e[0] != name] + [(name, value)]
+    uid, gid = int((base.get("user") or {}).get("uid", 0)), int((base.get("user")
+                                                                   or {}).get("gid", 0))
+    if args.user:
+        u, _, g = args.user.partition(":")
+        uid, gid = int(u), int(g or 0)
+    return Process(args=cmd, env=env, cwd=args.cwd or base.get("cwd") or "/", uid=uid,  # type: ignore[arg-type]
+                   gid=gid, groups=[int(g) for g in args.additional_gids],
+                   terminal=args.tty, no_new_privs=args.no_new_privs)
+
+
+def cmd_features(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    from lxcpy.oci import seccomp as sc
+    from lxcpy.oci.spec import _FLAG_OPTIONS, HOOKS, NAMESPACES, OCI_VERSION
+
+    try:
+        import prctl
+
+        caps = ["CAP_" + c.upper() for c in prctl.ALL_CAP_NAMES]
+    except ImportError:
+        caps = []
+    features = {
+        "ociVersionMin": "1.0.0", "ociVersionMax": OCI_VERSION,
+        "hooks": list(HOOKS), "mountOptions": sorted(_FLAG_OPTIONS),
+        "linux": {
+            "namespaces": list(NAMESPACES), "capabilities": caps,
+            "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
+            "seccomp": {"enabled": True, "actions": sorted(sc.ACTIONS),
+                        "operators": sorted(sc.OPS), "archs": sorted(sc.ARCHES)},
+            "apparmor": {"enabled": False}, "selinux": {"enabled": False},
+        },
+        "annotations": {"org.lxcpy.oci.version": VERSION},
+    }
+    print(json.dumps(features, indent=4))
+    return 0
+
+
+def cmd_spec(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    from lxcpy.oci.spec import SPEC_FILE, default_spec
+
+    if args.rootless:
+        raise StateError("spec --rootless: rootless containers are not supported")
+    path = os.path.join(args.bundle, SPEC_FILE)
+    if os.path.exists(path):
+        raise StateError(f"File {SPEC_FILE} exists. Remove it first or use a different "
+                         "directory")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(default_spec(), f, indent="\t")
+        f.write("\n")
+    return 0
+
+
+COMMANDS = {
+    "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state,
+    "kill": cmd_kill, "delete": cmd_delete, "pause": cmd_pause, "resume": cmd_resume,
+    "list": cmd_list, "ps": cmd_ps, "exec": cmd_exec, "features": cmd_features,
+    "spec": cmd_spec,
+}
