@@ -66,7 +66,10 @@ class Container:
 
         create_container(self, config_file, template, list(template_args))
 
-    def destroy(self, force: bool = False) -> None:
+    def destroy(self, force: bool = False, snapshots: bool = False) -> None:
+        """Remove the container with its store and its snapshots (snaps/); ``snapshots``
+        (lxc-destroy -s) or ``force``: its snapshot clones too, else refuse while it has
+        any (lxcpy.storage.clone)."""
         if not os.path.isdir(self.paths.dir):
             raise NotDefined(f"container '{self.name}' is not defined")
         ensure_rundir(self.lxcpath)
@@ -79,10 +82,10 @@ class Container:
             if not lock.acquire(blocking=True, timeout=30):
                 raise LxcError(f"{self.name} did not stop")
         try:
-            import shutil  # only here: its import (bz2, lzma, ...) costs every command
+            from lxcpy.storage.clone import remove_container_dir
 
-            # a rootfs is only ours to remove when it lives inside the container directory
-            shutil.rmtree(self.paths.dir)
+            # a store is only ours to remove when it lives inside the container directory
+            remove_container_dir(self, with_dependents=snapshots or force)
         finally:
             lock.release()
 
@@ -181,10 +184,24 @@ class Container:
         if daemonize:
             from lxcpy.runtime.daemon import run_daemonized
 
-            return run_daemonized(lambda ready: _with_pidfile(
+            return run_daemonized(lambda ready: self._ephemeral(cfg, _with_pidfile(
                 pidfile, Supervisor(self.paths, cfg, argv, mode, prog, on_running=ready,
-                                    daemonized=True).run))
-        return _with_pidfile(pidfile, Supervisor(self.paths, cfg, argv, mode, prog).run)
+                                    daemonized=True).run)))
+        return self._ephemeral(cfg, _with_pidfile(
+            pidfile, Supervisor(self.paths, cfg, argv, mode, prog).run))
+
+    def _ephemeral(self, cfg: ContainerConfig, status: int) -> int:
+        """lxc.ephemeral = 1: the container is destroyed once it has stopped (or failed to
+        start), by the process that supervised it."""
+        if cfg.ephemeral and self.defined:
+            try:
+                self.destroy(snapshots=True)
+            except LxcError as exc:
+                import sys
+
+                sys.stderr.write(f"lxc-start: {self.name}: ephemeral container not "
+                                 f"destroyed: {exc.message}\n")
+        return status
 
     def stop(self, timeout: float = 60, kill: bool = False, nowait: bool = False,
              nokill: bool = False) -> None:

@@ -1,0 +1,377 @@
+"""Copies, snapshot clones, renames and removal of containers with their backing stores.
+
+What lxc-copy, lxc-snapshot and lxc-destroy share. A clone is all or nothing: the new name
+is claimed with mkdir, and any failure removes the new directory (and the store it made).
+
+The dependency record is LXC's: an overlay snapshot clone names its origin in its own
+``lxc_rdepends`` (``LXCPATH\\nNAME\\n``), and the origin lists its clones in
+``lxc_snapshots`` (one ``LXCPATH\\nNAME\\n`` pair per clone); an origin with clones is not
+destroyed unless its clones go with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from typing import TYPE_CHECKING
+
+from lxcpy.errors import AlreadyExists, AlreadyRunning, LxcError, NotDefined
+from lxcpy.storage import (
+    BtrfsStore,
+    DirStore,
+    LoopStore,
+    OverlayStore,
+    Store,
+    copy_tree,
+    kind_of,
+    make_store,
+    parse_spec,
+)
+
+if TYPE_CHECKING:
+    from lxcpy.container import Container
+
+SNAPSHOTS = "lxc_snapshots"
+RDEPENDS = "lxc_rdepends"
+# files of a container directory that belong to its store or its history, never copied
+_NOT_COPIED = {"config", "rootfs", "delta0", "olwork", "rootdev", "snaps", SNAPSHOTS,
+               RDEPENDS, "ts", "comment"}
+_ROOTFS_LINE = re.compile(r"^\s*lxc\.rootfs(?:\.path)?\s*=")
+_UTS_LINE = re.compile(r"^(\s*lxc\.(?:uts\.name|utsname)\s*=\s*)(.*)$")
+_HWADDR_LINE = re.compile(r"^(\s*lxc\.(?:net\.\d+|network(?:\.\d+)?)\.hwaddr\s*=\s*)(\S+)(.*)$")
+_EPHEMERAL_LINE = re.compile(r"^\s*lxc\.ephemeral\s*=")
+
+
+def store_of_container(container: Container) -> Store | None:
+    from lxcpy.storage import store_of
+
+    return store_of(container.load_config())
+
+
+def _claim(container: Container) -> None:
+    try:
+        os.makedirs(container.lxcpath, 0o755, exist_ok=True)
+        os.mkdir(container.paths.dir, 0o770)
+    except FileExistsError:
+        raise AlreadyExists(f"container '{container.name}' already exists in "
+                            f"{container.lxcpath}") from None
+    except OSError as exc:
+        raise LxcError(f"cannot create '{container.paths.dir}': {exc.strerror}") from None
+
+
+def _check_stopped(src: Container, allow_running: bool, live_ok: bool) -> None:
+    if src.state == "STOPPED":
+        return
+    if not allow_running:
+        raise AlreadyRunning(f"{src.name} is running: stop it first (or -a to copy it "
+                             "running)")
+    if not live_ok:
+        raise AlreadyRunning(f"{src.name} is running and its backing store cannot snapshot "
+                             "it live (only btrfs can)")
+
+
+def new_config_text(text: str, src: Container, new: Container, spec: str | None,
+                    keepname: bool, keepmac: bool, ephemeral: bool | None = None) -> str:
+    """The copy's config: paths under the old container dir moved to the new one, the new
+    rootfs, hostname and MAC addresses (unless kept), lxc.ephemeral set or dropped."""
+    from lxcpy.store import randomize_hwaddr
+
+    old_dir, new_dir = src.paths.dir.rstrip("/"), new.paths.dir.rstrip("/")
+    lines = []
+    for line in text.splitlines():
+        if _ROOTFS_LINE.match(line) or (ephemeral is not None and _EPHEMERAL_LINE.match(line)):
+            continue
+        line = re.sub(re.escape(old_dir) + r"(?=/|$|\s)", new_dir, line)
+        uts = _UTS_LINE.match(line)
+        if uts and not keepname:
+            line = uts.group(1) + new.name[:64]
+        mac = _HWADDR_LINE.match(line)
+        if mac and not keepmac:
+            line = mac.group(1) + randomize_hwaddr("00:16:3e:xx:xx:xx") + mac.group(3)
+        lines.append(line)
+    if not keepname and not any(_UTS_LINE.match(line) for line in lines):
+        lines.append(f"lxc.uts.name = {new.name[:64]}")
+    if spec is not None:
+        lines.append(f"lxc.rootfs.path = {spec}")
+    if ephemeral:
+        lines.append("lxc.ephemeral = 1")
+    return "\n".join(lines) + "\n"
+
+
+def _set_hostname(rootfs: str, old: str, new: str) -> None:
+    """/etc/hostname of the copy, when it said the old name (LXC's clone does the same)."""
+    path = os.path.join(rootfs, "etc", "hostname")
+    try:
+        if os.path.islink(path) or open(path).read().strip() != old:
+            return
+        with open(path, "w") as f:
+            f.write(new + "\n")
+    except OSError:
+        pass
+
+
+def _make_copy_store(src_store: Store, new: Container, kind: str | None, snapshot: bool,
+                     fssize: int | None, running: bool) -> Store:
+    """The new container's store with the origin's tree in it."""
+    cdir = new.paths.dir
+    if snapshot:
+        kind = kind or ("btrfs" if src_store.kind == "btrfs" else "overlay")
+        if kind == "btrfs":
+            if src_store.kind != "btrfs":
+                raise LxcError(f"a btrfs snapshot needs a btrfs origin, not {src_store.kind}")
+            return BtrfsStore.snapshot_of(src_store.rootfs, os.path.join(cdir, "rootfs"))
+        if kind != "overlay":
+            raise LxcError(f"snapshot clones are overlay or btrfs, not {kind}")
+        if running:
+            raise AlreadyRunning("the origin is running: an overlay snapshot of a running "
+                                 "container is refused (only btrfs can snapshot live)")
+        if isinstance(src_store, OverlayStore):  # LXC: same lower, a copy of the upper
+            store = OverlayStore.make(cdir, src_store.lower)
+            copy_tree(src_store.upper, store.upper)
+            return store
+        if isinstance(src_store, LoopStore):
+            raise LxcError("a loop store cannot be the lower of an overlay snapshot")
+        return OverlayStore.make(cdir, src_store.rootfs)
+    kind = kind or ("dir" if src_store.kind == "overlay" else src_store.kind)
+    if kind == "btrfs" and src_store.kind == "btrfs":  # LXC copies btrfs by snapshot
+        return BtrfsStore.snapshot_of(src_store.rootfs, os.path.join(cdir, "rootfs"))
+    if kind == "loop" and fssize is None and isinstance(src_store, LoopStore):
+        fssize = src_store.size()
+    store = make_store(kind, cdir, None, fssize)
+    target = store.populate()
+    try:
+        source = src_store.open_for_read()
+        try:
+            copy_tree(source, target)
+        finally:
+            src_store.close_read(source)
+    finally:
+        if target not in (store.rootfs, getattr(store, "upper", None)):
+            store.close_read(target)
+    return store
+
+
+def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot: bool = False,
+          bdev: str | None = None, fssize: int | None = None, keepname: bool = False,
+          keepmac: bool = False, allow_running: bool = False,
+          ephemeral: bool | None = None, mount_entries: tuple[str, ...] = ()) -> Container:
+    """lxc-copy: ``NEW`` as a copy (or snapshot clone) of ``src``."""
+    from lxcpy.config import parse_text
+    from lxcpy.container import Container
+    from lxcpy.paths import write_atomic
+
+    if not src.defined:
+        raise NotDefined(f"container '{src.name}' is not defined in {src.lxcpath}")
+    new = Container(newname, newpath or src.lxcpath)
+    if new.paths.dir == src.paths.dir:
+        raise AlreadyExists(f"container '{newname}' already exists in {new.lxcpath}")
+    kind = kind_of(bdev) if bdev else None
+    src_store = store_of_container(src)
+    if src_store is None:
+        raise LxcError(f"{src.name} has no rootfs to copy")
+    running = src.state != "STOPPED"
+    _check_stopped(src, allow_running, live_ok=not snapshot or src_store.kind == "btrfs")
+    with open(src.paths.config) as f:
+        text = f.read()
+    _claim(new)
+    store: Store | None = None
+    try:
+        store = _make_copy_store(src_store, new, kind, snapshot, fssize, running)
+        for entry in sorted(os.listdir(src.paths.dir)):
+            path = os.path.join(src.paths.dir, entry)
+            if entry not in _NOT_COPIED and os.path.isfile(path) and not os.path.islink(path):
+                shutil.copy2(path, os.path.join(new.paths.dir, entry))
+        text = new_config_text(text, src, new, store.spec, keepname, keepmac, ephemeral)
+        text += "".join(f"lxc.mount.entry = {e}\n" for e in mount_entries)
+        parse_text(text, new.paths.config)  # what we store must load
+        if not keepname:
+            target = store.populate()
+            try:
+                _set_hostname(target, src.name, new.name)
+            finally:
+                if target not in (store.rootfs, getattr(store, "upper", None)):
+                    store.close_read(target)
+        write_atomic(new.paths.config, text, 0o640)
+        if isinstance(store, OverlayStore) and snapshot:
+            add_dependency(src, new)
+    except BaseException:
+        if store is not None:
+            _destroy_store(store, new.paths.dir)
+        shutil.rmtree(new.paths.dir, ignore_errors=True)
+        raise
+    return new
+
+
+# ---- the dependency record --------------------------------------------------------------
+def _pairs(path: str) -> list[tuple[str, str]]:
+    try:
+        with open(path) as f:
+            lines = [line for line in f.read().splitlines() if line]
+    except FileNotFoundError:
+        return []
+    return list(zip(lines[0::2], lines[1::2], strict=False))
+
+
+def _write_pairs(path: str, pairs: list[tuple[str, str]]) -> None:
+    if not pairs:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        return
+    from lxcpy.paths import write_atomic
+
+    write_atomic(path, "".join(f"{p}\n{n}\n" for p, n in pairs), 0o640)
+
+
+def add_dependency(origin: Container, clone_: Container) -> None:
+    record = os.path.join(origin.paths.dir, SNAPSHOTS)
+    pairs = _pairs(record)
+    pairs.append((clone_.lxcpath, clone_.name))
+    _write_pairs(record, pairs)
+    _write_pairs(os.path.join(clone_.paths.dir, RDEPENDS), [(origin.lxcpath, origin.name)])
+
+
+def dependents(container: Container) -> list[Container]:
+    """The snapshot clones whose lower is this container's rootfs (still defined)."""
+    from lxcpy.container import Container
+
+    found = []
+    for lxcpath, name in _pairs(os.path.join(container.paths.dir, SNAPSHOTS)):
+        clone_ = Container(name, lxcpath)
+        if clone_.defined:
+            found.append(clone_)
+    return found
+
+
+def _drop_dependency(container: Container) -> None:
+    """Remove ``container`` from its origin's lxc_snapshots."""
+    from lxcpy.container import Container
+
+    for lxcpath, name in _pairs(os.path.join(container.paths.dir, RDEPENDS)):
+        record = os.path.join(Container(name, lxcpath).paths.dir, SNAPSHOTS)
+        pairs = [p for p in _pairs(record) if p != (container.lxcpath, container.name)]
+        if os.path.exists(record):
+            _write_pairs(record, pairs)
+
+
+# ---- removal ----------------------------------------------------------------------------
+def _destroy_store(store: Store, cdir: str) -> None:
+    """Remove the store's data when it lives in the container dir (LXC: never elsewhere)."""
+    if store.owned_by(cdir):
+        store.destroy()
+
+
+def remove_container_dir(container: Container, with_dependents: bool) -> None:
+    """Remove the container's directory, its store, its snapshots (snaps/); its snapshot
+    clones too when ``with_dependents``, else refuse while it has any. The caller holds the
+    container's lock and knows it is stopped."""
+    clones = dependents(container)
+    if clones and not with_dependents:
+        names = ", ".join(c.name for c in clones)
+        raise LxcError(f"{container.name} has snapshot clones ({names}): destroy them first, "
+                       "or use -s to destroy them with it")
+    for clone_ in clones:
+        clone_.destroy(force=True, snapshots=True)
+    snaps = os.path.join(container.paths.dir, "snaps")
+    if os.path.isdir(snaps):
+        for entry in sorted(os.listdir(snaps)):
+            _remove_snapshot_dir(os.path.join(snaps, entry))
+    store = None
+    try:
+        store = store_of_container(container)
+    except LxcError:
+        pass  # a config that no longer parses: remove the directory anyway
+    if store is not None:
+        _destroy_store(store, container.paths.dir)
+    _drop_dependency(container)
+    shutil.rmtree(container.paths.dir)
+
+
+def _remove_snapshot_dir(path: str) -> None:
+    from lxcpy.config import parse_file
+    from lxcpy.storage import store_of
+
+    try:
+        store = store_of(parse_file(os.path.join(path, "config")))
+        if store is not None:
+            _destroy_store(store, path)
+    except LxcError:
+        pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def rename(src: Container, newname: str, keepname: bool = False) -> Container:
+    """lxc-copy -R: move the directory, rewrite the paths and the hostname in the config."""
+    from lxcpy.config import parse_text
+    from lxcpy.container import Container
+    from lxcpy.paths import Lock, ensure_rundir, write_atomic
+
+    if not src.defined:
+        raise NotDefined(f"container '{src.name}' is not defined in {src.lxcpath}")
+    new = Container(newname, src.lxcpath)
+    if os.path.exists(new.paths.dir):
+        raise AlreadyExists(f"container '{newname}' already exists in {new.lxcpath}")
+    if dependents(src) or os.path.exists(os.path.join(src.paths.dir, RDEPENDS)):
+        raise LxcError(f"{src.name} has snapshot clones or is one: renaming it would break "
+                       "them")
+    ensure_rundir(src.lxcpath)
+    lock = Lock(src.paths.lock)
+    if not lock.acquire(blocking=False) or src.state != "STOPPED":
+        lock.release()
+        raise AlreadyRunning(f"{src.name} is running: stop it first")
+    try:
+        store = store_of_container(src)
+        with open(src.paths.config) as f:
+            text = f.read()
+        spec = store.spec if store is not None else None
+        if spec is not None:  # the store's paths under the old dir move with it
+            spec = re.sub(re.escape(src.paths.dir.rstrip("/")) + r"(?=/|$|:)",
+                          new.paths.dir.rstrip("/"), spec)
+        text = new_config_text(text, src, new, spec, keepname, keepmac=True)
+        parse_text(text, new.paths.config)
+        os.rename(src.paths.dir, new.paths.dir)
+        write_atomic(new.paths.config, text, 0o640)
+    finally:
+        lock.release()
+    return new
+
+
+def bind_entry(spec: str) -> str:
+    """lxc-copy -m bind=SRC[:DEST][:ro|rw] -> LXC's lxc.mount.entry value."""
+    kind, eq, rest = spec.partition("=")
+    if kind != "bind" or not eq or not rest:
+        raise LxcError(f"-m {spec}: only bind=/SRC[:/DEST][:ro|rw] mounts are supported")
+    parts = rest.split(":")
+    options = "rw"
+    if len(parts) == 1:
+        src, dest = parts[0], parts[0]
+    elif len(parts) == 2 and parts[1] in ("ro", "rw"):
+        src, dest, options = parts[0], parts[0], parts[1]
+    elif len(parts) == 2:
+        src, dest = parts
+    elif len(parts) == 3:
+        src, dest, options = parts
+    else:
+        raise LxcError(f"-m {spec}: too many ':' fields")
+    src = os.path.normpath(src)
+    if not os.path.isabs(src) or not os.path.exists(src):
+        raise LxcError(f"-m {spec}: '{src}' is not an existing absolute path")
+    dest = os.path.normpath("/" + dest).lstrip("/")
+    if not dest or ".." in dest.split("/") or any(c.isspace() for c in src + dest):
+        raise LxcError(f"-m {spec}: bad destination '{dest}'")
+    create = "create=dir" if os.path.isdir(src) else "create=file"
+    return f"{src} {dest} none bind,optional,{options},{create} 0 0"
+
+
+def random_name(name: str, lxcpath: str) -> str:
+    """LXC's NAME_%08x name of an ephemeral clone."""
+    while True:
+        candidate = f"{name}_{int.from_bytes(os.urandom(4), 'big'):08x}"
+        if not os.path.exists(os.path.join(lxcpath, candidate)):
+            return candidate
+
+
+__all__ = ["DirStore", "bind_entry", "clone", "dependents", "random_name",
+           "remove_container_dir", "rename", "parse_spec"]
