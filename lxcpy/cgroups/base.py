@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lxcpy._record import dataclass
 from lxcpy.cgroups import fs
 from lxcpy.errors import CgroupError
 

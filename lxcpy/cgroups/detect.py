@@ -9,7 +9,8 @@ separately or together and the cgroup2 mount moves between /sys/fs/cgroup and
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+
+from lxcpy._record import dataclass, field, replace
 
 # Mount options of a v1 cgroup mount that are not controllers.
 _NOT_CONTROLLERS = frozenset({

@@ -28,8 +28,8 @@ and like LXC.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from lxcpy._record import dataclass, field
 from lxcpy.kernel import bpf
 
 ACCESS_BITS = {"m": bpf.BPF_DEVCG_ACC_MKNOD, "r": bpf.BPF_DEVCG_ACC_READ,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
 
+from lxcpy._record import dataclass
 from lxcpy.cli.common import CONTEXT, common_options, entry
 
 if TYPE_CHECKING:

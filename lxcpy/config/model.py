@@ -6,8 +6,9 @@ The parser (``parser.py``) fills it from ``lxc.*`` lines through the key table
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from lxcpy._record import dataclass, field
 
 if TYPE_CHECKING:  # annotations only: a config without addresses never imports ipaddress
     import ipaddress

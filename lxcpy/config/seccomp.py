@@ -25,7 +25,8 @@ would skip or misread, and ``[index,value,&=]`` without a mask are errors.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from lxcpy._record import dataclass
 
 ACTIONS = ("allow", "kill", "trap", "errno", "notify")
 OPERATORS = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 
 from lxcpy import kernel as k
+from lxcpy._record import dataclass
 from lxcpy.config.model import ContainerConfig, MountEntry
 from lxcpy.errors import KernelError, LxcError
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lxcpy import kernel as k
+from lxcpy._record import dataclass, field
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
 from lxcpy.runtime import sync

@@ -38,10 +38,10 @@ import os
 import select
 import struct
 import termios
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lxcpy import kernel as k
+from lxcpy._record import dataclass
 from lxcpy.errors import LxcError
 
 if TYPE_CHECKING:

@@ -26,9 +26,9 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from lxcpy._record import dataclass, field
 from lxcpy.log import log
 
 SEND_TIMEOUT = 5.0  # a reply not taken within this is a stuck client: dropped

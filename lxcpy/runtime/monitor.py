@@ -17,8 +17,8 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
+from lxcpy._record import dataclass
 from lxcpy.paths import monitor_dir
 
 RCVBUF = 4 * 1024 * 1024

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lxcpy._record import asdict, dataclass, field
 from lxcpy.paths import ContainerPaths, Lock, write_atomic
 
 

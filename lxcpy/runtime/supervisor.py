@@ -416,7 +416,7 @@ class Supervisor:
         return {"ok": True}
 
     def _cmd_stats(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
-        from dataclasses import asdict
+        from lxcpy._record import asdict
 
         return {"stats": asdict(self.cgroup.stats())}
 
