@@ -18,17 +18,9 @@ from pathlib import Path
 import pytest
 
 from lxcpy.paths import ContainerPaths
-from tests.integration.helpers import cgroup_leftovers, lxc, unique, wait_until
+from tests.integration.helpers import cgroup_leftovers, lxc, make, wait_until
 
 pytestmark = pytest.mark.root
-
-
-def make(lxcpath: Path, tmp_path: Path, extra: str = "", name: str | None = None) -> str:
-    name = name or unique("ka")
-    conf = tmp_path / f"{name}.conf"
-    conf.write_text(f"lxc.uts.name = {name}\n{extra}")
-    lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
 
 
 def execute(lxcpath: Path, name: str, script: str, *opts: str,
@@ -67,7 +59,7 @@ def host_ns(ns: str) -> str:
 
 # ---- lxc.prlimit.* ----------------------------------------------------------------------
 def test_prlimit_lowers_the_limits_inside(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.prlimit.nofile = 100:200\nlxc.prlimit.core = 0\n")
+    name = make(lxcpath, "lxc.prlimit.nofile = 100:200\nlxc.prlimit.core = 0\n")
     r = execute(lxcpath, name, "ulimit -n; ulimit -Hn; ulimit -c")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["100", "200", "0"]
@@ -76,7 +68,7 @@ def test_prlimit_lowers_the_limits_inside(lxcpath: Path, tmp_path: Path) -> None
 def test_prlimit_raising_the_hard_limit_is_one_line_and_nothing_starts(
         lxcpath: Path, tmp_path: Path) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    name = make(lxcpath, tmp_path, f"lxc.prlimit.nofile = {hard + 1}\n")
+    name = make(lxcpath, f"lxc.prlimit.nofile = {hard + 1}\n")
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, "lxc.prlimit.nofile", "CAP_SYS_RESOURCE")
 
@@ -87,7 +79,7 @@ def test_sysctls_are_written_in_the_containers_namespaces(lxcpath: Path,
     forward = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
     shmmax = Path("/proc/sys/kernel/shmmax").read_text().strip()
     want_forward = "0" if forward == "1" else "1"
-    name = make(lxcpath, tmp_path, f"lxc.sysctl.net.ipv4.ip_forward = {want_forward}\n"
+    name = make(lxcpath, f"lxc.sysctl.net.ipv4.ip_forward = {want_forward}\n"
                                    "lxc.sysctl.kernel.shmmax = 12345678\n")
     r = execute(lxcpath, name, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax")
     assert r.returncode == 0, r.stderr
@@ -109,7 +101,7 @@ def test_sysctls_are_written_in_the_containers_namespaces(lxcpath: Path,
 def test_bad_sysctls_are_one_line_and_nothing_starts(lxcpath: Path, tmp_path: Path,
                                                      extra: str, key: str, why: str) -> None:
     swappiness = Path("/proc/sys/vm/swappiness").read_text()
-    name = make(lxcpath, tmp_path, extra)
+    name = make(lxcpath, extra)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, key, why.replace("not namespaced", "it is not namespaced"))
     assert Path("/proc/sys/vm/swappiness").read_text() == swappiness
@@ -118,7 +110,7 @@ def test_bad_sysctls_are_one_line_and_nothing_starts(lxcpath: Path, tmp_path: Pa
 def test_a_refused_sysctl_leaves_no_veth_behind(lxcpath: Path, tmp_path: Path) -> None:
     before = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
                             check=True).stdout
-    name = make(lxcpath, tmp_path, "lxc.net.0.type = veth\nlxc.net.0.flags = up\n"
+    name = make(lxcpath, "lxc.net.0.type = veth\nlxc.net.0.flags = up\n"
                                    "lxc.sysctl.net.ipv4.conf.all.forwarding = bogus\n")
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, "lxc.sysctl.net.ipv4.conf.all.forwarding",
@@ -130,7 +122,7 @@ def test_a_refused_sysctl_leaves_no_veth_behind(lxcpath: Path, tmp_path: Path) -
 
 
 def test_lxc_proc_is_written_for_the_init(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.proc.oom_score_adj = 321\n")
+    name = make(lxcpath, "lxc.proc.oom_score_adj = 321\n")
     r = execute(lxcpath, name, "cat /proc/self/oom_score_adj")
     assert (r.returncode, r.stdout.strip()) == (0, "321"), r.stderr
 
@@ -144,12 +136,12 @@ def test_the_init_gets_a_new_session_keyring(lxcpath: Path, tmp_path: Path) -> N
 
     mine = subprocess.run([sys.executable, "-c", SESSION_KEYRING], capture_output=True,
                           text=True, check=True).stdout.strip()
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = lxc("execute", "-n", name, "--", sys.executable, "-c", SESSION_KEYRING,
             lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() not in (mine, "-1")  # the caller's keys are out of reach
-    name = make(lxcpath, tmp_path, "lxc.keyring.session = 0\n")
+    name = make(lxcpath, "lxc.keyring.session = 0\n")
     r = lxc("execute", "-n", name, "--", sys.executable, "-c", SESSION_KEYRING,
             lxcpath=lxcpath)
     assert r.stdout.strip() == mine
@@ -157,7 +149,7 @@ def test_the_init_gets_a_new_session_keyring(lxcpath: Path, tmp_path: Path) -> N
 
 # ---- namespaces -------------------------------------------------------------------------
 def test_namespace_clone_makes_only_those(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.namespace.clone = mnt pid uts cgroup\n")
+    name = make(lxcpath, "lxc.namespace.clone = mnt pid uts cgroup\n")
     r = execute(lxcpath, name, "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts")
     assert r.returncode == 0, r.stderr
     net, ipc, uts = r.stdout.split()
@@ -166,7 +158,7 @@ def test_namespace_clone_makes_only_those(lxcpath: Path, tmp_path: Path) -> None
 
 
 def test_namespace_keep_and_default(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.namespace.keep = ipc\n")
+    name = make(lxcpath, "lxc.namespace.keep = ipc\n")
     r = execute(lxcpath, name, "readlink /proc/self/ns/net /proc/self/ns/ipc")
     net, ipc = r.stdout.split()
     assert net != host_ns("net") and ipc == host_ns("ipc")
@@ -190,21 +182,21 @@ def test_namespace_keep_and_default(lxcpath: Path, tmp_path: Path) -> None:
 ])
 def test_bad_namespace_keys_are_one_line(lxcpath: Path, tmp_path: Path, extra: str, key: str,
                                          why: str) -> None:
-    name = make(lxcpath, tmp_path, extra)
+    name = make(lxcpath, extra)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, key, why)
 
 
 def test_namespace_share_joins_a_running_container(lxcpath: Path, tmp_path: Path) -> None:
-    other = make(lxcpath, tmp_path)
+    other = make(lxcpath)
     r = lxc("execute", "-n", other, "-d", "--", "sleep", "60", lxcpath=lxcpath, timeout=30)
     assert r.returncode == 0, r.stderr
     pid = lxc("info", "-n", other, "-p", "-H", lxcpath=lxcpath).stdout.strip()
     assert pid.isdigit(), pid
     theirs = os.readlink(f"/proc/{pid}/ns/net")
     assert theirs != host_ns("net")
-    by_name = make(lxcpath, tmp_path, f"lxc.namespace.share.net = {other}\n")
-    by_pid = make(lxcpath, tmp_path, f"lxc.namespace.share.net = {pid}\n"
+    by_name = make(lxcpath, f"lxc.namespace.share.net = {other}\n")
+    by_pid = make(lxcpath, f"lxc.namespace.share.net = {pid}\n"
                                      f"lxc.namespace.share.ipc = /proc/{pid}/ns/ipc\n")
     for name in (by_name, by_pid):
         r = execute(lxcpath, name, "readlink /proc/self/ns/net /proc/self/ns/ipc")
@@ -218,7 +210,7 @@ def test_namespace_share_joins_a_running_container(lxcpath: Path, tmp_path: Path
 
 
 def test_time_offsets_in_a_time_namespace(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.time.offset.boot = 1000000s\n"
+    name = make(lxcpath, "lxc.time.offset.boot = 1000000s\n"
                                    "lxc.time.offset.monotonic = -500ms\n")
     r = execute(lxcpath, name, "cat /proc/uptime; cat /proc/self/timens_offsets; "
                                "readlink /proc/self/ns/time")
@@ -234,15 +226,15 @@ def test_time_offsets_in_a_time_namespace(lxcpath: Path, tmp_path: Path) -> None
 # ---- lxc.arch ---------------------------------------------------------------------------
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="personality table of x86_64")
 def test_arch_i686_runs_under_linux32(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.arch = i686\n")
+    name = make(lxcpath, "lxc.arch = i686\n")
     r = execute(lxcpath, name, "uname -m")
     assert (r.returncode, r.stdout.strip()) == (0, "i686"), r.stderr
-    name = make(lxcpath, tmp_path, "lxc.arch = x86_64\n")
+    name = make(lxcpath, "lxc.arch = x86_64\n")
     assert execute(lxcpath, name, "uname -m").stdout.strip() == "x86_64"
 
 
 def test_arch_this_host_cannot_run_is_refused(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.arch = ppc64el\n")
+    name = make(lxcpath, "lxc.arch = ppc64el\n")
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, "lxc.arch", "cannot run on this")
 
@@ -257,14 +249,14 @@ def test_arch_this_host_cannot_run_is_refused(lxcpath: Path, tmp_path: Path) -> 
 ])
 def test_unsupported_keys_are_refused(lxcpath: Path, tmp_path: Path, extra: str,
                                       key: str) -> None:
-    name = make(lxcpath, tmp_path, extra)
+    name = make(lxcpath, extra)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, key, "lxcpy")
 
 
 def test_autostart_keys_and_clone_hook_need_nothing_at_start(lxcpath: Path,
                                                              tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path, "lxc.start.auto = 1\nlxc.start.delay = 5\n"
+    name = make(lxcpath, "lxc.start.auto = 1\nlxc.start.delay = 5\n"
                                    "lxc.group = onboot\nlxc.hook.clone = /bin/false\n")
     r = execute(lxcpath, name, "echo ran")
     assert (r.returncode, r.stdout, r.stderr) == (0, "ran\n", "")
@@ -272,7 +264,7 @@ def test_autostart_keys_and_clone_hook_need_nothing_at_start(lxcpath: Path,
 
 # ---- logs -------------------------------------------------------------------------------
 def test_log_file_has_the_start_phases_and_mode_0640(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     log = tmp_path / "start.log"
     old = os.umask(0)
     try:
@@ -287,7 +279,7 @@ def test_log_file_has_the_start_phases_and_mode_0640(lxcpath: Path, tmp_path: Pa
 
 
 def test_log_file_refuses_a_symlink(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     victim = tmp_path / "victim"
     victim.write_text("keep\n")
     link = tmp_path / "link.log"
@@ -299,7 +291,7 @@ def test_log_file_refuses_a_symlink(lxcpath: Path, tmp_path: Path) -> None:
 
 def test_lxc_log_file_and_level_from_the_config(lxcpath: Path, tmp_path: Path) -> None:
     log = tmp_path / "cfg.log"
-    name = make(lxcpath, tmp_path, f"lxc.log.file = {log}\nlxc.log.level = INFO\n")
+    name = make(lxcpath, f"lxc.log.file = {log}\nlxc.log.level = INFO\n")
     r = execute(lxcpath, name, "echo ran")
     assert (r.returncode, r.stdout) == (0, "ran\n"), r.stderr
     assert "Cloning namespaces" in log.read_text()
@@ -310,12 +302,8 @@ def test_lxc_log_file_and_level_from_the_config(lxcpath: Path, tmp_path: Path) -
 busybox = pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
 
 
-def create_busybox(lxcpath: Path, tmp_path: Path, extra: str) -> str:
-    name = unique("kb")
-    conf = tmp_path / f"{name}.conf"
-    conf.write_text(extra)
-    lxc("create", "-n", name, "-t", "busybox", "-f", str(conf), lxcpath=lxcpath, check=True)
-    return name
+def create_busybox(lxcpath: Path, extra: str) -> str:
+    return make(lxcpath, extra, prefix="kb", template="busybox", uts=False)
 
 
 def attach(lxcpath: Path, name: str, script: str) -> subprocess.CompletedProcess[str]:
@@ -332,7 +320,7 @@ def test_autodev_hook_tty_dir_and_warnings_before_daemonising(lxcpath: Path,
                     f'echo "$* $LXC_NAME $LXC_HOOK_TYPE $LXC_ROOTFS_MOUNT" > {out}\n'
                     f'[ -c "$LXC_ROOTFS_MOUNT/dev/null" ] && echo populated >> {out}\n')
     hook.chmod(0o755)
-    name = create_busybox(lxcpath, tmp_path, f"lxc.hook.autodev = {hook}\nlxc.tty.dir = lxc\n"
+    name = create_busybox(lxcpath, f"lxc.hook.autodev = {hook}\nlxc.tty.dir = lxc\n"
                                              "lxc.apparmor.profile = generated\n"
                                              "lxc.autodev.tmpfs.size = 1048576\n")
     r = lxc("start", "-n", name, lxcpath=lxcpath, timeout=30)  # -d is lxc-start's default
@@ -358,7 +346,7 @@ def test_signal_stop_and_reboot_go_to_the_init(lxcpath: Path, tmp_path: Path) ->
     # the init traps the two signals: lxc.signal.reboot notes it, lxc.signal.stop ends it
     script = ("trap 'echo reboot > /tmp/got' USR2; trap 'echo stop >> /tmp/got; exit 0' USR1; "
               "echo up > /tmp/got; while :; do sleep 1 & wait; done")
-    name = create_busybox(lxcpath, tmp_path, "lxc.signal.stop = SIGUSR1\n"
+    name = create_busybox(lxcpath, "lxc.signal.stop = SIGUSR1\n"
                                              "lxc.signal.reboot = SIGUSR2\n"
                                              f"lxc.init.cmd = /bin/sh -c \"{script}\"\n")
     r = lxc("start", "-n", name, lxcpath=lxcpath, timeout=30)
@@ -377,6 +365,6 @@ def test_signal_stop_and_reboot_go_to_the_init(lxcpath: Path, tmp_path: Path) ->
 
 
 def test_reboot_of_a_stopped_container_is_exit_2(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, tmp_path)
+    name = make(lxcpath)
     r = lxc("stop", "-n", name, "-r", lxcpath=lxcpath)
     assert r.returncode == 2 and "not running" in r.stderr
