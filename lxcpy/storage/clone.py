@@ -152,11 +152,24 @@ def _make_copy_store(src_store: Store, new: Container, kind: str | None, snapsho
     return store
 
 
+def lower_owner(src: Container, src_store: Store) -> Container:
+    """Whose rootfs an overlay snapshot of ``src`` reads: ``src``'s own, or (``src`` an
+    overlay clone itself, whose lower the new clone shares) its origin's."""
+    from lxcpy.container import Container
+
+    if isinstance(src_store, OverlayStore):
+        for lxcpath, name in _pairs(os.path.join(src.paths.dir, RDEPENDS)):
+            return Container(name, lxcpath)
+    return src
+
+
 def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot: bool = False,
           bdev: str | None = None, fssize: int | None = None, keepname: bool = False,
           keepmac: bool = False, allow_running: bool = False,
-          ephemeral: bool | None = None, mount_entries: tuple[str, ...] = ()) -> Container:
-    """lxc-copy: ``NEW`` as a copy (or snapshot clone) of ``src``."""
+          ephemeral: bool | None = None, mount_entries: tuple[str, ...] = (),
+          into_existing: bool = False) -> Container:
+    """lxc-copy: ``NEW`` as a copy (or snapshot clone) of ``src``. ``into_existing``: the
+    new directory is there already (a restore keeps the container's snaps/)."""
     from lxcpy.config import parse_text
     from lxcpy.container import Container
     from lxcpy.paths import write_atomic
@@ -174,7 +187,8 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
     _check_stopped(src, allow_running, live_ok=not snapshot or src_store.kind == "btrfs")
     with open(src.paths.config) as f:
         text = f.read()
-    _claim(new)
+    if not into_existing:
+        _claim(new)
     store: Store | None = None
     try:
         store = _make_copy_store(src_store, new, kind, snapshot, fssize, running)
@@ -194,11 +208,19 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
                     store.close_read(target)
         write_atomic(new.paths.config, text, 0o640)
         if isinstance(store, OverlayStore) and snapshot:
-            add_dependency(src, new)
+            add_dependency(lower_owner(src, src_store), new)
     except BaseException:
         if store is not None:
             _destroy_store(store, new.paths.dir)
-        shutil.rmtree(new.paths.dir, ignore_errors=True)
+        if into_existing:
+            for entry in ("config", "rootfs", "delta0", "olwork", "rootdev", RDEPENDS):
+                path = os.path.join(new.paths.dir, entry)
+                if os.path.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                elif os.path.exists(path):
+                    os.unlink(path)
+        else:
+            shutil.rmtree(new.paths.dir, ignore_errors=True)
         raise
     return new
 
@@ -267,17 +289,23 @@ def remove_container_dir(container: Container, with_dependents: bool) -> None:
     """Remove the container's directory, its store, its snapshots (snaps/); its snapshot
     clones too when ``with_dependents``, else refuse while it has any. The caller holds the
     container's lock and knows it is stopped."""
-    clones = dependents(container)
+    snaps = os.path.join(container.paths.dir, "snaps")
+    own = sorted(os.listdir(snaps)) if os.path.isdir(snaps) else []
+    clones = [c for c in dependents(container) if c.lxcpath != snaps]
     if clones and not with_dependents:
         names = ", ".join(c.name for c in clones)
         raise LxcError(f"{container.name} has snapshot clones ({names}): destroy them first, "
                        "or use -s to destroy them with it")
+    if own and not with_dependents:
+        raise LxcError(f"{container.name} has snapshots ({', '.join(own)}): use -s to destroy "
+                       "them with it")
     for clone_ in clones:
-        clone_.destroy(force=True, snapshots=True)
-    snaps = os.path.join(container.paths.dir, "snaps")
-    if os.path.isdir(snaps):
-        for entry in sorted(os.listdir(snaps)):
-            _remove_snapshot_dir(os.path.join(snaps, entry))
+        if os.path.basename(clone_.lxcpath) == "snaps":  # another container's snapshot
+            _remove_snapshot_dir(clone_.paths.dir)
+        else:
+            clone_.destroy(force=True, snapshots=True)
+    for entry in own:
+        _remove_snapshot_dir(os.path.join(snaps, entry))
     store = None
     try:
         store = store_of_container(container)
@@ -290,16 +318,36 @@ def remove_container_dir(container: Container, with_dependents: bool) -> None:
 
 
 def _remove_snapshot_dir(path: str) -> None:
-    from lxcpy.config import parse_file
-    from lxcpy.storage import store_of
+    """A snapshot (snaps/snapN) with its store; refused while it has clones of its own."""
+    from lxcpy.container import Container
 
+    snap = Container(os.path.basename(path), os.path.dirname(path))
+    clones = dependents(snap)
+    if clones:
+        raise LxcError(f"snapshot {snap.name} has snapshot clones "
+                       f"({', '.join(c.name for c in clones)})")
     try:
-        store = store_of(parse_file(os.path.join(path, "config")))
+        store = store_of_container(snap)
         if store is not None:
             _destroy_store(store, path)
     except LxcError:
         pass
+    _drop_dependency(snap)
     shutil.rmtree(path, ignore_errors=True)
+
+
+def strip_store(container: Container) -> None:
+    """Remove the container's config and store, keeping its directory and snaps/ (restore)."""
+    store = store_of_container(container)
+    if store is not None:
+        _destroy_store(store, container.paths.dir)
+    _drop_dependency(container)
+    for entry in ("config", "rootfs", "delta0", "olwork", "rootdev", RDEPENDS):
+        path = os.path.join(container.paths.dir, entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
 
 
 def rename(src: Container, newname: str, keepname: bool = False) -> Container:
@@ -330,9 +378,13 @@ def rename(src: Container, newname: str, keepname: bool = False) -> Container:
             spec = re.sub(re.escape(src.paths.dir.rstrip("/")) + r"(?=/|$|:)",
                           new.paths.dir.rstrip("/"), spec)
         text = new_config_text(text, src, new, spec, keepname, keepmac=True)
-        parse_text(text, new.paths.config)
         os.rename(src.paths.dir, new.paths.dir)
-        write_atomic(new.paths.config, text, 0o640)
+        try:
+            parse_text(text, new.paths.config)  # its files are at the new path now
+            write_atomic(new.paths.config, text, 0o640)
+        except BaseException:
+            os.rename(new.paths.dir, src.paths.dir)
+            raise
     finally:
         lock.release()
     return new

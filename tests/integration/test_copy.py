@@ -1,0 +1,197 @@
+"""lxc-copy through the installed commands: copies, snapshot clones and their dependency
+record, renames, ephemeral clones, lxc.ephemeral; bad input leaves nothing made."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import lxc, unique, wait_until
+from tests.integration.test_storage import make_busybox, mounts_under, run_in
+
+pytestmark = pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
+
+HWADDR = "lxc.net.0.type = empty\nlxc.net.0.hwaddr = 00:16:3e:12:34:56\n"
+
+
+@pytest.fixture
+def origin(lxcpath: Path) -> str:
+    name = unique("o")
+    conf = lxcpath.parent / f"{name}.conf"
+    conf.write_text(f"lxc.uts.name = {name}\n{HWADDR}")
+    lxc("create", "-n", name, "-f", str(conf), "-t", "busybox", lxcpath=lxcpath, check=True,
+        timeout=120)
+    (lxcpath / name / "rootfs" / "mark").write_text("origin\n")
+    return name
+
+
+def config(lxcpath: Path, name: str) -> str:
+    return (lxcpath / name / "config").read_text()
+
+
+def test_full_copy_new_hostname_mac_and_paths(lxcpath: Path, origin: str) -> None:
+    new = unique("c")
+    result = lxc("copy", "-n", origin, "-N", new, lxcpath=lxcpath)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    text = config(lxcpath, new)
+    assert f"lxc.rootfs.path = dir:{lxcpath / new / 'rootfs'}\n" in text
+    assert f"lxc.uts.name = {new}\n" in text
+    mac = re.search(r"lxc\.net\.0\.hwaddr = (\S+)", text)
+    assert mac and mac.group(1) != "00:16:3e:12:34:56" and mac.group(1).startswith("00:16:3e:")
+    # the origin's own files (its seccomp policy) are the copy's, at the copy's path
+    assert str(lxcpath / origin) not in text
+    assert (lxcpath / new / "common.seccomp").is_file()
+    assert run_in(lxcpath, new, "cat /mark; hostname; echo copy > /mark") == f"origin\n{new}\n"
+    assert (lxcpath / origin / "rootfs" / "mark").read_text() == "origin\n"
+    # a full copy is independent
+    lxc("destroy", "-n", origin, lxcpath=lxcpath, check=True)
+    assert run_in(lxcpath, new, "cat /mark") == "copy\n"
+
+
+def test_keepname_keepmac(lxcpath: Path, origin: str) -> None:
+    new = unique("c")
+    lxc("copy", "-n", origin, "-N", new, "-K", "-M", lxcpath=lxcpath, check=True)
+    text = config(lxcpath, new)
+    assert f"lxc.uts.name = {origin}\n" in text
+    assert "lxc.net.0.hwaddr = 00:16:3e:12:34:56\n" in text
+
+
+def test_snapshot_clone_and_its_dependency_record(lxcpath: Path, origin: str) -> None:
+    snap = unique("s")
+    lxc("copy", "-n", origin, "-N", snap, "-s", lxcpath=lxcpath, check=True)
+    assert (f"lxc.rootfs.path = overlay:{lxcpath / origin / 'rootfs'}:"
+            f"{lxcpath / snap / 'delta0'}\n") in config(lxcpath, snap)
+    assert (lxcpath / origin / "lxc_snapshots").read_text() == f"{lxcpath}\n{snap}\n"
+    assert (lxcpath / snap / "lxc_rdepends").read_text() == f"{lxcpath}\n{origin}\n"
+    assert run_in(lxcpath, snap, "cat /mark; echo clone > /mark") == "origin\n"
+    assert (lxcpath / origin / "rootfs" / "mark").read_text() == "origin\n"
+    assert (lxcpath / snap / "delta0" / "mark").read_text() == "clone\n"
+    # the origin may not go while a clone uses its rootfs
+    result = lxc("destroy", "-n", origin, lxcpath=lxcpath)
+    assert (result.returncode, result.stderr) == (
+        1, f"lxc-destroy: {origin}: {origin} has snapshot clones ({snap}): destroy them "
+           "first, or use -s to destroy them with it\n")
+    assert (lxcpath / origin / "rootfs" / "mark").exists()
+    # a clone's destroy removes it from the record
+    lxc("destroy", "-n", snap, lxcpath=lxcpath, check=True)
+    assert not (lxcpath / origin / "lxc_snapshots").exists()
+    lxc("destroy", "-n", origin, lxcpath=lxcpath, check=True)
+    assert mounts_under(lxcpath) == []
+
+
+def test_destroy_s_takes_the_snapshot_clones(lxcpath: Path, origin: str) -> None:
+    snap = unique("s")
+    lxc("copy", "-n", origin, "-N", snap, "-s", lxcpath=lxcpath, check=True)
+    snap2 = unique("s")  # a snapshot of the snapshot: same lower, a copy of its upper
+    lxc("copy", "-n", snap, "-N", snap2, "-s", lxcpath=lxcpath, check=True)
+    assert f"overlay:{lxcpath / origin / 'rootfs'}:{lxcpath / snap2 / 'delta0'}" in \
+        config(lxcpath, snap2)
+    lxc("destroy", "-n", origin, "-s", lxcpath=lxcpath, check=True)
+    assert sorted(p.name for p in lxcpath.iterdir()) == []
+
+
+def test_copy_onto_an_existing_name_refused(lxcpath: Path, origin: str) -> None:
+    other = make_busybox(lxcpath)
+    before = config(lxcpath, other)
+    for args in ((), ("-s",)):
+        result = lxc("copy", "-n", origin, "-N", other, *args, lxcpath=lxcpath)
+        assert (result.returncode, result.stderr) == (
+            1, f"lxc-copy: {origin}: container '{other}' already exists in {lxcpath}\n")
+    assert config(lxcpath, other) == before
+    assert not (lxcpath / origin / "lxc_snapshots").exists()
+
+
+def test_copy_needs_newname_and_a_defined_origin(lxcpath: Path, origin: str) -> None:
+    result = lxc("copy", "-n", origin, lxcpath=lxcpath)
+    assert result.returncode == 1 and "NEWNAME" in result.stderr
+    result = lxc("copy", "-n", "nosuch", "-N", "x", lxcpath=lxcpath)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert not (lxcpath / "x").exists()
+
+
+def test_running_origin_refused(lxcpath: Path, origin: str) -> None:
+    lxc("start", "-n", origin, "-d", "--", "sleep", "300", lxcpath=lxcpath, check=True)
+    try:
+        new = unique("c")
+        result = lxc("copy", "-n", origin, "-N", new, lxcpath=lxcpath)
+        assert result.returncode == 1 and "is running" in result.stderr
+        # -a allows a copy, never an overlay snapshot of a changing rootfs
+        result = lxc("copy", "-n", origin, "-N", new, "-s", "-a", lxcpath=lxcpath)
+        assert result.returncode == 1 and "cannot snapshot it live" in result.stderr
+        assert not (lxcpath / new).exists()
+        lxc("copy", "-n", origin, "-N", new, "-a", lxcpath=lxcpath, check=True)
+        assert (lxcpath / new / "rootfs" / "mark").is_file()
+    finally:
+        lxc("stop", "-n", origin, "-k", lxcpath=lxcpath)
+
+
+def test_rename(lxcpath: Path, origin: str) -> None:
+    new = unique("r")
+    lxc("copy", "-n", origin, "-N", new, "-R", lxcpath=lxcpath, check=True)
+    assert not (lxcpath / origin).exists()
+    text = config(lxcpath, new)
+    assert f"lxc.rootfs.path = dir:{lxcpath / new / 'rootfs'}\n" in text
+    assert f"lxc.uts.name = {new}\n" in text and str(lxcpath / origin) not in text
+    assert run_in(lxcpath, new, "cat /mark; hostname") == f"origin\n{new}\n"
+
+
+def test_ephemeral_clone_is_destroyed_when_it_stops(lxcpath: Path, origin: str,
+                                                   tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "in").write_text("host\n")
+    result = lxc("copy", "-n", origin, "-e", "-m", f"bind={shared}:/mnt/shared",
+                 lxcpath=lxcpath, timeout=60)
+    assert result.returncode == 0, result.stderr
+    match = re.fullmatch(rf"Created ({origin}_[0-9a-f]{{8}}) as ephemeral clone of {origin}\n",
+                         result.stdout)
+    assert match, result.stdout
+    clone = match.group(1)
+    assert lxc("state", "-n", clone, lxcpath=lxcpath).stdout == "RUNNING\n"
+    text = config(lxcpath, clone)
+    assert "lxc.ephemeral = 1\n" in text
+    assert f"lxc.mount.entry = {shared} mnt/shared none bind,optional,rw,create=dir 0 0\n" \
+        in text
+    got = lxc("attach", "-n", clone, "--", "cat", "/mnt/shared/in", "/mark", lxcpath=lxcpath)
+    assert got.stdout == "host\norigin\n", got.stderr
+    lxc("stop", "-n", clone, "-k", lxcpath=lxcpath, check=True)
+    assert wait_until(lambda: not (lxcpath / clone).exists(), timeout=20)
+    assert not (lxcpath / origin / "lxc_snapshots").exists()
+    assert mounts_under(lxcpath) == []
+
+
+def test_ephemeral_keepdata_and_a_named_clone(lxcpath: Path, origin: str) -> None:
+    new = unique("k")
+    result = lxc("copy", "-n", origin, "-N", new, "-e", "-D", lxcpath=lxcpath, timeout=60)
+    assert (result.returncode, result.stdout) == (0, f"Created {new} as clone of {origin}\n")
+    assert "lxc.ephemeral" not in config(lxcpath, new)
+    lxc("stop", "-n", new, "-k", lxcpath=lxcpath, check=True)
+    assert (lxcpath / new / "config").is_file()
+
+
+def test_ephemeral_with_a_command_runs_it_then_goes(lxcpath: Path, origin: str) -> None:
+    new = unique("x")
+    result = lxc("copy", "-n", origin, "-N", new, "-e", "--", "cat", "/mark",
+                 lxcpath=lxcpath, timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("origin\n")
+    assert wait_until(lambda: not (lxcpath / new).exists(), timeout=20)
+
+
+def test_lxc_ephemeral_key_honoured_by_lxc_execute(lxcpath: Path) -> None:
+    name = make_busybox(lxcpath)
+    with open(lxcpath / name / "config", "a") as f:
+        f.write("lxc.ephemeral = 1\n")
+    assert run_in(lxcpath, name, "echo ran") == "ran\n"
+    assert not (lxcpath / name).exists()
+
+
+def test_bad_bind_mount_refused_before_anything_is_made(lxcpath: Path, origin: str) -> None:
+    result = lxc("copy", "-n", origin, "-N", "e1", "-e", "-m", "bind=relative:/x",
+                 lxcpath=lxcpath)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "is not an existing absolute path" in result.stderr
+    assert not (lxcpath / "e1").exists()
