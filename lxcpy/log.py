@@ -5,10 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     import logging
+    from typing import Any, TextIO
 
     from lxcpy.config.model import ContainerConfig
 

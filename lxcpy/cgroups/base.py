@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
 
 from lxcpy._record import dataclass
 from lxcpy.cgroups import fs
 from lxcpy.errors import CgroupError
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:  # type-only: keep the import cost of every container start small
     from collections.abc import Callable, Iterable
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from lxcpy.cgroups import fs
 from lxcpy.cgroups.base import (
@@ -20,6 +19,7 @@ from lxcpy.cgroups.base import (
 from lxcpy.cgroups.v2 import V2Manager
 from lxcpy.errors import CgroupError
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.cgroups.detect import HostLayout
     from lxcpy.config.model import CgroupSetting

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING
 
 from lxcpy.cgroups import fs
 from lxcpy.cgroups.base import (
@@ -23,6 +22,7 @@ from lxcpy.cgroups.base import (
 )
 from lxcpy.errors import CgroupError
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.cgroups.detect import HostLayout
     from lxcpy.config.model import CgroupSetting

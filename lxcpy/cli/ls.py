@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
 from lxcpy._record import dataclass
 from lxcpy.cli.common import CONTEXT, common_options, entry
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.container import Container
 

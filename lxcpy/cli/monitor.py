@@ -14,12 +14,12 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import TYPE_CHECKING
 
 import click
 
 from lxcpy.cli.common import CONTEXT, common_options, entry
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.runtime.monitor import Listener
 

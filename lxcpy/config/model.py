@@ -6,10 +6,9 @@ The parser (``parser.py``) fills it from ``lxc.*`` lines through the key table
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lxcpy._record import dataclass, field
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:  # annotations only: a config without addresses never imports ipaddress
     import ipaddress
 

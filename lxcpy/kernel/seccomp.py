@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import TYPE_CHECKING
 
 from lxcpy.errors import KernelError, LxcError
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.config.seccomp import Action, Policy, Rule
 

@@ -32,12 +32,14 @@ Record dict (JSON-serialisable; one per veth/macvlan/phys/vlan interface, in con
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from typing import Any
+
     from lxcpy.config.model import NetConfig
 
-Record = dict[str, Any]
+Record = dict[str, "Any"]  # "Any": typing is not imported at run time
 # types without a device (lxcpy.net.names.DEVICELESS_TYPES, repeated to keep this import free)
 _DEVICELESS = ("empty", "none")
 

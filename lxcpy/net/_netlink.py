@@ -19,7 +19,10 @@ import os
 import socket
 import sys
 from types import ModuleType
-from typing import Any
+
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
+if TYPE_CHECKING:
+    from typing import Any
 
 _api: tuple[Any, type[Exception]] | None = None
 

@@ -12,7 +12,6 @@ import errno
 import os
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from lxcpy.errors import LxcError, NetworkError
 from lxcpy.net import _netlink as nl
@@ -26,11 +25,14 @@ from lxcpy.net.names import (
 )
 from lxcpy.net.nsexec import run_in_netns
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from typing import Any
+
     from lxcpy.config.model import NetConfig
 
 MACVLAN_MODES = ("private", "vepa", "bridge", "passthru")
-Record = dict[str, Any]
+Record = dict[str, "Any"]  # "Any": typing is not imported at run time
 
 
 def _log() -> Any:

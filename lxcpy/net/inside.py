@@ -7,13 +7,15 @@ import errno
 import ipaddress
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from lxcpy.errors import NetworkError
 from lxcpy.net import _netlink as nl
 from lxcpy.net.names import MOVED_TYPES, broadcast_of, default_names, error
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from typing import Any
+
     from lxcpy.config.model import NetConfig
 
 RT_SCOPE_LINK = 253

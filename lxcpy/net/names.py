@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import random
 import string
-from typing import TYPE_CHECKING
 
 from lxcpy.errors import NetworkError
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.config.model import IPv4Address, NetConfig
 

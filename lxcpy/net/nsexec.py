@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import Any
 
 from lxcpy.errors import LxcError, NetworkError
+
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_in_netns(ns_fd: int, func: Callable[[], Any]) -> Any:

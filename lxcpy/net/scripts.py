@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import TYPE_CHECKING, Any
 
 from lxcpy.errors import NetworkError
 from lxcpy.net.names import error
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from typing import Any
+
     from lxcpy.config.model import NetConfig
 
 SCRIPT_TIMEOUT = 60.0

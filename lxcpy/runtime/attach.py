@@ -15,11 +15,11 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from lxcpy import kernel as k
 from lxcpy.errors import LxcError, NotRunning
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.container import Container
     from lxcpy.runtime.confine import Running

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
 
 from lxcpy import kernel as k
 from lxcpy._record import dataclass, field
@@ -18,6 +17,7 @@ from lxcpy.errors import LxcError
 from lxcpy.runtime import sync
 from lxcpy.runtime.sync import Channel
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.runtime.console import Console
 

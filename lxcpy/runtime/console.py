@@ -38,14 +38,15 @@ import os
 import select
 import struct
 import termios
-from typing import TYPE_CHECKING, Any
 
 from lxcpy import kernel as k
 from lxcpy._record import dataclass
 from lxcpy.errors import LxcError
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     import socket
+    from typing import Any
 
     from lxcpy.config.model import ContainerConfig
     from lxcpy.paths import ContainerPaths

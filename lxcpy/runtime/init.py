@@ -10,10 +10,10 @@ from __future__ import annotations
 import errno
 import os
 import signal
-from typing import TYPE_CHECKING
 
 from lxcpy import kernel as k
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.runtime.child import ChildSpec
     from lxcpy.runtime.sync import Channel

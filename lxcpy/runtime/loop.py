@@ -26,10 +26,13 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
 
 from lxcpy._record import dataclass, field
 from lxcpy.log import log
+
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
+if TYPE_CHECKING:
+    from typing import Any
 
 SEND_TIMEOUT = 5.0  # a reply not taken within this is a stuck client: dropped
 REQUEST_TIMEOUT = 10.0  # a request line not finished within this: dropped

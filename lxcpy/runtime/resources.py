@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from lxcpy._record import asdict, dataclass, field
 from lxcpy.paths import ContainerPaths, Lock, write_atomic
+
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass

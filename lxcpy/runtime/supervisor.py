@@ -19,7 +19,6 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
 
 from lxcpy import kernel as k
 from lxcpy.config.model import ContainerConfig
@@ -30,6 +29,10 @@ from lxcpy.runtime import monitor, states, sync
 from lxcpy.runtime.loop import Client, CommandServer, Loop, Reply
 from lxcpy.runtime.resources import Resources, release
 from lxcpy.runtime.sync import Channel
+
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
+if TYPE_CHECKING:
+    from typing import Any
 
 FORWARD_TO_INIT = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1,
                    signal.SIGUSR2, signal.SIGPWR, signal.SIGQUIT)

@@ -34,7 +34,10 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
+
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
+if TYPE_CHECKING:
+    from typing import Any
 
 # supervisor -> child
 GO = "go"

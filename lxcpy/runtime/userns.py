@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import TYPE_CHECKING
 
 from lxcpy import kernel as k
 from lxcpy.config.keys import idmap_overlap
 from lxcpy.errors import KernelError, LxcError
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.config.model import ContainerConfig, IdMap
 

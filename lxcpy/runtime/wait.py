@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import select
 import time
-from typing import TYPE_CHECKING
 
 from lxcpy.runtime.monitor import Listener, _decode
 
+TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from lxcpy.container import Container
 
