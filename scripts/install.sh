@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busybox-static iproute2 procps
+packages=(python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busybox-static iproute2 uidmap procps
           util-linux)
 missing=()
 for p in "${packages[@]}"; do
