@@ -947,7 +947,7 @@ _NS = "lxcpy.runtime.namespaces:"
 _SUP = "lxcpy.runtime.supervisor:Supervisor."
 _NET_SETUP = "lxcpy.net:host_setup"
 _MOUNTS = "lxcpy.rootfs.mounts:"
-_AUTOSTART = "stored: read by lxc-autostart (not in lxcpy); LXC's lxc-start ignores it too"
+_AUTOSTART = "stored: read by lxc-autostart (lxcpy.cli.autostart); lxc-start ignores it too"
 APPLIED_BY: dict[str, str] = {
     "lxc.include": "lxcpy.config.parser:parse_file",
     "lxc.uts.name": _CHILD + "_setup",
@@ -1046,7 +1046,7 @@ APPLIED_BY: dict[str, str] = {
     **{f"lxc.hook.{hook}": _CHILD + "run_hooks"
        for hook in ("pre-mount", "mount", "autodev", "start")},
     **{f"lxc.hook.{hook}": _SUP + "_host_hooks" for hook in ("pre-start", "stop", "post-stop")},
-    "lxc.hook.clone": "stored: LXC runs it in lxc-copy only, which lxcpy lacks",
+    "lxc.hook.clone": "stored: LXC runs it in lxc-copy only; lxcpy's lxc-copy does not",
     "lxc.hook.destroy": REFUSED,
     "lxc.hook.start-host": REFUSED,
     "lxc.hook": "lxcpy.config.keys:_clear_hook",
