@@ -9,6 +9,8 @@ TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:
     import click
 
+    from lxcpy.container import Container
+
 
 def line(label: str, value: object) -> str:
     return f"{label + ':':<16}{value}"
@@ -72,12 +74,12 @@ def link_lines(links: list[str], raw: bool) -> list[str]:
     return out
 
 
-def host_links(container: object) -> list[str]:
+def host_links(container: Container) -> list[str]:
     """Host-side names of the running container's interfaces, in config order: a veth's
     host end, else the link (lower) device, as lxc-info names them."""
     from lxcpy.runtime.resources import Resources
 
-    res = Resources.load(container.paths)  # type: ignore[attr-defined]
+    res = Resources.load(container.paths)
     out = []
     for rec in sorted(res.net if res else [], key=lambda r: r.get("index", 0)):
         ifname = rec.get("host") if rec.get("type") == "veth" else rec.get("link")
