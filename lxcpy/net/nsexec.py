@@ -3,10 +3,10 @@ setns()'s, runs it, and sends back its JSON result (or its error) through a pipe
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 
+from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
 from lxcpy.errors import LxcError, NetworkError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start

@@ -19,7 +19,6 @@ ancestor's. Any other client is inside a container (a container without a rootfs
 from __future__ import annotations
 
 import array
-import json
 import os
 import selectors
 import socket
@@ -27,6 +26,7 @@ import struct
 import time
 from collections.abc import Callable
 
+from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
 from lxcpy._record import dataclass, field
 from lxcpy.log import log
 

@@ -8,9 +8,9 @@ lock holder and undoes what it lists (:func:`recover`).
 
 from __future__ import annotations
 
-import json
 import os
 
+from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
 from lxcpy._record import asdict, dataclass, field
 from lxcpy.paths import ContainerPaths, Lock, write_atomic
 

@@ -32,8 +32,9 @@ start, in order (as runc's ``libcontainer/sync.go`` writes its own down)::
 
 from __future__ import annotations
 
-import json
 import socket
+
+from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
