@@ -53,8 +53,9 @@ def annotate(path: Path, install_mode: str, seconds: int) -> None:
                   "m.version('click'), m.version('pyroute2'), m.version('python-prctl'))").split()
     debian = Path("/etc/debian_version").read_text().strip() if Path(
         "/etc/debian_version").exists() else "?"
-    commit = sh("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD")
-    dirty = sh("git", "-C", str(ROOT), "status", "--porcelain", "--", "lxcpy")
+    ref = os.environ.get("BENCH_REF", "")  # run.sh --ref: a commit, uncommitted edits left out
+    commit = sh("git", "-C", str(ROOT), "rev-parse", "--short", ref or "HEAD")
+    dirty = "" if ref else sh("git", "-C", str(ROOT), "status", "--porcelain", "--", "lxcpy")
     data["meta"] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "cpu": cpu, "vcpus": os.cpu_count(), "mem_gib": round(mem_kib / 1024 / 1024, 1),

@@ -5,6 +5,8 @@
 #   bash bench/run.sh                 # measure, write bench/results/latest.json + RESULTS.md
 #   bash bench/run.sh --save-before   # the same, and keep this run as the "before" column
 #   bash bench/run.sh --report-only   # rebuild RESULTS.md from the saved JSON files
+#   bash bench/run.sh --ref HEAD       # measure a commit (git archive) instead of the work tree
+#                                      # (others' uncommitted edits stay out of the numbers)
 #
 # Installs what it needs: Debian's lxc (5.0.2) and hyperfine, lxcpy's own set-up
 # (scripts/install.sh), and a REGULAR (non-editable) install of lxcpy with compiled
@@ -18,14 +20,18 @@ RESULTS=$BENCH/results
 VENV=$BENCH/.venv-bench
 save_before=0
 report_only=0
-for arg in "$@"; do
-  case $arg in
+ref=""
+while [ $# -gt 0 ]; do
+  case $1 in
     --save-before) save_before=1 ;;
     --report-only) report_only=1 ;;
-    *) echo "usage: bash bench/run.sh [--save-before|--report-only]" >&2; exit 2 ;;
+    --ref) ref=${2:?--ref needs a commit}; shift ;;
+    *) echo "usage: bash bench/run.sh [--save-before|--report-only] [--ref COMMIT]" >&2; exit 2 ;;
   esac
+  shift
 done
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: run me as root" >&2; exit 1; }
+[ -z "$ref" ] || ref=$(git rev-parse --short "$ref^{commit}")  # fixed now: HEAD moves meanwhile
 mkdir -p "$RESULTS"
 
 if [ "$report_only" = 1 ]; then
@@ -48,11 +54,13 @@ if [ "${#need[@]}" -gt 0 ]; then
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; guard=1
   fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=900 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq "${need[@]}" >/dev/null
   [ "$guard" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
-if [ -f scripts/install.sh ]; then
+# lxcpy's own set-up only when .venv lacks it: re-running it reinstalls the editable package
+# under other engineers' running tests
+if [ -f scripts/install.sh ] && ! .venv/bin/python -c 'import click, pyroute2, prctl, lxcpy' 2>/dev/null; then
   say "bash scripts/install.sh"
   bash scripts/install.sh
 fi
@@ -68,8 +76,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 src=$(mktemp -d /tmp/lxcpybench-src.XXXXXX)
 # build from a copy: a build in the tree would leave build/ and egg-info behind
-cp -a pyproject.toml lxcpy "$src/"
-[ -f README.md ] && cp README.md "$src/"
+if [ -n "$ref" ]; then
+  git archive "$ref" pyproject.toml lxcpy bin README.md | tar -x -C "$src"
+else
+  cp -a pyproject.toml lxcpy bin "$src/"
+  [ -f README.md ] && cp README.md "$src/"
+fi
 find "$src" -name __pycache__ -prune -exec rm -rf {} +
 "$VENV/bin/python" -c 'import tomllib,sys; print("\n".join(tomllib.load(open(sys.argv[1],"rb"))["project"]["dependencies"]))' \
   pyproject.toml > "$src/requirements.txt"
@@ -80,7 +92,9 @@ rm -rf "$src"
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 "$VENV/bin/python" -m compileall -q -j 0 "$site" >/dev/null || true
 (cd / && "$VENV/bin/python" -c 'import lxcpy, sys; assert "site-packages" in lxcpy.__file__, lxcpy.__file__')
-install_mode="regular pip install (non-editable) of the working tree into bench/.venv-bench; site-packages byte-compiled with compileall"
+what="the working tree"
+[ -n "$ref" ] && what="git $(git rev-parse --short "$ref") (git archive, without uncommitted edits)"
+install_mode="regular pip install (non-editable) of $what into bench/.venv-bench; site-packages byte-compiled with compileall"
 
 # ---- 3. measure, in a throwaway lxcpath and network namespace -----------------------------
 work=$(mktemp -d /tmp/lxcpybench.XXXXXX)
@@ -120,7 +134,7 @@ say "measuring (throwaway lxcpaths in $work, private network namespace)"
     --work "$work" --lxcpy-bin "$VENV/bin" --python "$VENV/bin/python" \
     --raw "$raw" --out "$RESULTS/latest.json" ${BENCH_ONLY:+--only "$BENCH_ONLY"}) || say "harness exited with $?"
 
-"$VENV/bin/python" "$BENCH/report.py" --annotate "$RESULTS/latest.json" \
+BENCH_REF=$ref "$VENV/bin/python" "$BENCH/report.py" --annotate "$RESULTS/latest.json" \
   --install-mode "$install_mode" --seconds "$(( $(date +%s) - started ))"
 if [ "$save_before" = 1 ]; then
   cp "$RESULTS/latest.json" "$RESULTS/before.json"
