@@ -9,10 +9,13 @@ into, the host.
 Three views are checked:
 * inside the container after pivot_root: ``/proc/self/mountinfo`` shows the mount where it
   was meant to be;
-* inside the container's mount namespace *before* pivot_root (an ``lxc.hook.mount`` hook
-  dumps ``/proc/self/mountinfo`` while the host tree is still visible): every mount the
-  start made lies under the rootfs;
-* on the host: its mount table and a host directory that the symlinks point at are unchanged.
+* inside the container's mount namespace *before* pivot_root (``lxc.hook.pre-mount`` and
+  ``lxc.hook.mount`` hooks dump ``/proc/self/mountinfo`` before and after the start's
+  mounts, while the host tree is still visible): every mount the start made -- the
+  difference of the two, both in the container's namespace, so nothing else on the host
+  counts -- lies under the rootfs;
+* on the host: its mounts on the test's directory and on the places the symlinks aim at
+  (/, /etc, /tmp) and a host directory that the symlinks point at are unchanged.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ import pytest
 from tests.faults._helpers import (
     assert_one_line_error,
     busybox_rootfs,
-    host_mounts,
     mountinfo_points,
     mounts_at,
     tree,
@@ -49,11 +51,18 @@ class World:
     dump: Path  # where the mount hook writes the namespace's mountinfo
     lxcpath: Path
 
+    @property
+    def dump_before(self) -> Path:  # the same, written by the pre-mount hook
+        return self.dump.with_suffix(".before")
+
     def hook_lines(self) -> str:
-        script = self.tmp / "dump.sh"
-        script.write_text(f"#!/bin/sh\ncat /proc/self/mountinfo > {self.dump}\n")
-        script.chmod(0o755)
-        return f"lxc.hook.mount = {script}\n"
+        lines = ""
+        for hook, dump in (("pre-mount", self.dump_before), ("mount", self.dump)):
+            script = self.tmp / f"dump-{hook}.sh"
+            script.write_text(f"#!/bin/sh\ncat /proc/self/mountinfo > {dump}\n")
+            script.chmod(0o755)
+            lines += f"lxc.hook.{hook} = {script}\n"
+        return lines
 
 
 @pytest.fixture
@@ -80,12 +89,12 @@ def start(w: World, extra: str, rootfs: str | None = None,
     """Create and execute once; check the host; return (result, mounts the start made)."""
     name = make(w.lxcpath, f"lxc.rootfs.path = {rootfs or w.root}\n{w.hook_lines()}{extra}",
                 prefix="hr")
-    host_before, host_tree = host_mounts(), tree(w.host)
+    host_tree = tree(w.host)
     watched_before = watched_mounts(w)
-    if w.dump.exists():
-        w.dump.unlink()
+    for dump in (w.dump, w.dump_before):
+        if dump.exists():
+            dump.unlink()
     r = lxc("execute", "-n", name, "--", *cmd, lxcpath=w.lxcpath, timeout=30, cwd=w.host)
-    host_after = host_mounts()
     watched_after = watched_mounts(w)
     assert "Traceback" not in r.stderr, r.stderr
     # nothing mounted on the host, nothing written into the host directory
@@ -95,7 +104,8 @@ def start(w: World, extra: str, rootfs: str | None = None,
     assert (w.host / "marker").read_text() == "host file\n"
     made: Counter[str] = Counter()
     if w.dump.exists():
-        made = mountinfo_points(w.dump.read_text()) - (host_before | host_after)
+        made = (mountinfo_points(w.dump.read_text())
+                - mountinfo_points(w.dump_before.read_text()))
     # every mount the start made in the container's namespace lies inside the rootfs
     real_root = os.path.realpath(w.root)
     outside = [p for p in made if p != real_root and not p.startswith(real_root + "/")]
