@@ -6,7 +6,7 @@
 #
 #   bash scripts/v2-lane.sh            # as root; installs what it needs (idempotent)
 #
-# Results: build/v2lane/{summary.txt,junit.xml,pytest.log,guest.log} (V2LANE_OUT to move).
+# Results: build/v2lane/{summary.txt,junit.xml,pytest.log,guest.log,console.log} (V2LANE_OUT to move).
 # Exit: 0 every lane test passed; 1 a test failed; 2 the guest never reported (boot
 # failure, crash); 3 the guest has no pure cgroup2 hierarchy; 124 overall time-out
 # (V2LANE_TIMEOUT seconds, default 1500). No qemu, mount or temporary directory is left.
@@ -53,8 +53,10 @@ pick_kernel() {
 
 install_deps
 kernel=$(pick_kernel)
-scratch=$(mktemp -d /tmp/v2lane.XXXXXX)
-chmod 0755 "$scratch"
+work=$(mktemp -d /tmp/v2lane.XXXXXX)
+scratch=$work/share  # the guest's one writable directory
+console=$work/console.log  # qemu opens its stdout anew: a file of its own, never ours
+mkdir -m 0755 "$scratch"
 lane_pid=
 
 cleanup() {
@@ -64,7 +66,7 @@ cleanup() {
         kill -TERM "$lane_pid" 2>/dev/null || true
         for pid in $(pgrep -g "$lane_pid" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     fi
-    rm -rf "$scratch"
+    rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -73,18 +75,29 @@ say "booting $kernel under TCG ($(nproc) cpus), time limit ${LIMIT}s"
 # vng finds virtme-run on PATH; -net none is its default (no --network given)
 PATH="$VM_VENV/bin:$PATH" timeout -k 20 "$LIMIT" vng --disable-kvm --force-9p \
     -r "$kernel" --cpus 2 --memory 2G --rwdir "$scratch" \
-    --exec "bash tests/v2lane/guest.sh $scratch" </dev/null &
+    --exec "bash tests/v2lane/guest.sh $scratch" </dev/null >"$console" 2>&1 &
 lane_pid=$!
 status=0
 wait "$lane_pid" || status=$?
-leftover=$(pgrep -g "$lane_pid" 2>/dev/null || true)
-for pid in $leftover; do kill -KILL "$pid" 2>/dev/null || true; done
+# vng killed by timeout before it reaped qemu: end what is left of that group, by pid,
+# and wait (bounded) until it is gone
+for _ in $(seq 50); do
+    leftover=$(pgrep -g "$lane_pid" 2>/dev/null || true)
+    [ -n "$leftover" ] || break
+    for pid in $leftover; do kill -KILL "$pid" 2>/dev/null || true; done
+    sleep 0.2
+done
 lane_pid=
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
 cp -r "$scratch"/. "$OUT"/
+cp "$console" "$OUT"/console.log
 elapsed=$(( $(date +%s) - started ))
+if [ "$status" -ne 0 ]; then
+    echo "---- guest console (last 60 lines) ----"
+    tail -n 60 "$console"
+fi
 
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     say "TIMED OUT after ${LIMIT}s (wall time ${elapsed}s)"

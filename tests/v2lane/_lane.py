@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
-from tests.integration.helpers import lxc
+from tests.integration.helpers import lxc, remove_rundir
 
 ROOT = Path("/sys/fs/cgroup")
 # under TCG one command takes 5-30 s; a stuck one still fails the test, not the lane
@@ -42,3 +43,14 @@ def define(lxcpath: Path, name: str, *keys: str) -> None:
     directory.mkdir(mode=0o770)
     (directory / "config").write_text(
         "".join(f"{k}\n" for k in (f"lxc.uts.name = {name}", *keys)))
+
+
+def clean(lxcpath: Path) -> None:
+    """Destroy every container of ``lxcpath`` (-f stops a running one first), then the
+    lxcpath and its run directory: cleanup_lxcpath's work in one command per container,
+    with the emulator's timeouts."""
+    for entry in lxcpath.iterdir():
+        if (entry / "config").exists():
+            run("destroy", "-n", entry.name, "-f", lxcpath=lxcpath)
+    shutil.rmtree(lxcpath, ignore_errors=True)
+    remove_rundir(lxcpath)

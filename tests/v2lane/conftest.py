@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import lxcpath_dir
+from tests.v2lane._lane import clean
 
 # what the lane's configs need; Debian's kernel has these plus hugetlb rdma misc
 NEEDED = {"cpuset", "cpu", "io", "memory", "pids"}
@@ -36,5 +36,9 @@ def pure_v2_host() -> None:
 
 @pytest.fixture
 def lxcpath(tmp_path: Path) -> Iterator[Path]:
-    with lxcpath_dir(tmp_path) as path:
+    path = tmp_path / "lxc"
+    path.mkdir()
+    try:
         yield path
+    finally:
+        clean(path)

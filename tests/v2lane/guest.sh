@@ -30,7 +30,7 @@ say "kernel $(uname -r), $(nproc) cpus, cgroup2 controllers: $controllers"
 # pytest's temporary files on the guest's own tmpfs (fast, gone with the VM)
 base=$(mktemp -d /run/v2lane.XXXXXX)
 export CI=true LXCPY_V2_LANE=1 PATH="$PWD/.venv/bin:$PATH"
-.venv/bin/python -m pytest -q -p no:cacheprovider -rA -o timeout=900 \
+.venv/bin/python -m pytest -q -p no:cacheprovider -rA --durations=0 -o timeout=900 \
     --basetemp "$base/t" --junitxml "$OUT/junit.xml" tests/v2lane/lane_*.py \
     > "$OUT/pytest.log" 2>&1
 rc=$?

@@ -20,13 +20,12 @@ import pytest
 
 from tests.integration.helpers import (
     cgroup_leftovers,
-    cleanup_lxcpath,
     pid_alive,
     tool,
     unique,
     wait_until,
 )
-from tests.v2lane._lane import SLOW, cgroup, define, flat, one_line, read, run
+from tests.v2lane._lane import SLOW, cgroup, clean, define, flat, one_line, read, run
 
 pytestmark = pytest.mark.root
 
@@ -62,7 +61,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
         assert wait_until(lambda: len(procs(box)) == 4, 60), procs(box)
         yield box
     finally:
-        cleanup_lxcpath(lxcpath)
+        clean(lxcpath)
     assert cgroup_leftovers(name) == []
 
 
