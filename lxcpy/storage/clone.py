@@ -99,16 +99,29 @@ def new_config_text(text: str, src: Container, new: Container, spec: str | None,
     return "\n".join(lines) + "\n"
 
 
-def _set_hostname(rootfs: str, old: str, new: str) -> None:
-    """/etc/hostname of the copy, when it said the old name (LXC's clone does the same)."""
-    path = os.path.join(rootfs, "etc", "hostname")
-    try:
-        if os.path.islink(path) or open(path).read().strip() != old:
+def _set_hostname(store: Store, target: str, new: str) -> None:
+    """LXC's clone writes the new name into the copy's /etc/hostname, when it has one.
+    ``target``: the store's writable tree (an overlay's upper: the lower is never written)."""
+    rel = os.path.join("etc", "hostname")
+    found = os.path.join(target, rel)
+    if isinstance(store, OverlayStore) and not os.path.lexists(found):
+        lower_etc = os.path.join(store.lower, "etc")
+        if os.path.islink(lower_etc) or not os.path.isfile(os.path.join(lower_etc, "hostname")):
             return
-        with open(path, "w") as f:
-            f.write(new + "\n")
-    except OSError:
-        pass
+        upper_etc = os.path.join(target, "etc")
+        if not os.path.isdir(upper_etc):  # the directory as the lower has it
+            st = os.stat(lower_etc)
+            os.mkdir(upper_etc, st.st_mode & 0o7777)
+            os.chown(upper_etc, st.st_uid, st.st_gid)
+    elif not os.path.isfile(found):
+        return
+    # never follow a link of the copied tree (etc, etc/hostname) out of it
+    if os.path.realpath(found) != os.path.join(os.path.realpath(target), rel):
+        return
+    fd = os.open(found, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(new + "\n")
 
 
 def _make_copy_store(src_store: Store, new: Container, kind: str | None, snapshot: bool,
@@ -202,7 +215,7 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
         if not keepname:
             target = store.populate()
             try:
-                _set_hostname(target, src.name, new.name)
+                _set_hostname(store, target, new.name)
             finally:
                 if target not in (store.rootfs, getattr(store, "upper", None)):
                     store.close_read(target)
@@ -407,6 +420,8 @@ def bind_entry(spec: str) -> str:
         src, dest, options = parts
     else:
         raise LxcError(f"-m {spec}: too many ':' fields")
+    if options not in ("ro", "rw"):
+        raise LxcError(f"-m {spec}: the mount option is ro or rw, not '{options}'")
     src = os.path.normpath(src)
     if not os.path.isabs(src) or not os.path.exists(src):
         raise LxcError(f"-m {spec}: '{src}' is not an existing absolute path")

@@ -25,6 +25,7 @@ def origin(lxcpath: Path) -> str:
     lxc("create", "-n", name, "-f", str(conf), "-t", "busybox", lxcpath=lxcpath, check=True,
         timeout=120)
     (lxcpath / name / "rootfs" / "mark").write_text("origin\n")
+    (lxcpath / name / "rootfs" / "etc" / "hostname").write_text(f"{name}\n")
     return name
 
 
@@ -44,7 +45,8 @@ def test_full_copy_new_hostname_mac_and_paths(lxcpath: Path, origin: str) -> Non
     # the origin's own files (its seccomp policy) are the copy's, at the copy's path
     assert str(lxcpath / origin) not in text
     assert (lxcpath / new / "common.seccomp").is_file()
-    assert run_in(lxcpath, new, "cat /mark; hostname; echo copy > /mark") == f"origin\n{new}\n"
+    assert run_in(lxcpath, new, "cat /mark /etc/hostname; hostname; echo copy > /mark") == \
+        f"origin\n{new}\n{new}\n"
     assert (lxcpath / origin / "rootfs" / "mark").read_text() == "origin\n"
     # a full copy is independent
     lxc("destroy", "-n", origin, lxcpath=lxcpath, check=True)
@@ -57,6 +59,7 @@ def test_keepname_keepmac(lxcpath: Path, origin: str) -> None:
     text = config(lxcpath, new)
     assert f"lxc.uts.name = {origin}\n" in text
     assert "lxc.net.0.hwaddr = 00:16:3e:12:34:56\n" in text
+    assert (lxcpath / new / "rootfs" / "etc" / "hostname").read_text() == f"{origin}\n"
 
 
 def test_snapshot_clone_and_its_dependency_record(lxcpath: Path, origin: str) -> None:
@@ -66,7 +69,9 @@ def test_snapshot_clone_and_its_dependency_record(lxcpath: Path, origin: str) ->
             f"{lxcpath / snap / 'delta0'}\n") in config(lxcpath, snap)
     assert (lxcpath / origin / "lxc_snapshots").read_text() == f"{lxcpath}\n{snap}\n"
     assert (lxcpath / snap / "lxc_rdepends").read_text() == f"{lxcpath}\n{origin}\n"
-    assert run_in(lxcpath, snap, "cat /mark; echo clone > /mark") == "origin\n"
+    assert run_in(lxcpath, snap, "cat /mark /etc/hostname; echo clone > /mark") == \
+        f"origin\n{snap}\n"
+    assert (lxcpath / origin / "rootfs" / "etc" / "hostname").read_text() == f"{origin}\n"
     assert (lxcpath / origin / "rootfs" / "mark").read_text() == "origin\n"
     assert (lxcpath / snap / "delta0" / "mark").read_text() == "clone\n"
     # the origin may not go while a clone uses its rootfs
@@ -195,3 +200,36 @@ def test_bad_bind_mount_refused_before_anything_is_made(lxcpath: Path, origin: s
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "is not an existing absolute path" in result.stderr
     assert not (lxcpath / "e1").exists()
+
+
+@pytest.mark.parametrize("link", ["/ABS", "../../../../../../../../..ABS"])
+def test_hostile_hostname_link_never_followed(lxcpath: Path, origin: str, tmp_path: Path,
+                                              link: str) -> None:
+    """The copy's /etc/hostname is rewritten; a symlink there pointing at a host file (or
+    an etc that is a link) must not make lxc-copy write on the host."""
+    victim = tmp_path / "victim"
+    victim.write_text("host data\n")
+    etc = lxcpath / origin / "rootfs" / "etc"
+    (etc / "hostname").unlink()
+    (etc / "hostname").symlink_to(link.replace("ABS", str(victim)))
+    new = unique("c")
+    lxc("copy", "-n", origin, "-N", new, lxcpath=lxcpath, check=True)
+    snap = unique("s")
+    lxc("copy", "-n", origin, "-N", snap, "-s", lxcpath=lxcpath, check=True)
+    assert victim.read_text() == "host data\n"
+    # etc itself a link out of the rootfs
+    shutil.rmtree(lxcpath / new)
+    (lxcpath / "evil").mkdir()
+    (lxcpath / "evil" / "hostname").write_text("host data\n")
+    shutil.move(str(etc), str(lxcpath / origin / "rootfs" / "etc.real"))
+    (lxcpath / origin / "rootfs" / "etc").symlink_to(lxcpath / "evil")
+    lxc("copy", "-n", origin, "-N", new, lxcpath=lxcpath, check=True)
+    assert (lxcpath / "evil" / "hostname").read_text() == "host data\n"
+    shutil.rmtree(lxcpath / "evil")
+
+
+def test_mount_option_injection_refused(lxcpath: Path, origin: str, tmp_path: Path) -> None:
+    result = lxc("copy", "-n", origin, "-e", "-m",
+                 f"bind={tmp_path}:/x:ro\nlxc.hook.pre-start = /bin/false", lxcpath=lxcpath)
+    assert result.returncode == 1 and "the mount option is ro or rw" in result.stderr
+    assert [p.name for p in lxcpath.iterdir()] == [origin]
