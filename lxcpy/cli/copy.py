@@ -82,7 +82,14 @@ def command(name: str, lxcpath: str, newname: str | None, newpath: str | None, r
     echo(f"Created {new.name} as {'clone' if keepdata else 'ephemeral clone'} of {src.name}")
     if foreground and not argv:
         raise SystemExit(new.start(daemonize=False))
-    status = new.start(daemonize=True)
+    try:
+        status = new.start(daemonize=True)
+    except BaseException:
+        status = -1
+        raise
+    finally:
+        if status != 0 and new.defined:  # LXC: a clone that did not start is not kept
+            new.destroy(force=True, snapshots=True)
     if status or not argv:
         raise SystemExit(status)
     # LXC: with a command, run it in the clone (attach), then shut the clone down

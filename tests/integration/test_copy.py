@@ -233,3 +233,15 @@ def test_mount_option_injection_refused(lxcpath: Path, origin: str, tmp_path: Pa
                  f"bind={tmp_path}:/x:ro\nlxc.hook.pre-start = /bin/false", lxcpath=lxcpath)
     assert result.returncode == 1 and "the mount option is ro or rw" in result.stderr
     assert [p.name for p in lxcpath.iterdir()] == [origin]
+
+
+def test_ephemeral_clone_that_cannot_start_is_not_kept(lxcpath: Path, origin: str) -> None:
+    with open(lxcpath / origin / "config", "a") as f:
+        f.write("lxc.init.cmd = /no/such/init\n")
+    for extra in ((), ("-D",)):
+        new = unique("f")
+        result = lxc("copy", "-n", origin, "-N", new, "-e", *extra, lxcpath=lxcpath,
+                     timeout=60)
+        assert result.returncode != 0
+        assert wait_until(lambda new=new: not (lxcpath / new).exists(), timeout=20)
+    assert not (lxcpath / origin / "lxc_snapshots").exists()
