@@ -37,6 +37,35 @@ def run_ps(pids: list[int], ps_options: list[str], columns: int | None) -> list[
     return result.stdout.splitlines()
 
 
+def _one_ps(found: list[tuple[str, list[int]]], options: list[str], columns: int | None,
+            width: int) -> tuple[str | None, list[str] | None]:
+    """One ``ps`` for every container's PIDs (a ps per container cost ~5 ms each), its
+    lines given back to their containers by the PID column, in the order one ps per
+    container prints them. (None, None) when that cannot be done exactly: the options
+    show no PID column, a column before it can hold spaces, or a line names no PID of
+    ours; the caller then runs one ps per container."""
+    owner = {pid: name for name, procs in found for pid in procs}
+    if len(found) < 2 or len(owner) != sum(len(p) for _, p in found):
+        return None, None
+    lines = run_ps(sorted(owner), options, columns)
+    if not lines:
+        return None, []  # not even a header: the caller asks ps for it
+    head = lines[0].split()
+    if "PID" not in head:
+        return None, None
+    index = head.index("PID")
+    if any(col in ("CMD", "COMMAND", "ARGS", "STARTED", "LSTART") for col in head[:index]):
+        return None, None
+    grouped: dict[str, list[str]] = {name: [] for name, _ in found}
+    for line in lines[1:]:
+        fields = line.split(None, index + 1)
+        pid = int(fields[index]) if len(fields) > index and fields[index].isdigit() else -1
+        if pid not in owner:
+            return None, None
+        grouped[owner[pid]].append(f"{owner[pid]:<{width}} {line}")
+    return lines[0], [row for name, _ in found for row in grouped[name]]
+
+
 @click.command(context_settings=CONTEXT)
 @common_options(name_required=False)
 @click.argument("ps_options", nargs=-1, type=click.UNPROCESSED, metavar="[-- PS-OPTIONS]")
@@ -70,14 +99,15 @@ def command(name: str | None, lxcpath: str, ps_options: tuple[str, ...], **_: ob
     columns = None
     if sys.stdout.isatty():
         columns = max(20, os.get_terminal_size(sys.stdout.fileno()).columns - width - 1)
-    header: str | None = None
-    rows: list[str] = []
-    for container_name, procs in found:
-        lines = run_ps(procs, options, columns)
-        if not lines:
-            continue
-        header = header or lines[0]
-        rows.extend(f"{container_name:<{width}} {line}" for line in lines[1:])
+    header, rows = _one_ps(found, options, columns, width)
+    if header is None and rows is None:
+        rows = []  # ps's columns name no PID to sort its lines by: one ps per container
+        for container_name, procs in found:
+            lines = run_ps(procs, options, columns)
+            if not lines:
+                continue
+            header = header or lines[0]
+            rows.extend(f"{container_name:<{width}} {line}" for line in lines[1:])
     if header is None:
         # nothing runs (or it all just ended): ps's header for these options, from PID 1
         lines = run_ps([1], options, columns)

@@ -54,6 +54,33 @@ def test_ps_options_after_double_dash(lxcpath: Path) -> None:
     assert all(ln.split()[0] == name for ln in lines[1:])
 
 
+def test_ps_runs_one_ps_for_all_containers(lxcpath: Path, tmp_path: Path) -> None:
+    names = sorted(make(lxcpath, prefix="p") for _ in range(3))
+    for name in names:
+        start_daemon(lxcpath, name)
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    calls = tmp_path / "calls"  # one line per ps run
+    (shim / "ps").write_text(f"#!/bin/sh\necho x >> {calls}\nexec /bin/ps \"$@\"\n")
+    (shim / "ps").chmod(0o755)
+    env = {"PATH": f"{shim}:/usr/bin:/bin", "LANG": "C"}
+    for options in ((), ("--", "-o", "user,pid,stat,cmd")):
+        calls.write_text("")
+        r = lxc("ps", *options, lxcpath=lxcpath, check=True, env=env)
+        assert calls.read_text().count("x") == 1, options  # one ps, not one per container
+        lines = r.stdout.splitlines()
+        owners = [ln.split()[0] for ln in lines[1:]]
+        assert owners == sorted(owners) and set(owners) == set(names)  # grouped, in order
+        column = 2 if options else 1  # CONTAINER [USER] PID ...
+        for name in names:
+            pids = {int(ln.split()[column]) for ln in lines[1:] if ln.split()[0] == name}
+            assert pids == cgroup_procs_of(init_pid(lxcpath, name))  # each row to its own
+    # options without a PID column: a ps per container, rows still grouped by container
+    r = lxc("ps", "--", "-o", "stat,cmd", lxcpath=lxcpath, check=True, env=env)
+    assert [ln.split()[0] for ln in r.stdout.splitlines()[1:]] == sorted(
+        ln.split()[0] for ln in r.stdout.splitlines()[1:])
+
+
 def test_ps_nothing_running_is_the_header_only(lxcpath: Path) -> None:
     make(lxcpath, prefix="p")  # defined, stopped
     r = lxc("ps", lxcpath=lxcpath)
