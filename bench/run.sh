@@ -91,10 +91,16 @@ say "pip install (regular, non-editable) lxcpy into $VENV"
 rm -rf "$src"
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 "$VENV/bin/python" -m compileall -q -j 0 "$site" >/dev/null || true
+# lxcpy's launchers run as `python -IS` (isolated, no site module: ~2-3 ms a start); pip
+# writes a bare `#!python` line, so the flag is added here (the launchers find their
+# site-packages themselves). A kernel passes one shebang argument: -IS, not -I -S.
+for launcher in $(grep -l "lxcpy's launcher" "$VENV"/bin/lxc-* "$VENV"/bin/lxcpy-* 2>/dev/null); do
+  sed -i '1s|^\(#!.*python[0-9.]*\)$|\1 -IS|' "$launcher"
+done
 (cd / && "$VENV/bin/python" -c 'import lxcpy, sys; assert "site-packages" in lxcpy.__file__, lxcpy.__file__')
 what="the working tree"
 [ -n "$ref" ] && what="git $(git rev-parse --short "$ref") (git archive, without uncommitted edits)"
-install_mode="regular pip install (non-editable) of $what into bench/.venv-bench; site-packages byte-compiled with compileall"
+install_mode="regular pip install (non-editable) of $what into bench/.venv-bench; site-packages byte-compiled with compileall; lxcpy's launchers given \`-IS\` on their \`#!\` line"
 
 # ---- 3. measure, in a throwaway lxcpath and network namespace -----------------------------
 work=$(mktemp -d /tmp/lxcpybench.XXXXXX)
