@@ -386,7 +386,8 @@ def setup_rootfs(cfg: ContainerConfig, tree_fd: int = -1) -> Root | None:
     if cfg.rootfs_store and tree_fd < 0:
         from lxcpy.storage import parse_spec
 
-        parse_spec(cfg.rootfs_store).mount()  # overlay/loop: the tree appears at rootfs_path
+        store = parse_spec(cfg.rootfs_store)  # overlay/loop: the tree appears at rootfs_path
+        store.mount(store.rootfs)
     path = os.path.realpath(given)
     if not os.path.isdir(path):
         key = "lxc.rootfs.path" if cfg.rootfs_path else "lxc.chroot"

@@ -119,19 +119,26 @@ class Store:
         """Where the rootfs appears once mounted (the pivot_root target)."""
         raise NotImplementedError
 
-    def mount(self) -> None:
-        """In the container's private mount namespace: make ``rootfs`` the tree."""
+    mounted = False  # the tree appears only once mounted (overlay, loop)
+
+    def mount(self, target: str, read_only: bool = False) -> None:
+        """Mount the tree on ``target`` (in a private mount namespace: see detached_tree)."""
 
     def open_for_read(self) -> str:
-        """A path holding the tree on the host now (for copies); undo with close_read."""
-        return self.rootfs
-
-    def close_read(self, path: str) -> None:
-        """Undo open_for_read."""
+        """A path to the tree now, for copies; release it with close_read. A mounted store
+        is a detached mount (never attached on the host) reached as /proc/PID/fd/N."""
+        return fd_path(detached_tree(self, read_only=True)) if self.mounted else self.rootfs
 
     def populate(self) -> str:
-        """A writable host path a template fills; undo with close_read."""
-        return self.rootfs
+        """A writable path a template or a copy fills; release it with close_read."""
+        return fd_path(detached_tree(self)) if self.mounted else self.rootfs
+
+    @staticmethod
+    def close_read(path: str) -> None:
+        """Release what open_for_read or populate handed out."""
+        prefix = f"/proc/{os.getpid()}/fd/"
+        if path.startswith(prefix):
+            os.close(int(path[len(prefix):]))
 
     def destroy(self) -> None:
         """Remove what the store owns (the container directory is removed by the caller)."""
@@ -203,6 +210,7 @@ class BtrfsStore(DirStore):
 class OverlayStore(Store):
     kind = "overlay"
     can_snapshot = True
+    mounted = True
 
     def __init__(self, lower: str, upper: str) -> None:
         self.lower, self.upper = lower, upper
@@ -234,48 +242,28 @@ class OverlayStore(Store):
             os.makedirs(path, 0o755, exist_ok=True)
         return store
 
-    def _options(self) -> str:
+    def mount(self, target: str, read_only: bool = False) -> None:
+        from lxcpy import kernel as k
+
         for path, what in ((self.lower, "lower"), (self.upper, "upper")):
             if not os.path.isdir(path):
                 raise LxcError(f"lxc.rootfs.path: overlay {what} directory '{path}' does not "
                                "exist")
+        if read_only:  # both layers as lowers: nothing is written anywhere
+            k.mount("overlay", target, "overlay", k.MS_RDONLY,
+                    f"lowerdir={self.upper}:{self.lower}")
+            return
         os.makedirs(self.work, 0o755, exist_ok=True)
-        return f"lowerdir={self.lower},upperdir={self.upper},workdir={self.work}"
-
-    def mount(self) -> None:
-        from lxcpy import kernel as k
-
-        options = self._options()
-        os.makedirs(self.rootfs, 0o755, exist_ok=True)
-        k.mount("overlay", self.rootfs, "overlay", 0, options)
+        k.mount("overlay", target, "overlay", 0,
+                f"lowerdir={self.lower},upperdir={self.upper},workdir={self.work}")
 
     def populate(self) -> str:
         return self.upper  # a new store's lower is empty: the upper is the merged tree
 
-    def open_for_read(self) -> str:
-        """The merged tree, read-only: both layers as lowers (nothing written anywhere)."""
-        import tempfile
-
-        from lxcpy import kernel as k
-
-        point = tempfile.mkdtemp(prefix=".lxcpy-read-", dir=self.home)
-        try:
-            k.mount("overlay", point, "overlay", k.MS_RDONLY,
-                    f"lowerdir={self.upper}:{self.lower}")
-        except BaseException:
-            os.rmdir(point)
-            raise
-        return point
-
-    def close_read(self, path: str) -> None:
-        from lxcpy import kernel as k
-
-        k.umount2(path, k.MNT_DETACH)
-        os.rmdir(path)
-
 
 class LoopStore(Store):
     kind = "loop"
+    mounted = True
 
     def __init__(self, image: str) -> None:
         self.image = image
@@ -302,11 +290,12 @@ class LoopStore(Store):
         os.makedirs(store.rootfs, 0o755, exist_ok=True)
         return store
 
-    def _attach(self, target: str, flags: int = 0) -> None:
+    def mount(self, target: str, read_only: bool = False) -> None:
         """losetup, mount, then losetup -d at once: the kernel frees the loop device when
         the mount goes (autoclear), so no device outlives a container or a copy."""
         from lxcpy import kernel as k
 
+        flags = k.MS_RDONLY if read_only else 0
         if not os.path.isfile(self.image):
             raise LxcError(f"lxc.rootfs.path: loop image '{self.image}' does not exist")
         device = _run(["losetup", "--find", "--show", self.image], "losetup").strip()
@@ -316,36 +305,13 @@ class LoopStore(Store):
         finally:
             _run(["losetup", "-d", device], "losetup -d")
 
-    def mount(self) -> None:
-        os.makedirs(self.rootfs, 0o755, exist_ok=True)
-        self._attach(self.rootfs)
-
     def populate(self) -> str:
-        point = self.open_for_read(writable=True)
+        point = super().populate()
         try:  # mkfs's empty lost+found: a template builds only in an empty directory
             os.rmdir(os.path.join(point, "lost+found"))
         except OSError:
             pass
         return point
-
-    def open_for_read(self, writable: bool = False) -> str:
-        import tempfile
-
-        from lxcpy import kernel as k
-
-        point = tempfile.mkdtemp(prefix=".lxcpy-loop-", dir=os.path.dirname(self.image))
-        try:
-            self._attach(point, 0 if writable else k.MS_RDONLY)
-        except BaseException:
-            os.rmdir(point)
-            raise
-        return point
-
-    def close_read(self, path: str) -> None:
-        from lxcpy import kernel as k
-
-        k.umount2(path, 0)
-        os.rmdir(path)
 
     def size(self) -> int:
         return os.stat(self.image).st_size
@@ -373,7 +339,12 @@ def store_of(cfg: object) -> Store | None:
 
 
 
-def detached_tree(spec: str) -> int:
+def fd_path(fd: int) -> str:
+    """A path to the tree of a detached mount fd, for this process and its children."""
+    return f"/proc/{os.getpid()}/fd/{fd}"
+
+
+def detached_tree(store: Store | str, read_only: bool = False) -> int:
     """The store's tree as a detached mount (open_tree fd), for the container to attach on
     its rootfs (move_mount). Made by a short-lived helper process in a private mount
     namespace of its own, so the host never sees the mount; made before the container joins
@@ -386,7 +357,8 @@ def detached_tree(spec: str) -> int:
         ours.close()
         code = 0
         try:
-            fd = _mount_detached(parse_spec(spec))
+            fd = _mount_detached(parse_spec(store) if isinstance(store, str) else store,
+                                 read_only)
             socket.send_fds(theirs, [b"ok"], [fd])
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
             message = exc.message if isinstance(exc, LxcError) else str(exc)
@@ -404,10 +376,11 @@ def detached_tree(spec: str) -> int:
     return fds[0]
 
 
-def _mount_detached(store: Store) -> int:
+def _mount_detached(store: Store, read_only: bool) -> int:
     from lxcpy import kernel as k
 
     k.unshare(k.CLONE_NEWNS)
     k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE, None)
-    store.mount()
+    os.makedirs(store.rootfs, 0o755, exist_ok=True)  # the mount point
+    store.mount(store.rootfs, read_only)
     return k.open_tree(store.rootfs)

@@ -75,7 +75,7 @@ def new_config_text(text: str, src: Container, new: Container, spec: str | None,
                     keepname: bool, keepmac: bool, ephemeral: bool | None = None) -> str:
     """The copy's config: paths under the old container dir moved to the new one, the new
     rootfs, hostname and MAC addresses (unless kept), lxc.ephemeral set or dropped."""
-    from lxcpy.store import randomize_hwaddr
+    from lxcpy.config.keys import randomize_hwaddr
 
     old_dir, new_dir = src.paths.dir.rstrip("/"), new.paths.dir.rstrip("/")
     lines = []
@@ -160,8 +160,7 @@ def _make_copy_store(src_store: Store, new: Container, kind: str | None, snapsho
         finally:
             src_store.close_read(source)
     finally:
-        if target not in (store.rootfs, getattr(store, "upper", None)):
-            store.close_read(target)
+        store.close_read(target)
     return store
 
 
@@ -217,8 +216,7 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
             try:
                 _set_hostname(store, target, new.name)
             finally:
-                if target not in (store.rootfs, getattr(store, "upper", None)):
-                    store.close_read(target)
+                store.close_read(target)
         write_atomic(new.paths.config, text, 0o640)
         if isinstance(store, OverlayStore) and snapshot:
             add_dependency(lower_owner(src, src_store), new)

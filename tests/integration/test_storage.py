@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import cleanup_lxcpath, lxc, unique
+from tests.integration.helpers import cleanup_lxcpath, lxc, unique, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
 
@@ -148,7 +148,8 @@ def btrfs_lxcpath(tmp_path: Path) -> Iterator[Path]:
             subprocess.run(["umount", str(point)], check=True)
     finally:
         subprocess.run(["losetup", "-d", device], check=True)
-    assert loops_of(image) == ""
+    # a busy device is detached once btrfs lets it go (losetup -d: autoclear)
+    assert wait_until(lambda: loops_of(image) == "", timeout=20)
 
 
 def subvolumes(root: Path) -> list[str]:
