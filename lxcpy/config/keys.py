@@ -503,6 +503,20 @@ NET_TYPES = ("veth", "macvlan", "phys", "vlan", "ipvlan", "empty", "none")
 _HEX = "0123456789abcdef"
 
 
+NO_IPVLAN = "ipvlan is not supported by lxcpy (use macvlan, veth, vlan or phys)"
+
+
+def _net_type(value: str, ctx: Ctx) -> str:
+    value = _choice(*NET_TYPES)(value, ctx)
+    if value == "ipvlan":  # refused where it is written, not at the first start
+        raise Invalid(NO_IPVLAN)
+    return value
+
+
+def _no_ipvlan(value: str, ctx: Ctx) -> str:
+    raise Invalid(NO_IPVLAN)
+
+
 def _ifname(value: str, ctx: Ctx) -> str:
     # the kernel's dev_valid_name(): at most 15 bytes, not . or .., no / : or blanks
     if len(value.encode("utf-8", "surrogateescape")) > 15:
@@ -822,8 +836,7 @@ KEYS: tuple[Key, ...] = (
     _field("lxc.signal.stop", _signal, "signal_stop", ("lxc.stopsignal",)),
     # network: lxc.net (empty) clears every interface; per-interface keys below
     Key("lxc.net", _no_value, _done_by_parser, _clear_networks, ("lxc.network",)),
-    _net("type", _choice(*NET_TYPES), "type",
-         acted=lambda v: v != "ipvlan"),  # net/ builds veth, macvlan, phys, vlan
+    _net("type", _net_type, "type"),  # net/host.py TYPES: all but ipvlan (refused here)
     _net("flags", _flags, "flags"),
     _net("link", _ifname, "link"),
     _net("name", _ifname, "name"),
@@ -845,8 +858,8 @@ KEYS: tuple[Key, ...] = (
     _net("veth.n_txqueues", _uint, only=("veth",)),
     _net("macvlan.mode", _choice("private", "vepa", "bridge", "passthru"), "macvlan_mode",
          only=("macvlan",)),
-    _net("ipvlan.mode", _choice("l3", "l3s", "l2"), only=("ipvlan",)),
-    _net("ipvlan.isolation", _choice("bridge", "private", "vepa"), only=("ipvlan",)),
+    _net("ipvlan.mode", _no_ipvlan, only=("ipvlan",)),  # LXC: l3, l3s, l2
+    _net("ipvlan.isolation", _no_ipvlan, only=("ipvlan",)),  # LXC: bridge, private, vepa
     _net("vlan.id", _vlan_id, "vlan_id", only=("vlan",)),
     _net("l2proxy", _bool, "l2proxy", acted=_only("0")),
     # console and ttys
@@ -972,7 +985,7 @@ APPLIED_BY: dict[str, str] = {
     "lxc.signal.reboot": "lxcpy.container:Container.reboot",
     "lxc.signal.stop": _SUP + "_kill_everything",
     "lxc.net": "lxcpy.config.keys:_clear_networks",
-    "lxc.net.<N>.type": _NET_SETUP,  # ipvlan: refused (Key.acted)
+    "lxc.net.<N>.type": _NET_SETUP,  # ipvlan: refused by the parser
     "lxc.net.<N>.flags": "lxcpy.net:inside_setup",
     "lxc.net.<N>.link": _NET_SETUP,
     "lxc.net.<N>.name": "lxcpy.net:inside_setup",

@@ -4,6 +4,11 @@ Devices are created *directly* in the container's network namespace where the ke
 allows it (a veth's peer, macvlan, vlan): nothing of the container's half ever exists on
 the host, so a crash can leave at most a veth's host end behind. Only phys devices are
 moved, because they exist already.
+
+Each network type is one row of ``TYPES`` (LXC's ``netdev_ops`` table in network.c):
+how it is set up, taken back inside the container, taken back on the host, and recovered
+after a killed supervisor. Work inside the container's netns goes through a netlink socket
+opened there (``nsexec.iproute_in``); this process never leaves its own netns.
 """
 
 from __future__ import annotations
@@ -13,17 +18,10 @@ import os
 import socket
 from collections.abc import Callable
 
-from lxcpy.errors import LxcError, NetworkError
+from lxcpy.errors import NetworkError
 from lxcpy.net import _netlink as nl
-from lxcpy.net.names import (
-    DEVICELESS_TYPES,
-    MOVED_TYPES,
-    default_names,
-    error,
-    host_mac,
-    random_name,
-)
-from lxcpy.net.nsexec import run_in_netns
+from lxcpy.net.names import default_names, error, host_mac, random_name
+from lxcpy.net.nsexec import iproute_in
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
@@ -47,9 +45,9 @@ def _log() -> Any:
 def host_setup(networks: list[NetConfig], container_pid: int, container_name: str,
                record: Callable[[Record], None]) -> list[Record]:
     for net in networks:
-        if net.type not in MOVED_TYPES + DEVICELESS_TYPES:
+        if net.type not in TYPES:
             raise error(net, f"unknown network type '{net.type}'")
-    devices = [n for n in networks if n.type in MOVED_TYPES]
+    devices = [n for n in networks if TYPES[str(n.type)].setup is not None]
     if not devices:
         return []
     ns_fd = _open_container_netns(container_pid)
@@ -60,9 +58,10 @@ def host_setup(networks: list[NetConfig], container_pid: int, container_name: st
         try:
             with IPRoute() as ipr:
                 for net in devices:
-                    _SETUP[str(net.type)](ipr, net, ns_fd, names[net.index], record, made)
+                    setup = TYPES[str(net.type)].setup
+                    assert setup is not None
+                    setup(ipr, net, ns_fd, names[net.index], record, made)
         except BaseException:
-            # outside the `with`: no netlink socket may be open across the fork in _undo
             _undo(made, ns_fd)
             raise
     finally:
@@ -235,11 +234,6 @@ def _setup_phys(ipr: Any, net: NetConfig, ns_fd: int, name: str,
              f"cannot move '{net.link}' into the container")
 
 
-_SETUP: dict[str, Callable[..., None]] = {
-    "veth": _setup_veth, "macvlan": _setup_macvlan, "vlan": _setup_vlan, "phys": _setup_phys,
-}
-
-
 def _undo(made: list[Record], ns_fd: int) -> None:
     """Take back what a failed host_setup made; failures here only get logged."""
     warnings = _take_back(made, ns_fd)
@@ -259,31 +253,33 @@ def _take_back(records: list[Record], ns_fd: int | None) -> list[str]:
     """Return phys devices, delete what we created; mark each record ``undone``.
 
     Inside-the-container work (phys back to this netns, macvlan/vlan deleted at once
-    rather than whenever the dying netns gets cleaned up) runs in a forked child that
-    setns()'s into ``ns_fd``. Returns warning lines; never raises.
+    rather than whenever the dying netns gets cleaned up) goes through a socket in
+    ``ns_fd``'s netns. Returns warning lines; never raises.
     """
-    live = [r for r in records if not r.get("undone")]
+    live = [r for r in records if not r.get("undone") and r.get("type") in TYPES]
     warnings: list[str] = []
-    inside = [r for r in live if r.get("type") in ("phys", "macvlan", "vlan")]
+    inside = [r for r in live if TYPES[r["type"]].inside_down is not None]
     if inside and ns_fd is not None:
-        host_ns = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            reply = run_in_netns(ns_fd, lambda: _inside_take_back(inside, host_ns))
-            warnings += reply["warnings"]
-            for rec in inside:  # a phys that came home under another name
-                rec["host"] = reply["renamed"].get(str(rec["index"]), rec["host"])
-        except LxcError as exc:
-            warnings.append(f"network teardown in the container: {exc.message}")
-        finally:
-            os.close(host_ns)
+            host_ns = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                with iproute_in(ns_fd) as ipr:
+                    warnings += _inside_take_back(ipr, inside, host_ns)
+            finally:
+                os.close(host_ns)
+        except Exception as exc:
+            warnings.append(f"network teardown in the container: {_text(exc)}")
     if not live:
         return warnings
     try:
         IPRoute, _ = nl.load()
         with IPRoute() as ipr:
             for rec in live:
+                host_down = TYPES[rec["type"]].host_down
                 try:
-                    _host_side_take_back(ipr, rec, ns_fd is not None)
+                    if host_down is not None:
+                        host_down(ipr, rec, ns_fd is not None)
+                    rec["undone"] = True
                 except Exception as exc:
                     warnings.append(f"{_rec_label(rec)}: {nl.strerror(exc)}")
     except Exception as exc:
@@ -291,98 +287,152 @@ def _take_back(records: list[Record], ns_fd: int | None) -> list[str]:
     return warnings
 
 
+def _text(exc: BaseException) -> str:
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, str) else nl.strerror(exc)
+
+
 def _rec_label(rec: Record) -> str:
     return f"net.{rec.get('index')} ({rec.get('type')})"
 
 
-def _inside_take_back(records: list[Record], host_ns: int) -> dict[str, Any]:
-    """In the container's netns: phys back to ``host_ns`` under its name; others deleted.
-
-    Runs in the forked child: returns ``{"warnings": [...], "renamed": {index: name}}``.
-    """
-    IPRoute, NetlinkError = nl.load()
+def _inside_take_back(ipr: Any, records: list[Record], host_ns: int) -> list[str]:
+    """Through ``ipr`` (a socket in the container's netns): each type's ``inside_down``."""
+    _, NetlinkError = nl.load()
     warnings: list[str] = []
-    renamed: dict[str, str] = {}
-    with IPRoute() as ipr:
-        for rec in records:
-            # the device carries its temporary name until inside_setup renamed it
-            dev = nl.get_link(ipr, rec["temp"]) or nl.get_link(ipr, rec["name"])
-            if dev is None:
-                continue
-            try:
-                if rec["type"] == "phys":
-                    ipr.link("set", index=dev["index"], state="down")
-                    try:
-                        ipr.link("set", index=dev["index"], net_ns_fd=host_ns,
-                                 ifname=rec["host"])
-                    except NetlinkError as exc:
-                        if nl.code_of(exc) != errno.EEXIST:
-                            raise
-                        # its name was taken meanwhile: bring it home under the one it has
-                        ipr.link("set", index=dev["index"], net_ns_fd=host_ns)
-                        warnings.append(f"{_rec_label(rec)}: '{rec['host']}' exists, device "
-                                        f"returned as '{dev.get('ifname')}'")
-                        renamed[str(rec["index"])] = str(dev.get("ifname"))
-                else:
-                    ipr.link("del", index=dev["index"])
-            except NetlinkError as exc:
-                warnings.append(f"{_rec_label(rec)}: cannot take back "
-                                f"'{dev.get('ifname')}': {nl.strerror(exc)}")
-    return {"warnings": warnings, "renamed": renamed}
-
-
-def _host_side_take_back(ipr: Any, rec: Record, container_side_done: bool) -> None:
-    if rec.get("type") == "veth":
-        # explicit: the kernel deletes the pair only asynchronously after the netns died
-        nl.delete_link(ipr, rec["host"])
-    elif rec.get("type") == "phys" and container_side_done:
-        dev = nl.get_link(ipr, rec["host"])
+    for rec in records:
+        # the device carries its temporary name until inside_setup renamed it
+        dev = nl.get_link(ipr, rec["temp"]) or nl.get_link(ipr, rec["name"])
         if dev is None:
-            return  # not back: the warning came from the container side
-        changes: dict[str, Any] = {}
-        if rec.get("mtu") and dev.get("mtu") != rec["mtu"]:
-            changes["mtu"] = rec["mtu"]
-        if rec.get("hwaddr") and dev.get("address") != rec["hwaddr"]:
-            changes["address"] = rec["hwaddr"]
-        if changes:
-            ipr.link("set", index=dev["index"], **changes)
-        # the move flushed them already; a flush keeps "no addresses" true regardless
-        ipr.flush_addr(index=dev["index"])
-    rec["undone"] = True
+            continue
+        inside_down = TYPES[rec["type"]].inside_down
+        assert inside_down is not None
+        try:
+            note = inside_down(ipr, rec, dev, host_ns)
+            if note:
+                warnings.append(f"{_rec_label(rec)}: {note}")
+        except NetlinkError as exc:
+            warnings.append(f"{_rec_label(rec)}: cannot take back "
+                            f"'{dev.get('ifname')}': {nl.strerror(exc)}")
+    return warnings
+
+
+def _phys_inside_down(ipr: Any, rec: Record, dev: Any, host_ns: int) -> str | None:
+    """phys: down, then back to ``host_ns`` under its host name (or the one it has)."""
+    _, NetlinkError = nl.load()
+    ipr.link("set", index=dev["index"], state="down")
+    try:
+        ipr.link("set", index=dev["index"], net_ns_fd=host_ns, ifname=rec["host"])
+    except NetlinkError as exc:
+        if nl.code_of(exc) != errno.EEXIST:
+            raise
+        # its name was taken meanwhile: bring it home under the one it has
+        ipr.link("set", index=dev["index"], net_ns_fd=host_ns)
+        note = f"'{rec['host']}' exists, device returned as '{dev.get('ifname')}'"
+        rec["host"] = str(dev.get("ifname"))
+        return note
+    return None
+
+
+def _delete_inside(ipr: Any, rec: Record, dev: Any, host_ns: int) -> str | None:
+    """macvlan, vlan: deleted now, not whenever the dying netns gets cleaned up."""
+    ipr.link("del", index=dev["index"])
+    return None
+
+
+def _veth_host_down(ipr: Any, rec: Record, container_side_done: bool) -> None:
+    # explicit: the kernel deletes the pair only asynchronously after the netns died
+    nl.delete_link(ipr, rec["host"])
+
+
+def _phys_host_down(ipr: Any, rec: Record, container_side_done: bool) -> None:
+    """phys, back home: the MTU and MAC it had before the container, no addresses."""
+    if not container_side_done:
+        return
+    dev = nl.get_link(ipr, rec["host"])
+    if dev is None:
+        return  # not back: the warning came from the container side
+    changes: dict[str, Any] = {}
+    if rec.get("mtu") and dev.get("mtu") != rec["mtu"]:
+        changes["mtu"] = rec["mtu"]
+    if rec.get("hwaddr") and dev.get("address") != rec["hwaddr"]:
+        changes["address"] = rec["hwaddr"]
+    if changes:
+        ipr.link("set", index=dev["index"], **changes)
+    # the move flushed them already; a flush keeps "no addresses" true regardless
+    ipr.flush_addr(index=dev["index"])
 
 
 # --------------------------------------------------------------------------- recovery
 
 
 def recover(records: list[Record]) -> None:
-    """After a killed supervisor: delete the host ends still around. Never raises."""
-    live = [r for r in records if not r.get("undone")]
-    if not any(r.get("type") in ("veth", "phys") for r in live):
-        return  # macvlan/vlan were born in the container's netns: they died with it
+    """After a killed supervisor: delete the host ends still around. Never raises.
+
+    macvlan/vlan have no ``recover``: they were born in the container's netns and died
+    with it."""
+    live = [r for r in records if not r.get("undone") and r.get("type") in TYPES]
+    if not any(TYPES[r["type"]].recover is not None for r in live):
+        return
     try:
         IPRoute, _ = nl.load()
         with IPRoute() as ipr:
             for rec in live:
+                recover_one = TYPES[rec["type"]].recover
                 try:
-                    _recover_one(ipr, rec)
+                    if recover_one is not None and rec.get("host"):
+                        recover_one(ipr, rec)
+                    rec["undone"] = True
                 except Exception as exc:
                     _log().warning("recovery: %s: %s", _rec_label(rec), nl.strerror(exc))
     except Exception as exc:
         _log().warning("recovery: network devices: %s", nl.strerror(exc))
 
 
-def _recover_one(ipr: Any, rec: Record) -> None:
-    if rec.get("type") == "veth" and rec.get("host"):
-        link = nl.get_link(ipr, rec["host"])
-        # only a veth whose peer is in another netns can be ours: a name reused by a
-        # pair living wholly on the host is someone else's
-        if link is not None and nl.kind_of(link) == "veth" \
-                and link.get("link_netnsid") is not None:
-            nl.delete_link(ipr, rec["host"])
-    elif rec.get("type") == "phys" and rec.get("host"):
-        if nl.get_link(ipr, rec["host"]) is None:
-            _log().warning("recovery: %s: device '%s' did not come back under its name "
-                           "(a dying netns returns real devices to the initial netns)",
-                           _rec_label(rec), rec["host"])
-    rec["undone"] = True
+def _veth_recover(ipr: Any, rec: Record) -> None:
+    link = nl.get_link(ipr, rec["host"])
+    # only a veth whose peer is in another netns can be ours: a name reused by a
+    # pair living wholly on the host is someone else's
+    if link is not None and nl.kind_of(link) == "veth" \
+            and link.get("link_netnsid") is not None:
+        nl.delete_link(ipr, rec["host"])
 
+
+def _phys_recover(ipr: Any, rec: Record) -> None:
+    if nl.get_link(ipr, rec["host"]) is None:
+        _log().warning("recovery: %s: device '%s' did not come back under its name "
+                       "(a dying netns returns real devices to the initial netns)",
+                       _rec_label(rec), rec["host"])
+
+
+# --------------------------------------------------------------------------- the table
+
+
+class NetType:
+    """One network type's part in each phase; None: nothing to do in that phase.
+
+    setup(ipr, net, ns_fd, name, record, made)      on the host, before the container runs
+    inside_down(ipr_inside, rec, dev, host_ns)      in the container's netns at teardown;
+                                                    returns a warning text or None
+    host_down(ipr, rec, container_side_done)        on the host at teardown
+    recover(ipr, rec)                               on the host after a killed supervisor
+    """
+
+    __slots__ = ("setup", "inside_down", "host_down", "recover")
+
+    def __init__(self, setup: Callable[..., None] | None = None,
+                 inside_down: Callable[..., str | None] | None = None,
+                 host_down: Callable[..., None] | None = None,
+                 recover: Callable[..., None] | None = None) -> None:
+        self.setup, self.inside_down = setup, inside_down
+        self.host_down, self.recover = host_down, recover
+
+
+TYPES: dict[str, NetType] = {
+    "veth": NetType(_setup_veth, None, _veth_host_down, _veth_recover),
+    "macvlan": NetType(_setup_macvlan, _delete_inside),
+    "vlan": NetType(_setup_vlan, _delete_inside),
+    "phys": NetType(_setup_phys, _phys_inside_down, _phys_host_down, _phys_recover),
+    "empty": NetType(),  # a netns with lo only: nothing on the host side
+    "none": NetType(),  # the host's netns: nothing to make
+}

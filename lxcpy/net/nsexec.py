@@ -1,12 +1,23 @@
-"""Run a function in another network namespace without moving the caller: a forked child
-setns()'s, runs it, and sends back its JSON result (or its error) through a pipe."""
+"""Sockets in another network namespace, made without moving the caller.
+
+A socket belongs, for its whole life, to the network namespace of the thread that
+created it. So a short-lived thread setns()'s into the target namespace, creates the
+socket and ends -- its namespace change ends with it -- and the caller works through that
+socket from where it is: pyroute2 takes it as ``IPRoute(fileno=...)``, lxcpy's own
+netlink dumps (query.py) read it directly, and a request sent on it acts in the target
+namespace (moving a device "to" the host's netns fd included).
+
+Measured on the test machine (a netns with lo only, list the links): this way ~6 ms of
+which 0.25 ms is the socket; a forked child that setns()'s and returns JSON (the former
+way here) ~34 ms, and so is pyroute2's own ``IPRoute(netns=...)``, which also forks.
+"""
 
 from __future__ import annotations
 
+import _thread
 import os
-from collections.abc import Callable
+import socket
 
-from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
 from lxcpy.errors import LxcError, NetworkError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
@@ -14,46 +25,42 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def run_in_netns(ns_fd: int, func: Callable[[], Any]) -> Any:
-    """``func()`` evaluated in the network namespace ``ns_fd`` refers to.
-
-    ``func`` must return something JSON can carry. Any file descriptor it uses (e.g. the
-    caller's own netns to move a device back to) must be open before this call. A
-    :class:`LxcError` raised by ``func`` comes back as a :class:`NetworkError` with the
-    same message; anything else as a NetworkError naming the exception.
-    """
+def netns_socket(ns_fd: int, family: int = socket.AF_NETLINK, kind: int = socket.SOCK_DGRAM,
+                 proto: int = socket.NETLINK_ROUTE) -> socket.socket:
+    """A new (close-on-exec) socket living in the network namespace ``ns_fd`` refers to."""
     from lxcpy.kernel import CLONE_NEWNET, setns
 
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        status = 0
+    result: list[Any] = []
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def in_thread() -> None:
         try:
-            os.close(rfd)
-            setns(ns_fd, CLONE_NEWNET)
-            payload = {"ok": func()}
-        except LxcError as exc:
-            payload, status = {"error": exc.message}, 1
-        except BaseException as exc:  # the parent gets one line, never a traceback
-            payload, status = {"error": f"{type(exc).__name__}: {exc}"}, 1
-        try:
-            data = json.dumps(payload).encode()
-            while data:
-                data = data[os.write(wfd, data):]
+            setns(ns_fd, CLONE_NEWNET)  # this thread only; it ends right after
+            result.append(socket.socket(family, kind, proto))
+        except BaseException as exc:  # handed to the caller, never printed here
+            result.append(exc)
         finally:
-            os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
-    os.close(wfd)
-    chunks = []
+            done.release()
+
+    _thread.start_new_thread(in_thread, ())
+    done.acquire()
+    made = result[0]
+    if isinstance(made, LxcError):
+        raise NetworkError(f"network namespace: {made.message}")
+    if isinstance(made, BaseException):
+        raise NetworkError(f"network namespace: {made}")
+    return made  # type: ignore[no-any-return]
+
+
+def iproute_in(ns_fd: int) -> Any:
+    """A pyroute2 ``IPRoute`` whose requests act in the network namespace ``ns_fd``."""
+    from lxcpy.net import _netlink as nl
+
+    IPRoute, _ = nl.load()
+    fd = netns_socket(ns_fd).detach()
     try:
-        while chunk := os.read(rfd, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(rfd)
-        os.waitpid(pid, 0)
-    try:
-        reply = json.loads(b"".join(chunks) or b"{}")
-    except ValueError:
-        reply = {}
-    if "ok" in reply:
-        return reply["ok"]
-    raise NetworkError(reply.get("error", "network namespace helper died"))
+        return IPRoute(fileno=fd)
+    except BaseException:
+        os.close(fd)
+        raise

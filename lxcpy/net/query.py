@@ -1,9 +1,9 @@
 """What lxc-info / lxc-ls show of a running container's network, without pyroute2.
 
-A netlink socket belongs to the netns of its creator, so the addresses are read by a
-forked child that setns()'s into ``/proc/PID/ns/net`` and sends one RTM_GETADDR dump
-back. That costs a fork (~2 ms); ``import pyroute2`` would cost ~150-200 ms per call of
-lxc-info, so the dump is parsed here with struct. Interface names come straight from
+A netlink socket belongs to the netns of its creator, so the addresses are read through
+a socket opened in ``/proc/PID/ns/net`` (``nsexec.netns_socket``: a thread's short setns,
+no fork) with one RTM_GETADDR dump. ``import pyroute2`` would cost ~150-200 ms per call
+of lxc-info, so the dump is parsed here with struct. Interface names come straight from
 ``/proc/PID/net/dev``, which shows the netns of PID (no fork at all).
 """
 
@@ -31,9 +31,12 @@ def _align(n: int) -> int:
     return (n + 3) & ~3
 
 
-def dump_addresses() -> list[tuple[int, int, int, str]]:
-    """``(family, scope, ifindex, address)`` of every address in the caller's netns."""
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as sock:
+def dump_addresses(sock: socket.socket | None = None) -> list[tuple[int, int, int, str]]:
+    """``(family, scope, ifindex, address)`` of every address in the netns of ``sock`` (a
+    NETLINK_ROUTE socket, closed here), by default the caller's."""
+    if sock is None:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    with sock:
         sock.bind((0, 0))
         request = _NLMSGHDR.pack(_NLMSGHDR.size + _IFADDRMSG.size, RTM_GETADDR,
                                  NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
@@ -92,19 +95,19 @@ def _public(entries: list[tuple[int, int, int, str]]) -> tuple[list[str], list[s
 
 def addresses_of(pid: int) -> tuple[list[str], list[str]]:
     """IPv4 and IPv6 addresses of the netns of ``pid``: global scope, no lo, no link-local."""
-    from lxcpy.net.nsexec import run_in_netns
+    from lxcpy.net.nsexec import netns_socket
 
     try:
         fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return [], []  # the process is gone: it has no addresses any more
     try:
-        entries = run_in_netns(fd, dump_addresses)
-    except LxcError:
+        entries = dump_addresses(netns_socket(fd, kind=socket.SOCK_RAW))
+    except (LxcError, OSError):
         return [], []
     finally:
         os.close(fd)
-    return _public([(int(f), int(s), int(i), str(a)) for f, s, i, a in entries])
+    return _public(entries)
 
 
 def interfaces_of(pid: int) -> list[str]:
