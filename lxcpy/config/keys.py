@@ -758,6 +758,55 @@ def _clear_networks(ctx: Ctx) -> None:
                                if not e.canonical.startswith("lxc.net.")]
 
 
+# ---- getters (LXC's get_config_item) -------------------------------------------------------
+def get_lines(cfg: ContainerConfig, canonical: str, match: Any) -> str:
+    """The value in effect, from the lines in effect: a list key's values (a prefix's
+    ``key = value`` lines) each end with a newline, as LXC's getters print them."""
+    entries = in_effect(cfg)
+    if match.bare or canonical == "lxc.hook":
+        below = canonical + "."
+        return "".join(f"{e.canonical} = {e.value}\n" for e in entries
+                       if e.canonical.startswith(below))
+    values = [e.value for e in entries if e.canonical == canonical]
+    if match.row.repeat:
+        return "".join(v + "\n" for v in values)
+    return values[-1] if values else ""
+
+
+def in_effect(cfg: ContainerConfig) -> list[Entry]:
+    """The lines of ``cfg.entries`` still in effect, by LXC's rule: a list key's line adds,
+    another key's line replaces the earlier ones, an empty value clears the key (a prefix
+    such as lxc.cgroup or lxc.net: every key under it)."""
+    kept: list[Entry] = []
+    for entry in cfg.entries:
+        canonical = entry.canonical
+        try:
+            match = lookup(canonical)
+        except Invalid:
+            match = None
+        if entry.value == "":
+            below = canonical + "." if match is None or match.bare or canonical in (
+                "lxc.hook", "lxc.net") else None
+            kept = [e for e in kept if e.canonical != canonical
+                    and not (below and e.canonical.startswith(below))]
+            continue
+        if match is None or not match.row.repeat:
+            kept = [e for e in kept if e.canonical != canonical]
+        kept.append(entry)
+    return kept
+
+
+def _get_networks(cfg: ContainerConfig, canonical: str, match: Any) -> str:
+    # LXC: lxc.net lists the interfaces' indices, one a line (python3-lxc counts them)
+    return "".join(f"{net.index}\n" for net in cfg.networks)
+
+
+def _get_hwaddr(cfg: ContainerConfig, canonical: str, match: Any) -> str:
+    # the address in use: template digits are filled when the line is read, as in LXC
+    net = next((n for n in cfg.networks if n.index == match.index), None)
+    return (net.hwaddr or "") if net is not None else ""
+
+
 # ---- the table ----------------------------------------------------------------------------
 def _field(name: str, parse: Parse, attr: str, legacy: tuple[str, ...] = (),
            acted: Callable[[str], bool] | None = None) -> Key:
@@ -890,11 +939,11 @@ KEYS: tuple[Key, ...] = (
     # cgroups
     _field("lxc.cgroup.driver", _choice("auto", "v1", "v2"), "cgroup_driver"),  # lxcpy's own
     _field("lxc.cgroup.dir", _cgroup_dir, "cgroup_dir"),
-    _later("lxc.cgroup.dir.container", _cgroup_dir),
-    _later("lxc.cgroup.dir.container.inner", _single_dir),
-    _later("lxc.cgroup.dir.monitor", _cgroup_dir),
-    _later("lxc.cgroup.dir.monitor.pivot", _cgroup_dir),
-    _later("lxc.cgroup.relative", _bool),
+    _field("lxc.cgroup.dir.container", _cgroup_dir, "cgroup_dir_container"),
+    _field("lxc.cgroup.dir.container.inner", _single_dir, "cgroup_dir_container_inner"),
+    _field("lxc.cgroup.dir.monitor", _cgroup_dir, "cgroup_dir_monitor"),
+    _field("lxc.cgroup.dir.monitor.pivot", _cgroup_dir, "cgroup_dir_monitor_pivot"),
+    _field("lxc.cgroup.relative", _bool, "cgroup_relative"),
     Key("lxc.cgroup.<file>", _cgroup_file, _store_cgroup(1), _clear_cgroup(1), repeat=True),
     Key("lxc.cgroup2.<file>", _cgroup_file, _store_cgroup(2), _clear_cgroup(2), repeat=True),
     # capabilities and namespaces
@@ -1033,11 +1082,11 @@ APPLIED_BY: dict[str, str] = {
     "lxc.mount.auto": _MOUNTS + "mount_auto",  # shmounts: refused (Key.acted)
     "lxc.cgroup.driver": _SUP + "_setup_cgroup",
     "lxc.cgroup.dir": _SUP + "_setup_cgroup",
-    "lxc.cgroup.dir.container": REFUSED,
-    "lxc.cgroup.dir.container.inner": REFUSED,
-    "lxc.cgroup.dir.monitor": REFUSED,
-    "lxc.cgroup.dir.monitor.pivot": REFUSED,
-    "lxc.cgroup.relative": REFUSED,
+    "lxc.cgroup.dir.container": _SUP + "_setup_cgroup",  # with .monitor (check_start)
+    "lxc.cgroup.dir.container.inner": _SUP + "_setup_cgroup",
+    "lxc.cgroup.dir.monitor": _SUP + "_setup_cgroup",
+    "lxc.cgroup.dir.monitor.pivot": _SUP + "_leave_monitor",
+    "lxc.cgroup.relative": _SUP + "_setup_cgroup",
     "lxc.cgroup.<file>": _SUP + "_setup_cgroup",
     "lxc.cgroup2.<file>": _SUP + "_setup_cgroup",
     "lxc.cap.drop": _CHILD + "drop_capabilities",
@@ -1115,6 +1164,7 @@ def check_start(cfg: ContainerConfig) -> list[str]:
                            "by lxcpy (refusing to start unconfined)")
         raise LxcError(f"{entry.origin}: {entry.key} = {entry.value}: not supported by lxcpy "
                        "(refusing to start rather than ignore it)")
+    _check_cgroup_dirs(cfg)
     if cfg.rootfs_mount and os.path.normpath(cfg.rootfs_mount) not in _ROOTFS_MOUNTS:
         raise LxcError(f"{_origin(cfg, 'lxc.rootfs.mount')}: lxc.rootfs.mount: lxcpy stages the "
                        "rootfs on its own path in the container's mount namespace; only LXC's "
@@ -1125,6 +1175,30 @@ def check_start(cfg: ContainerConfig) -> list[str]:
         raise LxcError(f"{_origin(cfg, 'lxc.rootfs.path')}: lxc.rootfs.path: an {kind} store "
                        "is not supported with lxc.idmap (its mount needs the host's root)")
     return warnings
+
+
+def _check_cgroup_dirs(cfg: ContainerConfig) -> None:
+    """LXC's check_cgroup_dir_config: lxc.cgroup.dir.container and .monitor go together,
+    and never with lxc.cgroup.dir; .container.inner needs .container."""
+    from lxcpy.errors import LxcError
+
+    container, monitor = cfg.cgroup_dir_container, cfg.cgroup_dir_monitor
+    if not (container or monitor or cfg.cgroup_dir_container_inner):
+        return
+    if cfg.cgroup_dir:
+        key = "lxc.cgroup.dir.container" if container else (
+            "lxc.cgroup.dir.monitor" if monitor else "lxc.cgroup.dir.container.inner")
+        raise LxcError(f"{origin_of(cfg, key)}: conflicts with lxc.cgroup.dir "
+                       f"({_origin(cfg, 'lxc.cgroup.dir')}): use one or the other")
+    if not container or not monitor:
+        key = ("lxc.cgroup.dir.container.inner" if not container and not monitor
+               else "lxc.cgroup.dir.container" if container else "lxc.cgroup.dir.monitor")
+        raise LxcError(f"{origin_of(cfg, key)}: lxc.cgroup.dir.container and "
+                       "lxc.cgroup.dir.monitor must both be set")
+    inner, outer = sorted((container.strip("/") + "/", monitor.strip("/") + "/"), key=len)
+    if outer.startswith(inner):  # the supervisor would sit in the container's tree, or over it
+        raise LxcError(f"{origin_of(cfg, 'lxc.cgroup.dir.monitor')}: the monitor's cgroup "
+                       "and the container's must not be one inside the other")
 
 
 def _origin(cfg: ContainerConfig, canonical: str) -> str:

@@ -149,6 +149,11 @@ class ContainerConfig:
     cgroup_settings: list[CgroupSetting] = field(default_factory=list)
     cgroup_driver: str = "auto"  # lxc.cgroup.driver: auto, v1, v2 (lxcpy's own key)
     cgroup_dir: str | None = None
+    cgroup_dir_container: str | None = None  # lxc.cgroup.dir.container (exact path)
+    cgroup_dir_container_inner: str | None = None  # the init's leaf below it
+    cgroup_dir_monitor: str | None = None  # lxc.cgroup.dir.monitor (exact path)
+    cgroup_dir_monitor_pivot: str | None = None  # where the supervisor goes at its end
+    cgroup_relative: bool = False  # lxc.cgroup.relative: below the caller's own cgroup
 
     cap_drop: list[str] = field(default_factory=list)  # lower-case names without cap_
     cap_keep: list[str] = field(default_factory=list)

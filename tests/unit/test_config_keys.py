@@ -152,11 +152,16 @@ VALID: list[tuple[str, str, Check]] = [
      lambda c: c.mount_auto == ["sys:ro", "proc:rw", "cgroup:mixed"] and acted(c)),
     ("lxc.cgroup.driver", "lxc.cgroup.driver = v2", lambda c: c.cgroup_driver == "v2"),
     ("lxc.cgroup.dir", "lxc.cgroup.dir = lxcpy/sub", lambda c: c.cgroup_dir == "lxcpy/sub"),
-    ("lxc.cgroup.dir.container", "lxc.cgroup.dir.container = refc", recorded),
-    ("lxc.cgroup.dir.container.inner", "lxc.cgroup.dir.container.inner = inner", recorded),
-    ("lxc.cgroup.dir.monitor", "lxc.cgroup.dir.monitor = refm", recorded),
-    ("lxc.cgroup.dir.monitor.pivot", "lxc.cgroup.dir.monitor.pivot = p", recorded),
-    ("lxc.cgroup.relative", "lxc.cgroup.relative = 1", recorded),
+    ("lxc.cgroup.dir.container", "lxc.cgroup.dir.container = a/refc",
+     lambda c: c.cgroup_dir_container == "a/refc" and acted(c)),
+    ("lxc.cgroup.dir.container.inner", "lxc.cgroup.dir.container.inner = inner",
+     lambda c: c.cgroup_dir_container_inner == "inner" and acted(c)),
+    ("lxc.cgroup.dir.monitor", "lxc.cgroup.dir.monitor = refm",
+     lambda c: c.cgroup_dir_monitor == "refm" and acted(c)),
+    ("lxc.cgroup.dir.monitor.pivot", "lxc.cgroup.dir.monitor.pivot = p",
+     lambda c: c.cgroup_dir_monitor_pivot == "p" and acted(c)),
+    ("lxc.cgroup.relative", "lxc.cgroup.relative = 1",
+     lambda c: c.cgroup_relative is True and acted(c)),
     ("lxc.cgroup.<file>", "lxc.cgroup.memory.limit_in_bytes = 100M",
      lambda c: [(s.version, s.key, s.value, s.controller, s.config_key)
                 for s in c.cgroup_settings]
@@ -566,7 +571,12 @@ def test_applied_by_has_no_stale_rows() -> None:
     "lxc.console.size = 1MB", "lxc.log.syslog = daemon",
     "lxc.hook.destroy = /bin/true", "lxc.kmsg = 1", "lxc.monitor.unshare = 1",
     VETH + "lxc.net.0.l2proxy = 1", VETH + "lxc.net.0.veth.ipv4.route = 10.0.0.0/24",
-    "lxc.mount.auto = shmounts:/a", "lxc.cgroup.relative = 1",
+    "lxc.mount.auto = shmounts:/a",
+    # LXC's check_cgroup_dir_config: .container and .monitor together, never with .dir
+    "lxc.cgroup.dir = d\nlxc.cgroup.dir.monitor = m\nlxc.cgroup.dir.container = c",
+    "lxc.cgroup.dir.container = c", "lxc.cgroup.dir.monitor = m",
+    "lxc.cgroup.dir.container.inner = i",
+    "lxc.cgroup.dir.container = c\nlxc.cgroup.dir.monitor = c/m",
     "lxc.rootfs.mount = /mnt/elsewhere",
 ])
 def test_check_start_refuses_with_one_line_naming_file_line_and_key(text: str) -> None:
