@@ -17,29 +17,50 @@ on v2 a BPF device program compiled from the same rules (``devices.py``).
 create() makes ``lxc.payload.<name>``, or ``-1``, ``-2``, ... when that exists (a
 namesake in another lxcpath, or a dead supervisor's leftover): every later action, and
 crash recovery (``remove_paths`` on the recorded ``paths()``), is on what it made only.
+
+The layout is LXC's (cgfsng.c): the supervisor moves into ``lxc.monitor.<name>``
+(create_monitor/enter_monitor; at its end to ``lxc.pivot``, leave_monitor), so the
+cgroups that delegate controllers hold no process; ``lxc.cgroup.dir`` prefixes both,
+``lxc.cgroup.dir.container``/``.monitor`` name them exactly (``.container.inner``: the
+init's leaf below the limits, the root of its cgroup namespace), all below the
+hierarchy's root — or, with ``lxc.cgroup.relative`` or where the root is not ours to
+write (a delegated systemd scope), below the cgroup lxcpy was started in.
 """
 
 from __future__ import annotations
 
 import os
 
-from lxcpy.cgroups.base import SIGKILL, CgroupManager, CgroupStats, kill_loop
+from lxcpy.cgroups.base import SIGKILL, CgroupManager, CgroupStats, Placement, kill_loop
 from lxcpy.cgroups.detect import HostLayout, detect, parse_mountinfo
 from lxcpy.errors import CgroupError
 
+TYPE_CHECKING = False  # no typing at run time
+if TYPE_CHECKING:
+    from lxcpy.config.model import ContainerConfig
+
 __all__ = [
-    "DRIVERS", "CgroupError", "CgroupManager", "CgroupStats", "HostLayout", "detect",
-    "manager_for", "parse_mountinfo", "remove_paths",
+    "DRIVERS", "CgroupError", "CgroupManager", "CgroupStats", "HostLayout", "Placement",
+    "detect", "manager_for", "placement_of", "parse_mountinfo", "remove_paths",
 ]
 
 DRIVERS = ("auto", "v1", "v2")
 ENV_DRIVER = "LXCPY_CGROUP_DRIVER"
 
 
+def placement_of(cfg: ContainerConfig) -> Placement:
+    """The lxc.cgroup.dir* and lxc.cgroup.relative keys of a config."""
+    return Placement(dir=cfg.cgroup_dir, container=cfg.cgroup_dir_container,
+                     inner=cfg.cgroup_dir_container_inner, monitor=cfg.cgroup_dir_monitor,
+                     pivot=cfg.cgroup_dir_monitor_pivot, relative=cfg.cgroup_relative)
+
+
 def manager_for(name: str, driver: str = "auto", cgroup_dir: str | None = None,
-                layout: HostLayout | None = None) -> CgroupManager:
+                layout: HostLayout | None = None,
+                placement: Placement | None = None) -> CgroupManager:
     """The cgroup manager of container ``name``: ``[cgroup_dir/]lxc.payload.<name>``
-    (``-N`` appended by create() when taken; ``paths()`` then says what it made).
+    (``-N`` appended by create() when taken; ``paths()`` then says what it made), or
+    where ``placement`` (the config's lxc.cgroup.dir* keys) puts it.
 
     ``layout`` saves a second read of mountinfo when the caller already has one."""
     if driver == "auto":
@@ -57,10 +78,10 @@ def manager_for(name: str, driver: str = "auto", cgroup_dir: str | None = None,
     if driver == "v1":
         from lxcpy.cgroups.v1 import V1Manager
 
-        return V1Manager(name, layout, cgroup_dir)
+        return V1Manager(name, layout, cgroup_dir, placement)
     from lxcpy.cgroups.v2 import V2Manager
 
-    return V2Manager(name, layout, cgroup_dir)
+    return V2Manager(name, layout, cgroup_dir, placement)
 
 
 def remove_paths(paths: list[str], timeout: float = 10.0,

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # type-only: keep the import cost of every container start sm
 
 SIGKILL = 9  # signal.SIGKILL; importing signal would build its enums on every start
 PREFIX = "lxc.payload."
+MONITOR_PREFIX = "lxc.monitor."  # the supervisor's own cgroup (LXC's monitor cgroup)
+PIVOT = "lxc.pivot"  # where a leaving supervisor goes so its monitor cgroup can go (LXC)
 MAX_SUFFIX = 1000  # lxc.payload.NAME-1 .. -1000 when lxc.payload.NAME is taken (LXC: 1000)
 
 
@@ -45,16 +47,87 @@ def setting_label(setting: CgroupSetting) -> str:
     return setting.config_key
 
 
-def relative_path(name: str, cgroup_dir: str | None) -> str:
+@dataclass
+class Placement:
+    """Where the cgroups go: LXC's ``lxc.cgroup.dir`` (a prefix for ``lxc.payload.NAME``
+    and ``lxc.monitor.NAME``), or ``lxc.cgroup.dir.container`` / ``.monitor`` (exact
+    paths, with ``.container.inner`` the leaf the init lives in below the limits),
+    ``lxc.cgroup.dir.monitor.pivot`` (where the supervisor goes when it leaves), all below
+    the base: the hierarchy's root, or with ``lxc.cgroup.relative`` the caller's cgroup."""
+
+    dir: str | None = None
+    container: str | None = None
+    inner: str | None = None
+    monitor: str | None = None
+    pivot: str | None = None
+    relative: bool = False
+
+
+def dir_parts(value: str | None, key: str) -> list[str]:
+    """The levels of a relative cgroup path, refusing anything that could climb out."""
+    parts = [p for p in (value or "").split("/") if p]
+    if any(p in (".", "..") or "\0" in p or "\n" in p for p in parts):
+        raise CgroupError(f"{key}: invalid cgroup directory {value!r}")
+    return parts
+
+
+def relative_path(name: str, cgroup_dir: str | None, prefix: str = PREFIX) -> str:
     """``[cgroup_dir/]lxc.payload.<name>``, refusing anything that could leave the hierarchy."""
     if not name or name in (".", "..") or any(c in name for c in "/\0\n"):
         raise CgroupError(f"invalid container name for a cgroup: {name!r}")
-    parts = []
-    if cgroup_dir:
-        parts = [p for p in cgroup_dir.split("/") if p]
-        if any(p in (".", "..") or "\0" in p or "\n" in p for p in parts):
-            raise CgroupError(f"lxc.cgroup.dir: invalid cgroup directory {cgroup_dir!r}")
-    return "/".join([*parts, PREFIX + name])
+    return "/".join([*dir_parts(cgroup_dir, "lxc.cgroup.dir"), prefix + name])
+
+
+def exact_path(value: str, key: str) -> str:
+    """An ``lxc.cgroup.dir.container``/``.monitor`` path: used as written, never suffixed."""
+    parts = dir_parts(value, key)
+    if not parts:
+        raise CgroupError(f"{key}: empty cgroup path")
+    return "/".join(parts)
+
+
+def own_cgroups(text: str) -> dict[str, str]:
+    """``/proc/PID/cgroup`` as controller -> path; the cgroup2 line under ``""``
+    (named v1 hierarchies as ``name=systemd``)."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        for controller in fields[1].split(",") if fields[1] else [""]:
+            found[controller] = fields[2]
+    return found
+
+
+def base_dirs(layout: HostLayout, relative: bool) -> dict[str, str]:
+    """The cgroup every path is relative to, per hierarchy mount: its root (LXC as root
+    escapes to init's cgroup), or the cgroup this process was started in — always with
+    ``lxc.cgroup.relative``, and where the root is not writable to us (a delegated
+    systemd scope, a container's read-only cgroupfs): as LXC, work inside what we got."""
+    from lxcpy.log import log
+
+    mounts: dict[str, frozenset[str]] = {m: c for c, m in layout.v1.items()}
+    if layout.v2_mount:
+        mounts[layout.v2_mount] = frozenset({""})
+    own: dict[str, str] | None = None
+    bases: dict[str, str] = {}
+    for mount, controllers in mounts.items():
+        writable = os.access(os.path.join(mount, "cgroup.procs"), os.W_OK)
+        if not relative and writable:
+            bases[mount] = mount
+            continue
+        if own is None:
+            with open("/proc/self/cgroup") as f:
+                own = own_cgroups(f.read())
+        path = next((own[c] for c in controllers if c in own), "/")
+        base = os.path.normpath(os.path.join(mount, path.lstrip("/")))
+        if "/../" in path or not os.path.isdir(base):
+            base = mount  # a cgroup outside our view (another cgroup namespace's)
+        if not relative:
+            log.info("%s is not writable: working inside the cgroup lxcpy was started in, "
+                     "%s", mount, base)
+        bases[mount] = base
+    return bases
 
 
 DEVICE_FILES = ("devices.allow", "devices.deny")
@@ -125,13 +198,44 @@ class CgroupManager(ABC):
 
     version: int
 
-    def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None) -> None:
+    def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None,
+                 placement: Placement | None = None) -> None:
         self.name = name
         self.layout = layout
-        self.base_relpath = relative_path(name, cgroup_dir)
+        place = placement or Placement(dir=cgroup_dir)
+        self.placement = place
+        self.bases = base_dirs(layout, place.relative)  # mount -> the cgroup paths start at
+        # lxc.cgroup.dir.container is used as written (LXC: no -N suffix, must be new)
+        self.exact = bool(place.container)
+        self.base_relpath = (exact_path(place.container, "lxc.cgroup.dir.container")
+                             if place.container else relative_path(name, place.dir))
         self.relpath = self.base_relpath  # create() may add a suffix
+        self.inner: str | None = None  # lxc.cgroup.dir.container.inner: the init's leaf
+        if place.inner:
+            inner = dir_parts(place.inner, "lxc.cgroup.dir.container.inner")
+            if len(inner) != 1:
+                raise CgroupError(f"lxc.cgroup.dir.container.inner: {place.inner!r} must be "
+                                  "a single directory name")
+            self.inner = inner[0]
+        self.monitor_base = (exact_path(place.monitor, "lxc.cgroup.dir.monitor")
+                             if place.monitor else relative_path(name, place.dir, MONITOR_PREFIX))
+        self.monitor_relpath = self.monitor_base
         self._made: list[str] = []  # leaf cgroups create() made (what paths() reports)
         self._made_parents: list[str] = []  # cgroup_dir levels create() had to make
+        self._monitor: list[str] = []  # the monitor cgroups create_monitor() made
+        self._monitor_parents: list[str] = []
+        self._origin: dict[str, str] = {}  # mount -> the supervisor's cgroup before
+
+    def _hierarchy(self, mount: str) -> frozenset[str]:
+        """The controllers of the hierarchy mounted at ``mount`` (cgroup2: ``{""}``)."""
+        for controllers, point in self.layout.v1.items():
+            if point == mount:
+                return controllers
+        return frozenset({""})
+
+    def base(self, mount: str) -> str:
+        """The cgroup of hierarchy ``mount`` every relative path starts at."""
+        return self.bases.get(mount, mount)
 
     # -- what a driver provides -------------------------------------------------------
     @abstractmethod
@@ -186,6 +290,13 @@ class CgroupManager(ABC):
         after destroy()) none, so nothing can act on a namesake's cgroup."""
         return list(self._made)
 
+    def attach_paths(self) -> list[str]:
+        """Where the container's processes live: the cgroups create() made, or their
+        ``lxc.cgroup.dir.container.inner`` leaf (limits stay on the cgroup above it)."""
+        if self.inner:
+            return [os.path.join(path, self.inner) for path in self._made]
+        return list(self._made)
+
     def paths(self) -> list[str]:
         """Every cgroup create() made: what crash recovery must remove (``remove_paths``).
 
@@ -204,23 +315,40 @@ class CgroupManager(ABC):
         """Make a new cgroup in every hierarchy: ``lxc.payload.<name>``, or the first free
         ``-N`` suffix. An existing directory is never reused nor removed: it belongs to
         another container, or to a dead supervisor whose own recovery removes it (its
-        record names it), and making it ours would let that recovery kill us."""
-        for attempt in range(MAX_SUFFIX + 1):
-            relpath = self.base_relpath + (f"-{attempt}" if attempt else "")
-            if self._create_at(relpath):
-                return
-        raise CgroupError(f"cgroup {self.base_relpath}: no free name up to -{MAX_SUFFIX}")
+        record names it), and making it ours would let that recovery kill us.
 
-    def _create_at(self, relpath: str) -> bool:
-        """Make ``relpath`` exclusively in every hierarchy; False (nothing left behind) if it
+        ``lxc.cgroup.dir.container`` is taken as written: if it exists, the start fails (LXC)."""
+        if self.exact:
+            made = self._create_at(self.base_relpath, self.inner)
+            if made is None:
+                raise CgroupError(f"lxc.cgroup.dir.container: cgroup {self.base_relpath} "
+                                  "exists already (the path is used as written, never shared)")
+        else:
+            made = self._first_free(self.base_relpath, self.inner)
+        self._rename(made[0])
+        self._made, self._made_parents = made[1], made[2]
+
+    def _first_free(self, base: str, inner: str | None
+                    ) -> tuple[str, list[str], list[str]]:
+        for attempt in range(MAX_SUFFIX + 1):
+            relpath = base + (f"-{attempt}" if attempt else "")
+            made = self._create_at(relpath, inner)
+            if made is not None:
+                return made
+        raise CgroupError(f"cgroup {base}: no free name up to -{MAX_SUFFIX}")
+
+    def _create_at(self, relpath: str, inner: str | None = None
+                   ) -> tuple[str, list[str], list[str]] | None:
+        """Make ``relpath`` (and its ``inner`` leaf) exclusively in every hierarchy:
+        (relpath, the cgroups, the parent levels made); None (nothing left behind) if it
         exists in one of them already."""
-        roots = self.roots()
         made: list[str] = []
         parents: list[str] = []
         try:
-            for root in roots:
-                path = os.path.join(root, relpath)
-                new = fs.mkdirs(os.path.dirname(path), root)  # cgroup_dir levels
+            for root in self.roots():
+                top = self.base(root)
+                path = os.path.join(top, relpath)
+                new = fs.mkdirs(os.path.dirname(path), top)  # cgroup_dir levels
                 parents.extend(new)
                 for directory in new:
                     self._init_dir(root, directory)
@@ -228,21 +356,100 @@ class CgroupManager(ABC):
                     os.mkdir(path)
                 except FileExistsError:
                     _rmdir_quietly([*reversed(made), *reversed(parents)])
-                    return False
+                    return None
                 except OSError as exc:
                     raise CgroupError(f"cannot create cgroup {path}: {exc.strerror}") from None
                 made.append(path)
                 self._init_dir(root, path)
+                if inner:
+                    leaf = os.path.join(path, inner)
+                    try:
+                        os.mkdir(leaf)
+                    except OSError as exc:
+                        raise CgroupError(f"cannot create cgroup {leaf}: "
+                                          f"{exc.strerror}") from None
+                    self._init_dir(root, leaf)
         except BaseException:
+            for path in reversed(made):
+                if inner:
+                    _rmdir_quietly([os.path.join(path, inner)])
             _rmdir_quietly([*reversed(made), *reversed(parents)])  # keep the first error
             raise
-        self._rename(relpath)
-        self._made, self._made_parents = made, parents
-        return True
+        return relpath, made, parents
+
+    # -- the monitor cgroup: the supervisor's own (LXC's lxc.monitor.NAME) ---------------
+    def create_monitor(self) -> None:
+        """Make ``[dir/]lxc.monitor.<name>[-N]`` (or ``lxc.cgroup.dir.monitor`` as written)
+        in every hierarchy, for the supervisor to move into: it is then counted apart from
+        the container, and never sits in a cgroup whose controllers are delegated."""
+        if self.placement.monitor:
+            made = self._create_at(self.monitor_base)
+            if made is None:
+                raise CgroupError(f"lxc.cgroup.dir.monitor: cgroup {self.monitor_base} "
+                                  "exists already (the path is used as written, never shared)")
+        else:
+            made = self._first_free(self.monitor_base, None)
+        self.monitor_relpath, self._monitor, self._monitor_parents = made
+
+    def monitor_paths(self) -> list[str]:
+        """The monitor cgroups create_monitor() made (crash recovery removes them too)."""
+        return list(self._monitor)
+
+    def enter_monitor(self, pid: int) -> None:
+        """Move the supervisor ``pid`` into its monitor cgroups, noting where it was."""
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                own = own_cgroups(f.read())
+        except OSError:
+            own = {}
+        self._origin = {}
+        for root in self.roots():
+            controllers = self._hierarchy(root)
+            path = next((own[c] for c in controllers if c in own), None)
+            if path is not None and "/../" not in path:
+                self._origin[root] = os.path.normpath(os.path.join(root, path.lstrip("/")))
+        for path in self._monitor:
+            try:
+                fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
+            except OSError as exc:
+                raise CgroupError(f"cannot move the supervisor {pid} into its monitor cgroup "
+                                  f"{path}: {exc.strerror}") from None
+
+    def leave_monitor(self, pid: int) -> None:
+        """Move ``pid`` out and remove the monitor cgroups. With
+        ``lxc.cgroup.dir.monitor.pivot`` it goes to ``PIVOT/lxc.pivot`` (LXC); otherwise
+        back to the cgroup it came from, so nothing stays behind — LXC's
+        ``[lxc.cgroup.dir/]lxc.pivot`` only where that cgroup is gone or takes no process
+        (a v2 cgroup that delegates controllers). Idempotent; a pivot stays (shared)."""
+        if not self._monitor:
+            return
+        place = self.placement
+        pivot = "/".join([*dir_parts(place.pivot or place.dir, "lxc.cgroup.dir.monitor.pivot"),
+                          PIVOT])
+        for root in self.roots():
+            back = self._origin.get(root)
+            if not place.pivot and back is not None and os.path.isdir(back):
+                try:
+                    fs.write_file(os.path.join(back, "cgroup.procs"), str(pid))
+                    continue
+                except OSError:
+                    pass  # EBUSY and the like: LXC's pivot below
+            top = self.base(root)
+            path = os.path.join(top, pivot)
+            for directory in fs.mkdirs(path, top):
+                self._init_dir(root, directory)
+            try:
+                fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
+            except OSError:
+                continue  # not in the monitor cgroup (or gone): its removal says so below
+        for path in self._monitor:
+            fs.rmdir_tree(path)
+        _rmdir_quietly(reversed(self._monitor_parents))
+        self._monitor, self._monitor_parents = [], []
 
     def attach(self, pid: int) -> None:
         """Move process ``pid`` (all its threads) into the cgroup in every hierarchy."""
-        for path in self.dirs():
+        for path in self.attach_paths():
             try:
                 fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
             except OSError as exc:
@@ -255,9 +462,13 @@ class CgroupManager(ABC):
 
     def chown(self, uid: int, gid: int) -> None:
         """Give the container's cgroups to its mapped root (lxc.idmap); never to follow a
-        link: these are the directories create() made."""
-        for path in self.dirs():
-            for target in (path, *(os.path.join(path, f) for f in self.DELEGATED)):
+        link: these are the directories create() made (with an inner leaf: that one,
+        as LXC, so the limits above stay out of the container's reach). The files are
+        LXC's: the kernel's own list in /sys/kernel/cgroup/delegate where it has one."""
+        listed = (fs.read_optional("/sys/kernel/cgroup/delegate") or "").split()
+        files = dict.fromkeys([*self.DELEGATED, *listed])
+        for path in self.attach_paths():
+            for target in (path, *(os.path.join(path, f) for f in files)):
                 try:
                     os.chown(target, uid, gid, follow_symlinks=False)
                 except FileNotFoundError:

@@ -21,6 +21,7 @@ from lxcpy.errors import CgroupError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from lxcpy.cgroups.base import Placement
     from lxcpy.cgroups.detect import HostLayout
     from lxcpy.config.model import CgroupSetting
 
@@ -57,11 +58,13 @@ def thaw_dir(directory: str, timeout: float) -> None:
 class V1Manager(CgroupManager):
     version = 1
 
-    def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None) -> None:
-        super().__init__(name, layout, cgroup_dir)
+    def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None,
+                 placement: Placement | None = None) -> None:
         if not layout.v1:
             raise CgroupError("cgroup v1 driver: no cgroup v1 hierarchy is mounted on this host")
-        self.unified = V2Manager(name, layout, cgroup_dir) if layout.v2_mount else None
+        super().__init__(name, layout, cgroup_dir, placement)
+        self.unified = (V2Manager(name, layout, cgroup_dir, self.placement)
+                        if layout.v2_mount else None)
         self._cpuset = layout.v1_mount("cpuset")
         self._freezer = self._dir("freezer")
 
@@ -91,7 +94,7 @@ class V1Manager(CgroupManager):
 
     def _dir(self, controller: str) -> str | None:
         mount = self.layout.v1_mount(controller)
-        return os.path.join(mount, self.relpath) if mount else None
+        return os.path.join(self.base(mount), self.relpath) if mount else None
 
     def _locate(self, key: str, label: str) -> str:
         """The cgroup directory holding control file ``key`` (by its controller prefix)."""

@@ -24,6 +24,7 @@ from lxcpy.errors import CgroupError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from lxcpy.cgroups.base import Placement
     from lxcpy.cgroups.detect import HostLayout
     from lxcpy.config.model import CgroupSetting
 
@@ -74,22 +75,32 @@ def kill_dir(directory: str, timeout: float) -> bool:
     return True
 
 
+def _systemd_hint(controller: str) -> str:
+    """How to get a controller delegated on a host whose init is systemd."""
+    if not os.path.isdir("/run/systemd/system"):
+        return ""
+    return (f" (systemd delegates it with Delegate={controller} on the unit, or "
+            f"systemd-run --scope -p Delegate=yes)")
+
+
 class V2Manager(CgroupManager):
     version = 2
 
-    def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None) -> None:
-        super().__init__(name, layout, cgroup_dir)
+    def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None,
+                 placement: Placement | None = None) -> None:
         if layout.v2_mount is None:
             raise CgroupError("cgroup v2 driver: no cgroup2 hierarchy is mounted on this host")
+        super().__init__(name, layout, cgroup_dir, placement)
         self.root = layout.v2_mount
-        self.dir = os.path.join(self.root, self.relpath)
+        self.top = self.base(self.root)  # delegation starts here (the root, or our cgroup)
+        self.dir = os.path.join(self.top, self.relpath)
 
     def roots(self) -> list[str]:
         return [self.root]
 
     def _rename(self, relpath: str) -> None:
         super()._rename(relpath)
-        self.dir = os.path.join(self.root, relpath)
+        self.dir = os.path.join(self.top, relpath)
 
     # -- limits -----------------------------------------------------------------------
     def apply(self, settings: list[CgroupSetting]) -> None:
@@ -152,12 +163,22 @@ class V2Manager(CgroupManager):
                   policy.describe(), len(program))
 
     def _enable(self, needed: dict[str, str]) -> None:
+        """Enable ``needed`` controllers top-down from the base to the container's parent
+        (only these: LXC enables every one it finds). Below the root, a controller must be
+        delegated to the base first: said so, naming the cgroup, when it is not."""
         for controller, label in needed.items():
             if controller not in self.layout.v2_controllers:
                 raise CgroupError(f"{label}: {self._no_controller(controller)}")
+        if self.top != self.root:
+            have = (fs.read_optional(os.path.join(self.top, "cgroup.controllers")) or "").split()
+            for controller, label in needed.items():
+                if controller not in have:
+                    raise CgroupError(
+                        f"{label}: the '{controller}' controller is not delegated to "
+                        f"{self.top}, the cgroup lxcpy works in{_systemd_hint(controller)}")
         parent = os.path.dirname(self.dir)
         levels = [parent]
-        while levels[-1] != self.root:
+        while levels[-1] != self.top:
             levels.append(os.path.dirname(levels[-1]))
         for level in reversed(levels):  # a controller must be enabled top-down
             control = os.path.join(level, "cgroup.subtree_control")
@@ -168,8 +189,12 @@ class V2Manager(CgroupManager):
                 try:
                     fs.write_file(control, "+" + controller)
                 except OSError as exc:
+                    why = exc.strerror
+                    if exc.errno == 16:  # EBUSY: cgroup v2 has no processes in inner nodes
+                        why = (f"{why}: {level} holds processes, and a cgroup that delegates "
+                               "controllers may not (start lxcpy from a cgroup of its own)")
                     raise CgroupError(f"{label}: cannot enable the '{controller}' controller "
-                                      f"in {control}: {exc.strerror}") from None
+                                      f"in {control}: {why}") from None
 
     def _no_controller(self, controller: str) -> str:
         where = ""

@@ -26,6 +26,7 @@ class Resources:
     supervisor_pid: int = 0
     init_pid: int = 0
     cgroup_paths: list[str] = field(default_factory=list)
+    monitor_paths: list[str] = field(default_factory=list)  # the supervisor's lxc.monitor.NAME
     # path -> inode of the cgroup directory when first recorded: recovery acts on a path
     # only while it is still that directory (None: a record from before they were kept)
     cgroup_ids: dict[str, int] | None = field(default_factory=dict)
@@ -34,7 +35,7 @@ class Resources:
 
     def save(self, paths: ContainerPaths) -> None:
         if self.cgroup_ids is not None:
-            for path in self.cgroup_paths:
+            for path in (*self.cgroup_paths, *self.monitor_paths):
                 if path not in self.cgroup_ids:
                     try:
                         self.cgroup_ids[path] = os.stat(path).st_ino
@@ -70,11 +71,12 @@ def release(paths: ContainerPaths, res: Resources | None) -> None:
                 net_recover(res.net)
             except Exception as exc:  # keep going: cgroups and files still need removing
                 log.warning("recovery: network devices: %s", exc)
-        if res.cgroup_paths:
+        if res.cgroup_paths or res.monitor_paths:
             try:
                 from lxcpy.cgroups import remove_paths
 
-                remove_paths(res.cgroup_paths, ids=res.cgroup_ids)
+                # the container's cgroups and the dead supervisor's monitor cgroup
+                remove_paths([*res.cgroup_paths, *res.monitor_paths], ids=res.cgroup_ids)
             except Exception as exc:
                 log.warning("recovery: cgroups: %s", exc)
     for path in (paths.socket, paths.resources, paths.seccomp):

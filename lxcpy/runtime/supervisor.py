@@ -198,17 +198,32 @@ class Supervisor:
         self.chan = None
 
     def _setup_cgroup(self) -> None:
-        from lxcpy.cgroups import manager_for
+        from lxcpy.cgroups import manager_for, placement_of
 
-        cgroup = manager_for(self.name, self.cfg.cgroup_driver, self.cfg.cgroup_dir)
+        cgroup = manager_for(self.name, self.cfg.cgroup_driver,
+                             placement=placement_of(self.cfg))
+        self.cgroup = cgroup  # made nothing yet: teardown's destroy() touches nothing
+        # LXC's layout: the supervisor first moves into lxc.monitor.NAME[-N] (recorded
+        # before it moves in, so recovery after a SIGKILL removes it too)
+        cgroup.create_monitor()
+        self.res.monitor_paths = cgroup.monitor_paths()
+        self.res.save(self.paths)
+        cgroup.enter_monitor(os.getpid())
         # create() picks a free lxc.payload.NAME[-N]; only what it made is recorded and
         # used (teardown, kill, recovery): never a path derived from the name, which may
         # be a namesake's in another lxcpath
         cgroup.create()
-        self.cgroup = cgroup
         self.res.cgroup_paths = list(cgroup.paths())
         self.res.save(self.paths)
         self.cgroup.apply(self.cfg.cgroup_settings)
+
+    def _leave_monitor(self) -> None:
+        """The supervisor leaves its monitor cgroup, which is then removed: back to the
+        cgroup it came from, or to lxc.cgroup.dir.monitor.pivot's lxc.pivot (LXC's)."""
+        try:
+            self.cgroup.leave_monitor(os.getpid())
+        except LxcError as exc:
+            log.error("%s", exc.message)
 
     def _new_netns(self) -> bool:
         return self.cfg.wants_netns
@@ -383,7 +398,7 @@ class Supervisor:
 
     def _cmd_info(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
         return {"state": self.state, "pid": self.init_pid,
-                "cgroup_paths": list(self.cgroup.paths()) if self.cgroup else [],
+                "cgroup_paths": self.cgroup.attach_paths() if self.cgroup else [],
                 "mode": self.mode, "supervisor": os.getpid()}
 
     def _cmd_kill(self, request: dict[str, Any], _client: Client) -> dict[str, Any]:
@@ -547,6 +562,7 @@ class Supervisor:
                 self.cgroup.destroy()
             except LxcError as exc:
                 log.error("%s", exc.message)
+            self._leave_monitor()
         self.res = Resources(supervisor_pid=os.getpid(), socket=self.paths.socket)
         self.res.save(self.paths)
 
