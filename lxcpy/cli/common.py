@@ -9,7 +9,6 @@ invocations with lxcpy.cli.fastpath and build their click command only when it c
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 
@@ -113,6 +112,8 @@ def common_options(name_required: bool = True, name_multiple: bool = False,
         fn = click.version_option(LXC_VERSION, "--version", message="%(version)s")(fn)
         fn = usage_option()(fn)
 
+        import functools
+
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> Any:
             return invoke(fn, kwargs, name_required, name_multiple, lxcpath_multiple)
@@ -191,6 +192,8 @@ def declare(fn: Callable[..., Any], *decorators: Callable[[Any], Any]) -> click.
     up each time a command is built.
     """
 
+    import functools
+
     @functools.wraps(fn)
     def call(**kwargs: Any) -> Any:
         return fn(**kwargs)
@@ -243,9 +246,14 @@ def run_guarded(fn: Callable[..., Any], **kwargs: Any) -> Any:
         fail(f"internal error: {exc.__class__.__name__}: {exc} (run with -l DEBUG for details)")
 
 
-@functools.cache
+_command_class_made: list[type[click.Command]] = []  # not functools.cache: no functools
+# (and its collections) on the click-free paths, ~1 ms of lxc-state
+
+
 def _command_class() -> type[click.Command]:
     """click.Command, made only when click is needed (the class statement needs click)."""
+    if _command_class_made:
+        return _command_class_made[0]
     import click
 
     class _Command(click.Command):
@@ -271,6 +279,7 @@ def _command_class() -> type[click.Command]:
                 parser._match_long_opt = match
             return parser
 
+    _command_class_made.append(_Command)
     return _Command
 
 
