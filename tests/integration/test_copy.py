@@ -245,3 +245,13 @@ def test_ephemeral_clone_that_cannot_start_is_not_kept(lxcpath: Path, origin: st
         assert result.returncode != 0
         assert wait_until(lambda new=new: not (lxcpath / new).exists(), timeout=20)
     assert not (lxcpath / origin / "lxc_snapshots").exists()
+
+
+def test_lxc_ephemeral_key_honoured_by_lxc_start(lxcpath: Path) -> None:
+    name = make_busybox(lxcpath)
+    with open(lxcpath / name / "config", "a") as f:
+        f.write("lxc.ephemeral = 1\n")
+    lxc("start", "-n", name, "-d", "--", "sleep", "300", lxcpath=lxcpath, check=True)
+    assert (lxcpath / name / "config").is_file()  # kept while it runs
+    lxc("stop", "-n", name, "-k", lxcpath=lxcpath, check=True)
+    assert wait_until(lambda: not (lxcpath / name).exists(), timeout=20)
