@@ -8,68 +8,51 @@ directory again.
 from __future__ import annotations
 
 import os
-import re
 import shutil
-from typing import TYPE_CHECKING
 
+from lxcpy.config.keys import randomize_hwaddr  # noqa: F401 -- the one randomiser (lxc-copy)
 from lxcpy.errors import AlreadyExists, ConfigError, LxcError
 from lxcpy.paths import write_atomic
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lxcpy.container import Container
 
-_HWADDR_LINE = re.compile(r"^(\s*lxc\.(?:net\.\d+|network(?:\.\d+)?)\.hwaddr\s*=\s*)(\S+)(.*)$")
-
-
-def randomize_hwaddr(mac: str) -> str:
-    """Fill LXC's ``xx`` template digits (e.g. 00:16:3e:xx:xx:xx) with random hex."""
-    import random
-
-    rng = random.SystemRandom()
-    out = "".join(rng.choice("0123456789abcdef") if c in "xX" else c for c in mac)
-    # keep the first octet a unicast, locally meaningful address like LXC does
-    if "x" in mac[:2].lower():
-        first = (int(out[:2], 16) & 0xFE) | 0x02
-        out = f"{first:02x}" + out[2:]
-    return out
-
 
 def stored_config_text(source: str) -> str:
-    """The user's lines and comments as written, blank lines dropped, hwaddr filled once."""
-    lines = []
-    with open(source) as f:
-        for line in f.read().splitlines():
-            if not line.strip():
-                continue
-            match = _HWADDR_LINE.match(line)
-            if match and "x" in match.group(2).lower():
-                line = match.group(1) + randomize_hwaddr(match.group(2)) + match.group(3)
-            lines.append(line)
-    return "\n".join(lines) + "\n"
+    """LXC: the user's lines and comments as written (includes not expanded), blank lines
+    dropped, hwaddr ``xx`` digits filled once -- the model read and written back."""
+    from lxcpy.config.parser import parse_file, to_text
+
+    return to_text(parse_file(source, randomize_hwaddr=True))
 
 
 def default_config_text(name: str) -> str:
-    return (f"# lxcpy default configuration for {name}\n"
-            f"lxc.uts.name = {name}\n")
+    from lxcpy.config.parser import new_config, set_item, to_text
+
+    cfg = new_config()
+    cfg.lines.append((f"# lxcpy default configuration for {name}", None, ""))
+    set_item(cfg, "lxc.uts.name", name)
+    return to_text(cfg)
 
 
 def default_config(name: str) -> str:
     """LXC: without -f, lxc-create starts from lxc.default_config (/etc/lxc/default.conf)."""
-    from lxcpy.config import parse_file
     from lxcpy.paths import default_config_path
 
     path = default_config_path()
     if not os.path.isfile(path):
         return default_config_text(name)
-    parse_file(path)  # a broken system default is refused before anything is made
-    return stored_config_text(path)
+    return stored_config_text(path)  # a broken system default is refused before anything
 
 
-def set_rootfs_line(text: str, spec: str) -> str:
-    """``text`` with its lxc.rootfs.path (or lxc.rootfs) lines replaced by one saying spec."""
-    key = re.compile(r"^\s*lxc\.rootfs(?:\.path)?\s*=")
-    lines = [line for line in text.splitlines() if not key.match(line)]
-    return "\n".join([*lines, f"lxc.rootfs.path = {spec}"]) + "\n"
+def set_rootfs_line(text: str, spec: str, config_path: str | None = None) -> str:
+    """``text`` with lxc.rootfs.path (or the legacy lxc.rootfs) set to ``spec`` once."""
+    from lxcpy.config.parser import parse_text, set_item, to_text
+
+    cfg = parse_text(text, config_path or "<config>")
+    set_item(cfg, "lxc.rootfs.path", spec)
+    return to_text(cfg)
 
 
 def create_container(container: Container, config_file: str | None, template: str | None,
@@ -78,7 +61,7 @@ def create_container(container: Container, config_file: str | None, template: st
                      ) -> None:
     """``store``: lxc-create -B (kind, --dir, --fssize bytes, --fstype): the rootfs is made in
     that backing store (lxcpy.storage), the template fills it, the config names it."""
-    from lxcpy.config import parse_file, parse_text
+    from lxcpy.config import parse_text
 
     paths = container.paths
     if config_file is not None:
@@ -88,8 +71,7 @@ def create_container(container: Container, config_file: str | None, template: st
             if not os.path.exists(config_file):
                 raise ConfigError("no such file", file=config_file)
             raise ConfigError("not a regular file", file=config_file)
-        parse_file(config_file)  # refuse a bad config before making anything
-        text = stored_config_text(config_file)
+        text = stored_config_text(config_file)  # a bad config: refused before anything
     else:
         text = default_config(container.name)
     if template in ("none", ""):
@@ -136,6 +118,5 @@ def _make_store(container: Container, text: str, runner: object, template_args: 
         try:
             text = runner(container, text, [f"--rootfs={where}", *template_args])  # type: ignore[operator]
         finally:
-            if where != made.rootfs and where != getattr(made, "upper", None):
-                made.close_read(where)
-    return set_rootfs_line(text, made.spec)
+            made.close_read(where)
+    return set_rootfs_line(text, made.spec, container.paths.config)

@@ -99,11 +99,20 @@ def run(name: str, lxcpath: str, show_state: bool, show_pid: bool, show_ips: boo
     state, pid = info["state"], int(info.get("pid", -1))
     if state == "STOPPED" and not container.defined:
         raise NotDefined(f"{name} doesn't exist")
+    if config_keys:
+        from lxcpy.config.parser import get_item
+        from lxcpy.errors import UsageError
+
+        cfg = container.load_config()
     for key in config_keys:
-        values = container.get_config_item(key)
+        try:  # the model's value in effect (a replaced or cleared line is not)
+            value = get_item(cfg, key).removesuffix("\n")
+        except KeyError:
+            raise UsageError(f"unknown config key '{key}'") from None
+        if not value:
+            continue  # LXC prints nothing for an unset key
         # LXC: -H with a single -c prints the bare value
-        echo("\n".join(values) if raw and len(config_keys) == 1
-             else f"{key} = " + "\n".join(values))
+        echo(value if raw and len(config_keys) == 1 else f"{key} = {value}")
     filters = sum((show_state, show_pid, show_ips, show_stats))
     if config_keys and not filters:
         return

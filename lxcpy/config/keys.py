@@ -29,6 +29,7 @@ from lxcpy.config.model import (
     IPv4Address,
     MountEntry,
     NetConfig,
+    Origin,
 )
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
@@ -72,7 +73,7 @@ class Key:
     """One row of the table."""
 
     __slots__ = ("name", "parse", "store", "clear", "legacy", "acted", "only", "repeat",
-                 "applied_by")
+                 "applied_by", "get")
 
     def __init__(self, name: str, parse: Parse, store: Store | None = None,
                  clear: Clear | None = None, legacy: tuple[str, ...] = (),
@@ -88,6 +89,8 @@ class Key:
         self.repeat = repeat  # each line adds (lists) instead of replacing
         # who acts on the stored value: "module:function", or a marker (see APPLIED_BY)
         self.applied_by: str | None = None
+        # LXC's get: (cfg, today's key, match) -> the value as get_config_item returns it
+        self.get: Callable[[ContainerConfig, str, Any], str] = get_lines
 
     def __repr__(self) -> str:
         return f"Key({self.name!r})"
@@ -353,6 +356,11 @@ def _unescape_fstab(text: str) -> str:
 
 
 def _mount_entry(value: str, ctx: Ctx) -> MountEntry:
+    return mount_entry(value, ctx.entry.origin)
+
+
+def mount_entry(value: str, origin: Origin | None = None) -> MountEntry:
+    """One fstab-format line (lxc.mount.entry, and each line of lxc.mount.fstab)."""
     fields = value.split()
     if not 4 <= len(fields) <= 6:
         raise Invalid(f"'{value}' is not a mount entry "
@@ -362,7 +370,7 @@ def _mount_entry(value: str, ctx: Ctx) -> MountEntry:
         raise Invalid(f"'{value}': dump and pass must be numbers")
     numbers = [int(f) for f in extra] + [0, 0]
     source, target, fstype, options = (_unescape_fstab(f) for f in fields[:4])
-    return MountEntry(source, target, fstype, options, numbers[0], numbers[1], ctx.entry.origin)
+    return MountEntry(source, target, fstype, options, numbers[0], numbers[1], origin)
 
 
 MOUNT_AUTO = frozenset(
@@ -1125,6 +1133,10 @@ APPLIED_BY: dict[str, str] = {
 }
 for _row in KEYS:
     _row.applied_by = APPLIED_BY.get(_row.name)
+    if _row.name == "lxc.net":
+        _row.get = _get_networks
+    elif _row.name == "lxc.net.<N>.hwaddr":
+        _row.get = _get_hwaddr
 
 # where a security module is on, its keys are refused: lxcpy loads no profiles
 _LSM_ON = {"lxc.apparmor.": ("AppArmor", "/sys/module/apparmor/parameters/enabled"),
@@ -1305,4 +1317,4 @@ def canonical_key(key: str) -> str:
 
 __all__ = ["APPLIED_BY", "CAPABILITIES", "KEYS", "KEYS_NOT_ACTED_ON", "NET_KEYS", "REFUSED",
            "WARNED", "Ctx", "Invalid", "Key", "Match", "canonical_key", "check_start", "lookup",
-           "origin_of", "parse_prlimit", "randomize_hwaddr"]
+           "mount_entry", "origin_of", "parse_prlimit", "randomize_hwaddr"]

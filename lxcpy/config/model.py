@@ -126,7 +126,11 @@ class ContainerConfig:
     """Everything a container's config says, in the form the runtime uses."""
 
     path: str | None = None  # the config file, if any
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)  # every line read, includes expanded
+    # the file as written (LXC's unexpanded config): (raw line, its Entry or None for a
+    # comment, the value it was read with); blank lines dropped, includes not expanded.
+    # parser.to_text writes it back; set_item/clear_item edit it
+    lines: list[tuple[str, Entry | None, str]] = field(default_factory=list)
 
     uts_name: str | None = None
     arch: str | None = None
@@ -220,11 +224,12 @@ class ContainerConfig:
     not_acted_on: list[Entry] = field(default_factory=list)
 
     def get_config_item(self, key: str) -> list[str]:
-        """Values of ``key`` (today's or legacy spelling) in file order."""
-        from lxcpy.config.keys import canonical_key
+        """Values of ``key`` (today's or legacy spelling) in effect, in file order: a
+        replaced or cleared line's value is gone (LXC's rule, keys.in_effect)."""
+        from lxcpy.config.keys import canonical_key, in_effect
 
         want = canonical_key(key)
-        return [e.value for e in self.entries if e.canonical == want]
+        return [e.value for e in in_effect(self) if e.canonical == want]
 
     @property
     def wants_netns(self) -> bool:

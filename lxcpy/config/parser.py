@@ -67,10 +67,17 @@ class _Parser:
         self.legacy_nets = sum(1 for e in cfg.entries if e.key == "lxc.network.type")
 
     # ---- lines ---------------------------------------------------------------------------
-    def feed(self, text: str, file: str, base_dir: str, stack: tuple[str, ...]) -> None:
+    def feed(self, text: str, file: str, base_dir: str, stack: tuple[str, ...],
+             top: bool = False) -> None:
+        """``top``: the file itself (not an include): its lines are kept as written."""
+        lines = self.cfg.lines
         for number, raw in enumerate(text.split("\n"), 1):
             line = raw.lstrip(_BLANKS)
-            if not line.strip() or line.startswith("#"):
+            if not line.strip():
+                continue  # LXC drops blank lines from the config it keeps
+            if line.startswith("#"):
+                if top:
+                    lines.append((raw.rstrip("\r"), None, ""))
                 continue
             if not line.startswith("lxc."):
                 raise ConfigError(f"invalid config line '{line.rstrip(_TRAILING)}'", file, number)
@@ -78,12 +85,19 @@ class _Parser:
             if not eq:
                 raise ConfigError(f"invalid config line '{line.rstrip(_TRAILING)}': "
                                   "no '=' after the key", file, number)
-            self.set(key.rstrip(_TRAILING), _unquote(value.strip(_TRAILING)),
-                     Origin(file, number), base_dir, stack)
+            written = _unquote(value.strip(_TRAILING))
+            entry = self.set(key.rstrip(_TRAILING), written, Origin(file, number), base_dir,
+                             stack)
+            if top:  # to_text rewrites the line only if the model changed its value
+                lines.append((raw.rstrip("\r"), entry, written))
 
     def set(self, key: str, value: str, origin: Origin, base_dir: str,
-            stack: tuple[str, ...] = ()) -> None:
-        """Apply one ``key = value`` (value already trimmed and unquoted)."""
+            stack: tuple[str, ...] = ()) -> Entry:
+        """Apply one ``key = value`` (value already trimmed and unquoted).
+
+        LXC's rule for repeats: a list key's line adds, any other key's line replaces the
+        earlier ones, and an empty value clears the key (a prefix: every key under it).
+        ``cfg.entries`` keeps every line; keys.in_effect replays this rule over them."""
         file, line = origin.file, origin.line
         try:
             match = keys.lookup(key)
@@ -107,7 +121,7 @@ class _Parser:
         if canonical == "lxc.include":
             if value:
                 self.include(value, origin, base_dir, stack)
-            return
+            return entry
 
         net = None
         if canonical.startswith("lxc.net"):
@@ -118,10 +132,11 @@ class _Parser:
         if value == "":  # LXC: an empty value clears the key (or every key under a prefix)
             if row.clear is not None:
                 row.clear(ctx)
-            self.forget(canonical, prefix=match.bare or canonical in ("lxc.hook", "lxc.net"))
+            prefix = match.bare or canonical in ("lxc.hook", "lxc.net")
+            self.forget(canonical, prefix)
             if net is not None and match.sub is not None:
                 net.origins.pop(match.sub, None)
-            return
+            return entry
         try:
             if match.bare:
                 raise keys.Invalid(f"takes no value: an empty value clears every {canonical}.* "
@@ -137,6 +152,7 @@ class _Parser:
             cfg.not_acted_on.append(entry)
         if net is not None and match.sub is not None:
             net.origins[match.sub] = origin
+        return entry
 
     def forget(self, canonical: str, prefix: bool = False) -> None:
         """Drop not-acted-on records of a key that was cleared or replaced."""
@@ -222,7 +238,7 @@ def parse_text(text: str, filename: str = "<string>", base_dir: str | None = Non
     cfg = ContainerConfig(path=path)
     parser = _Parser(cfg, randomize_hwaddr, environ)
     stack = (os.path.realpath(path),) if path else ()
-    parser.feed(text, filename, base_dir, stack)
+    parser.feed(text, filename, base_dir, stack, top=True)
     return parser.finish()
 
 
@@ -265,4 +281,126 @@ def format_entries(entries: list[Entry], canonical: bool = False) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-__all__ = ["apply_overrides", "format_entries", "parse_file", "parse_text"]
+# ---- the model as LXC's API sees it: set / get / clear one item, write the config back ----
+API = "<api>"  # the origin of a value set through set_item
+
+
+def _net_index(key: str) -> int | None:
+    """N for ``lxc.net.N`` / ``lxc.network.N`` (a whole interface), else None."""
+    for head in ("lxc.net.", "lxc.network."):
+        rest = key[len(head):] if key.startswith(head) else ""
+        if rest and rest.isascii() and rest.isdigit():
+            return int(rest)
+    return None
+
+
+def _row(key: str) -> keys.Match:
+    try:
+        match = keys.lookup(key)
+    except keys.Invalid:
+        match = None
+    if match is None:
+        raise KeyError(key)
+    return match
+
+
+def set_item(cfg: ContainerConfig, key: str, value: str, *,
+             environ: Mapping[str, str] | None = None) -> None:
+    """LXC's set_config_item: apply ``key = value`` to the model and to its lines.
+
+    A non-list key replaces its earlier lines; an empty value clears. KeyError for an
+    unknown key, ConfigError for a bad value (the model is then unchanged)."""
+    if value == "":
+        clear_item(cfg, key)
+        return
+    match = _row(key)
+    origin = Origin(cfg.path or API, 0)
+    if match.row.only and match.index is not None:  # checked at once, not at the next load
+        net = next((n for n in cfg.networks if n.index == match.index), None)
+        if net is not None and net.type is not None and net.type not in match.row.only:
+            raise ConfigError(f"only valid for a {' or '.join(match.row.only)} interface, "
+                              f"not {net.type}", origin.file, origin.line, key=key)
+    base_dir = os.path.dirname(cfg.path) if cfg.path else os.getcwd()
+    parser = _Parser(cfg, True, environ)  # hwaddr xx digits: filled once, and written so
+    had = len(cfg.entries)
+    try:
+        entry = parser.set(key, value.strip(_TRAILING), origin, base_dir)
+    except ConfigError:
+        del cfg.entries[had:]  # a refused value leaves no line behind
+        raise
+    if not match.row.repeat and entry.canonical != "lxc.include":
+        _drop_lines(cfg, entry.canonical)
+    cfg.lines.append((f"{entry.key} = {entry.value}", entry, entry.value))
+
+
+def clear_item(cfg: ContainerConfig, key: str) -> None:
+    """LXC's clear_config_item: the key (a prefix or ``lxc.net.N``: everything under it)
+    is gone from the model and from its lines."""
+    index = _net_index(key)
+    if index is not None:
+        canonical = f"lxc.net.{index}"
+        cfg.networks[:] = [n for n in cfg.networks if n.index != index]
+        cfg.not_acted_on[:] = [e for e in cfg.not_acted_on
+                               if not e.canonical.startswith(canonical + ".")]
+        cfg.entries[:] = [e for e in cfg.entries if not e.canonical.startswith(canonical + ".")]
+        _drop_lines(cfg, canonical, prefix=True)
+        return
+    match = _row(key)
+    base_dir = os.path.dirname(cfg.path) if cfg.path else os.getcwd()
+    entry = _Parser(cfg, False, None).set(key, "", Origin(cfg.path or API, 0), base_dir)
+    prefix = match.bare or entry.canonical in ("lxc.hook", "lxc.net")
+    _drop_lines(cfg, entry.canonical, prefix)
+
+
+def _drop_lines(cfg: ContainerConfig, canonical: str, prefix: bool = False) -> None:
+    below = canonical + "."
+    cfg.lines[:] = [line for line in cfg.lines if line[1] is None or (
+        line[1].canonical != canonical and not (prefix and line[1].canonical.startswith(below)))]
+
+
+def get_item(cfg: ContainerConfig, key: str) -> str:
+    """LXC's get_config_item: the value in effect; a list key's values (and a prefix's
+    ``key = value`` lines) each end with a newline; "" when unset. KeyError if unknown."""
+    index = _net_index(key)
+    if index is not None:  # LXC: the interface's set keys, like get_keys
+        return "".join(k + "\n" for k in get_keys(cfg, key))
+    match = _row(key)
+    canonical = match.canonical if match.canonical is not None else key
+    return match.row.get(cfg, canonical, match)
+
+
+def get_keys(cfg: ContainerConfig, key: str | None = None) -> list[str]:
+    """LXC's get_keys: the keys one can set (under ``key``); for ``lxc.net.N`` the
+    interface's keys its type allows, as ``lxc.net.N.<sub>`` names them (python3-lxc's
+    network objects use the last part)."""
+    index = _net_index(key or "")
+    if index is not None:
+        net = next((n for n in cfg.networks if n.index == index), None)
+        kind = net.type if net is not None else None
+        return [sub for sub, row in keys.NET_KEYS.items()
+                if not row.only or kind in row.only]
+    names = [row.name for row in keys.KEYS]
+    names += [f"lxc.net.<N>.{sub}" for sub in keys.NET_KEYS]
+    if key:
+        names = [n for n in names if n.startswith(key)]
+    return names
+
+
+def to_text(cfg: ContainerConfig) -> str:
+    """The config as a file: the lines as written (comments and order kept, includes not
+    expanded), with what set_item/clear_item changed. Loads back to the same model."""
+    out = []
+    for raw, entry, value in cfg.lines:
+        if entry is not None and entry.value != value:  # e.g. hwaddr xx digits filled
+            raw = f"{entry.key} = {entry.value}"
+        out.append(raw + "\n")
+    return "".join(out)
+
+
+def new_config(path: str | None = None) -> ContainerConfig:
+    """An empty model (of the file ``path``, which need not exist yet)."""
+    return ContainerConfig(path=path)
+
+
+__all__ = ["apply_overrides", "clear_item", "format_entries", "get_item", "get_keys",
+           "new_config", "parse_file", "parse_text", "set_item", "to_text"]

@@ -27,17 +27,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import shutil
 import struct
 import subprocess
 from typing import TYPE_CHECKING
 
-from lxcpy.config.keys import canonical_key
 from lxcpy.errors import LxcError
 
 if TYPE_CHECKING:
+    from lxcpy.config.model import ContainerConfig
     from lxcpy.container import Container
 
 MISSING = "busybox is not installed on the host (apt-get install busybox-static)"
@@ -66,8 +65,6 @@ MOUNT_ENTRIES = ("shm dev/shm tmpfs defaults,create=dir 0 0",
 LIB_ENTRIES = ("/lib lib none ro,bind,optional 0 0", "/usr/lib usr/lib none ro,bind,optional 0 0",
                "/lib64 lib64 none ro,bind,optional 0 0",
                "/usr/lib64 usr/lib64 none ro,bind,optional 0 0")
-
-_KEY_LINE = re.compile(r"^\s*(lxc\.[A-Za-z0-9_.]+)\s*=\s*(.*?)\s*$")
 
 RCS = """#!/bin/sh
 # Boot script of the busybox container, run once by init (::sysinit).
@@ -111,7 +108,10 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
     if busybox is None:
         raise LxcError(MISSING)
     busybox = os.path.realpath(busybox)
-    user = _user_keys(config_text)
+    from lxcpy.config.parser import parse_text, set_item, to_text
+
+    cfg = parse_text(config_text, container.paths.config)  # the one parser reads it
+    user = _user_keys(cfg)
 
     rootfs = _rootfs_dir(container, opts.rootfs, user.get("lxc.rootfs.path"))
     made = _claim(rootfs)
@@ -129,13 +129,19 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
         _unclaim(rootfs, made)
         raise
 
-    lines = ["", "# Written by the busybox template (lxcpy): the user's lines above win"]
+    def comment(text: str) -> None:
+        cfg.lines.append((text, None, ""))
+
+    def line(key: str, value: str) -> None:
+        set_item(cfg, key, value)  # through the model: a list key adds, others replace
+
+    comment("# Written by the busybox template (lxcpy): the user's lines above win")
     if args:
-        lines.append("# Parameters passed to the template: " + " ".join(args))
+        comment("# Parameters passed to the template: " + " ".join(args))
 
     def add(key: str, value: str) -> None:
         if key not in user:
-            lines.append(f"{key} = {value}")
+            line(key, value)
 
     add("lxc.rootfs.path", "dir:" + rootfs)
     add("lxc.signal.halt", "SIGUSR1")  # busybox init's halt signal (SIGPWR is ignored)
@@ -147,10 +153,12 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
     if "lxc.cap.keep" not in user:  # the two cannot be combined
         add("lxc.cap.drop", CAP_DROP)
     if profile is not None:
-        lines.append(f"lxc.seccomp.profile = {profile}")
+        line("lxc.seccomp.profile", profile)
     for prefix in ("lxc.cgroup.devices.", "lxc.cgroup2.devices."):
         if not any(k.startswith(prefix) for k in user):
-            lines += [prefix + line for line in DEVICES]
+            for rule in DEVICES:
+                key, _, value = rule.partition(" = ")
+                line(prefix + key, value)
     add("lxc.mount.auto", MOUNT_AUTO)
     entries = list(MOUNT_ENTRIES)
     if not is_static_elf(busybox):
@@ -158,9 +166,8 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
     taken = {v.split()[1].strip("/") for v in user.get_all("lxc.mount.entry") if v.split()[1:]}
     for entry in entries:
         if entry.split()[1].strip("/") not in taken:
-            lines.append(f"lxc.mount.entry = {entry}")
-    text = config_text if config_text.endswith("\n") or not config_text else config_text + "\n"
-    return text + "\n".join(lines) + "\n"
+            line("lxc.mount.entry", entry)
+    return to_text(cfg)
 
 
 def _install_seccomp(container: Container) -> str:
@@ -188,20 +195,12 @@ class _Keys(dict[str, str]):
         return self.values.get(key, [])
 
 
-def _user_keys(text: str) -> _Keys:
+def _user_keys(cfg: ContainerConfig) -> _Keys:
+    """The user's keys in effect (2008 spellings under today's, cleared keys gone)."""
     keys = _Keys()
-    for line in text.splitlines():
-        match = _KEY_LINE.match(line)
-        if not match:
-            continue
-        key = canonical_key(match.group(1))  # 2008 spellings too: lxc.utsname, lxc.tty
-        value = match.group(2).strip('"')
-        if not value:  # an empty value clears the key, as in LXC
-            keys.pop(key, None)
-            keys.values.pop(key, None)
-            continue
-        keys[key] = value
-        keys.values.setdefault(key, []).append(value)
+    for entry in cfg.entries:
+        keys[entry.canonical] = entry.value
+        keys.values.setdefault(entry.canonical, []).append(entry.value)
     return keys
 
 

@@ -123,11 +123,13 @@ def test_users_lines_win(tmp_path: Path) -> None:
 @needs_busybox
 def test_users_confinement_lines_win(tmp_path: Path) -> None:
     c = container(tmp_path)
-    text = busybox_template(c, "lxc.cap.keep = sys_admin\nlxc.seccomp.profile = /mine\n"
+    mine = tmp_path / "mine"  # the template reads the config through the parser: it must load
+    mine.write_text("2\ndenylist\n")
+    text = busybox_template(c, f"lxc.cap.keep = sys_admin\nlxc.seccomp.profile = {mine}\n"
                                "lxc.cgroup2.devices.allow = a\n", [])
     got = keys(text)
     assert not any(k == "lxc.cap.drop" for k, _ in got)  # cannot be combined with keep
-    assert [v for k, v in got if k == "lxc.seccomp.profile"] == ["/mine"]
+    assert [v for k, v in got if k == "lxc.seccomp.profile"] == [str(mine)]
     assert not (Path(c.paths.dir) / "common.seccomp").exists()
     assert [v for k, v in got if k.startswith("lxc.cgroup2.devices.")] == ["a"]
     assert len([k for k, _ in got if k.startswith("lxc.cgroup.devices.")]) == 13

@@ -271,7 +271,9 @@ def test_every_legacy_key(text: str, canonical: str, check: Check) -> None:
     last = cfg.entries[-1]
     assert last.canonical == canonical
     assert canonical_key(last.key) == canonical
-    assert cfg.get_config_item(last.key) == cfg.get_config_item(canonical) == [last.value]
+    # a clearing line (lxc.network =) leaves no value behind
+    want = [last.value] if last.value else []
+    assert cfg.get_config_item(last.key) == cfg.get_config_item(canonical) == want
 
 
 def test_every_legacy_spelling_has_a_case() -> None:

@@ -180,7 +180,7 @@ def test_empty_values_clear() -> None:
     assert cfg.hooks == {"stop": ["b"]}
     assert cfg.mount_auto == []
     assert cfg.rootfs_path is None
-    assert cfg.get_config_item("lxc.uts.name") == ["x", ""]
+    assert cfg.get_config_item("lxc.uts.name") == []  # cleared: no old value comes back
 
 
 def test_lxc_net_empty_clears_every_interface() -> None:
