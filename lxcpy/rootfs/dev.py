@@ -1,7 +1,7 @@
 """``lxc.autodev = 1``: a small tmpfs /dev inside the rootfs, filled like LXC's.
 
 Made before the mount entries (so ``shm dev/shm`` and friends land on it) and before
-pivot_root. Every path is resolved inside the rootfs (``Root.open``) and every node is
+pivot_root. Every path is resolved inside the rootfs (``pathrs.Root.open``) and every node is
 made relative to a directory fd of the new /dev, so a symlink in the rootfs can never
 make us create or mount something on the host.
 
@@ -19,7 +19,7 @@ import stat
 from lxcpy import kernel as k
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import KernelError, LxcError
-from lxcpy.rootfs.mounts import Root, fd_path
+from lxcpy.rootfs.pathrs import Root, fd_path
 
 DEV_SIZE = "500k"  # LXC's
 NODES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),

@@ -1,13 +1,13 @@
 """Mounts inside the container's private mount namespace, in the order the kernel sees them.
 
-Every target inside a rootfs is resolved with openat2(RESOLVE_IN_ROOT) and mounted through
-its ``/proc/self/fd/N`` path, so a symlink in the rootfs (absolute, ``../..``, or swapped
-between check and mount) can never make a mount land on the host (CVE-2015-1335 class).
+Every target inside a rootfs is resolved with openat2(RESOLVE_IN_ROOT) (lxcpy.rootfs.pathrs)
+and mounted, unmounted or tested through its ``/proc/self/fd/N`` path, so a symlink in the
+rootfs (absolute, ``../..``, or swapped between check and mount) can never make a mount land
+on the host (CVE-2015-1335 class).
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 
@@ -15,6 +15,7 @@ from lxcpy import kernel as k
 from lxcpy._record import dataclass
 from lxcpy.config.model import ContainerConfig, MountEntry
 from lxcpy.errors import KernelError, LxcError
+from lxcpy.rootfs.pathrs import Root, fd_path, open_path
 
 _FLAGS = {
     "ro": (k.MS_RDONLY, True), "rw": (k.MS_RDONLY, False),
@@ -99,73 +100,6 @@ def parse_fstab(path: str) -> list[MountEntry]:
     return entries
 
 
-class Root:
-    """The directory the container will see as ``/``, with safe path resolution inside it."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-    def inner(self, target: str) -> str:
-        """The target as a path relative to the root (absolute targets too)."""
-        rel = target
-        if rel.startswith(self.path.rstrip("/") + "/"):
-            rel = rel[len(self.path.rstrip("/")):]
-        return rel.lstrip("/") or "."
-
-    def open(self, target: str, create: str | None = None) -> int:
-        """An O_PATH fd of ``target`` resolved inside the root; create it if asked."""
-        rel = self.inner(target)
-        try:
-            return k.openat2(self.fd, rel, os.O_PATH, k.RESOLVE_IN_ROOT | k.RESOLVE_NO_MAGICLINKS)
-        except KernelError as exc:
-            if exc.errno != errno.ENOENT or create is None:
-                raise
-        self._create(rel, create)
-        return k.openat2(self.fd, rel, os.O_PATH, k.RESOLVE_IN_ROOT | k.RESOLVE_NO_MAGICLINKS)
-
-    def _create(self, rel: str, kind: str) -> None:
-        # walk component by component, each step resolved inside the root
-        parts = [p for p in rel.split("/") if p and p != "."]
-        dirfd = os.dup(self.fd)
-        try:
-            for i, part in enumerate(parts):
-                last = i == len(parts) - 1
-                sub = "/".join(parts[: i + 1])
-                try:
-                    nxt = k.openat2(self.fd, sub, os.O_PATH, k.RESOLVE_IN_ROOT
-                                    | k.RESOLVE_NO_MAGICLINKS)
-                except KernelError as exc:
-                    if exc.errno != errno.ENOENT:
-                        raise
-                    parent = k.openat2(self.fd, "/".join(parts[:i]) or ".",
-                                       os.O_DIRECTORY, k.RESOLVE_IN_ROOT
-                                       | k.RESOLVE_NO_MAGICLINKS)
-                    try:
-                        if last and kind == "file":
-                            fd = os.open(part, os.O_CREAT | os.O_EXCL | os.O_WRONLY
-                                         | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=parent)
-                            os.close(fd)
-                        else:
-                            try:
-                                os.mkdir(part, 0o755, dir_fd=parent)
-                            except FileExistsError:
-                                pass
-                    finally:
-                        os.close(parent)
-                    continue
-                os.close(nxt)
-        finally:
-            os.close(dirfd)
-
-
-def fd_path(fd: int) -> str:
-    return f"/proc/self/fd/{fd}"
-
-
 def mount_entry(entry: MountEntry, root: Root | None) -> None:
     """Mount one fstab-style entry; targets resolve inside ``root`` when there is one."""
     opts = parse_options(entry.options)
@@ -210,7 +144,7 @@ def _mount_entry_from(entry: MountEntry, opts: MountOptions, root: Root | None,
             else:
                 os.makedirs(os.path.dirname(target) or "/", exist_ok=True)
                 open(target, "a").close()
-        fd = os.open(target, os.O_PATH | os.O_CLOEXEC)
+        fd = open_path(None, target)
     try:
         target = fd_path(fd)
         flags = opts.flags & ~k.MS_RDONLY if opts.bind else opts.flags
@@ -220,16 +154,14 @@ def _mount_entry_from(entry: MountEntry, opts: MountOptions, root: Root | None,
         os.close(fd)
     if opts.bind and (opts.flags & ~(k.MS_BIND | k.MS_REC)):
         # bind mounts ignore most flags: apply them with a remount of the new mount
-        fd = root.open(entry.target) if root is not None else os.open(
-            entry.target, os.O_PATH | os.O_CLOEXEC)
+        fd = open_path(root, entry.target)
         try:
             k.mount(None, fd_path(fd), None,
                     k.MS_REMOUNT | k.MS_BIND | (opts.flags & ~k.MS_REC), None)
         finally:
             os.close(fd)
     if opts.propagation:
-        fd = root.open(entry.target) if root is not None else os.open(
-            entry.target, os.O_PATH | os.O_CLOEXEC)
+        fd = open_path(root, entry.target)
         try:
             k.mount(None, fd_path(fd), None, opts.propagation, None)
         finally:
@@ -252,12 +184,12 @@ def _mount_at(root: Root | None, target: str, source: str, fstype: str | None, f
 
 
 def _bind_remount_ro(root: Root | None, target: str) -> None:
-    path_fd = root.open(target) if root else os.open(target, os.O_PATH | os.O_CLOEXEC)
+    path_fd = open_path(root, target)
     try:
         k.mount(fd_path(path_fd), fd_path(path_fd), None, k.MS_BIND, None)
     finally:
         os.close(path_fd)
-    path_fd = root.open(target) if root else os.open(target, os.O_PATH | os.O_CLOEXEC)
+    path_fd = open_path(root, target)
     try:
         k.mount(None, fd_path(path_fd), None,
                 k.MS_REMOUNT | k.MS_BIND | k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV
@@ -266,15 +198,11 @@ def _bind_remount_ro(root: Root | None, target: str) -> None:
         os.close(path_fd)
 
 
-def _path_fd(root: Root | None, target: str) -> int:
-    return root.open(target) if root else os.open(target, os.O_PATH | os.O_CLOEXEC)
-
-
 def _bind(root: Root | None, source: str, target: str, flags: int = k.MS_BIND) -> None:
     """Bind (or, with MS_MOVE, move) ``source`` onto ``target``, both inside the root."""
-    src = _path_fd(root, source)
+    src = open_path(root, source)
     try:
-        dst = _path_fd(root, target)
+        dst = open_path(root, target)
         try:
             k.mount(fd_path(src), fd_path(dst), None, flags, None)
         finally:
@@ -299,7 +227,7 @@ def mount_proc(root: Root | None, mode: str, own_netns: bool) -> None:
     _bind_remount_ro(root, "/proc/sys")
     if own_netns:
         _bind(root, "/proc/net", "/proc/sys/net", k.MS_MOVE)
-    if os.path.exists(root.path + "/proc/sysrq-trigger" if root else "/proc/sysrq-trigger"):
+    if root.exists("/proc/sysrq-trigger") if root else os.path.exists("/proc/sysrq-trigger"):
         _bind_remount_ro(root, "/proc/sysrq-trigger")  # absent without CONFIG_MAGIC_SYSRQ
 
 
@@ -348,8 +276,11 @@ def mount_cgroups(root: Root | None, mode: str) -> None:
     if layout.v2_mount:
         sub = "unified" if layout.v1 else ""
         target = f"/sys/fs/cgroup/{sub}" if sub else "/sys/fs/cgroup"
-        if not sub:
-            k.umount2(root.path + "/sys/fs/cgroup" if root else "/sys/fs/cgroup", k.MNT_DETACH)
+        if not sub:  # the tmpfs above goes: cgroup2 itself is /sys/fs/cgroup
+            if root is not None:
+                root.umount("/sys/fs/cgroup", k.MNT_DETACH)
+            else:
+                k.umount2("/sys/fs/cgroup", k.MNT_DETACH)
         _mount_at(root, target, "cgroup2", "cgroup2",
                   k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | ro)
     if mode in ("ro", "mixed"):
@@ -428,7 +359,7 @@ def setup_mounts(cfg: ContainerConfig, root: Root | None) -> None:
 
 def pivot(root: Root, read_only: bool) -> None:
     """pivot_root into the rootfs and detach the old root (runc's "." trick)."""
-    os.chdir(root.path)
+    root.chdir()
     k.pivot_root(".", ".")
     k.umount2(".", k.MNT_DETACH)
     os.chdir("/")

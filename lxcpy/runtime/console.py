@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
     from lxcpy.config.model import ContainerConfig
     from lxcpy.paths import ContainerPaths
-    from lxcpy.rootfs.mounts import Root
+    from lxcpy.rootfs.pathrs import Root
     from lxcpy.runtime.loop import Loop
 
 RING_SIZE = 64 * 1024
@@ -407,7 +407,7 @@ def _stdin_is_terminal() -> bool:
 
 
 def _bind_onto(root: Root, target: str, fd: int) -> None:
-    from lxcpy.rootfs.mounts import fd_path
+    from lxcpy.rootfs.pathrs import fd_path
 
     # By its path, not /proc/self/fd/N: the fd was opened before our mount namespace was
     # made, and the kernel refuses to bind from a mount of another namespace (EINVAL).

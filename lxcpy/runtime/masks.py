@@ -15,7 +15,7 @@ import stat
 from lxcpy import kernel as k
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import KernelError, LxcError
-from lxcpy.rootfs.mounts import Root, fd_path
+from lxcpy.rootfs.pathrs import Root, fd_path
 
 
 def apply_masks(cfg: ContainerConfig, root: Root | None) -> None:
