@@ -50,8 +50,7 @@ class OciConsole(Console):
             return
         if root is not None:
             _bind_onto(root, "/dev/console", term.slave)
-        os.close(term.master)
-        os.setsid()
+        os.setsid()  # (the master is not ours here: the fd clean-up closed it)
         fcntl.ioctl(term.slave, termios.TIOCSCTTY, 0)
         for target in (0, 1, 2):
             os.dup2(term.slave, target)

@@ -1,0 +1,319 @@
+"""lxcpy-oci's command line against the real kernel, on a bundle made from busybox-static."""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lxcpy.oci.spec import default_spec
+from tests.integration.helpers import cgroup_mounts, tool, unique, wait_until
+
+BUSYBOX = shutil.which("busybox") or "/bin/busybox"
+pytestmark = [pytest.mark.root, pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists(BUSYBOX), reason="needs root and busybox")]
+
+
+def oci(root: Path, *args: str, timeout: float = 60,
+        **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run lxcpy-oci; its output through files, not pipes: the container's process gets
+    the caller's stdio (as with runc), so a pipe would not see EOF while it runs."""
+    argv = [tool("lxcpy-oci"), "--root", str(root), *args]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.run(argv, stdout=out, stderr=err, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, proc.returncode, out.read(), err.read())
+
+
+def make_bundle(path: Path, args: list[str], **process: object) -> Path:
+    rootfs = path / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    for d in ("proc", "dev", "sys", "tmp"):
+        (rootfs / d).mkdir()
+    shutil.copy(BUSYBOX, rootfs / "bin" / "busybox")
+    for applet in ("sh", "sleep", "cat", "echo", "id", "hostname", "ls", "true"):
+        (rootfs / "bin" / applet).symlink_to("busybox")
+    spec = default_spec(terminal=False)
+    spec["process"]["args"] = args
+    spec["process"].update(process)
+    (path / "config.json").write_text(json.dumps(spec))
+    return path
+
+
+def write_spec(bundle: Path, change) -> None:  # noqa: ANN001
+    spec = json.loads((bundle / "config.json").read_text())
+    change(spec)
+    (bundle / "config.json").write_text(json.dumps(spec))
+
+
+def leftovers(cid: str) -> list[str]:
+    """Cgroups named after the container, anywhere in any hierarchy."""
+    found = []
+    for mount in cgroup_mounts():
+        found += [str(p) for p in mount.glob(f"lxc.payload.{cid}*")]
+    return found
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "state"
+    yield root
+    if root.exists():  # anything a failed test left: force-delete it
+        for cid in os.listdir(root):
+            oci(root, "delete", "--force", cid)
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    return make_bundle(tmp_path / "bundle", ["sleep", "1000"])
+
+
+def status(root: Path, cid: str) -> str:
+    out = oci(root, "state", cid)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["status"]
+
+
+# ---- bad input: one line, runc's exit code (1), nothing left behind ------------------------
+def test_bad_input(tmp_path: Path, root: Path, bundle: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    notjson = tmp_path / "notjson"
+    notjson.mkdir()
+    (notjson / "config.json").write_text("{oops")
+    badns = make_bundle(tmp_path / "badns", ["true"])
+    write_spec(badns, lambda s: s["linux"]["namespaces"].append({"type": "bogus"}))
+    cid = unique("o")
+    cases = [
+        (["create", "--bundle", str(empty), cid], "config.json: no such file"),
+        (["create", "--bundle", str(notjson), cid], "not JSON"),
+        (["create", "--bundle", str(badns), cid], "unknown namespace type 'bogus'"),
+        (["create", "--bundle", str(bundle), "a/b"], "invalid container id format: a/b"),
+        (["start", cid], f"container does not exist: {cid}"),
+        (["state", cid], f"container does not exist: {cid}"),
+        (["kill", cid], f"container does not exist: {cid}"),
+        (["delete", cid], f"container does not exist: {cid}"),
+        (["bogus-command"], "invalid choice"),
+    ]
+    for args, message in cases:
+        out = oci(root, *args)
+        assert out.returncode == 1, (args, out)
+        assert out.stdout == "", args
+        lines = out.stderr.splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, out.stderr)
+        assert not (root / cid).exists() and not (root / "a").exists()
+        assert leftovers(cid) == []
+    assert oci(root, "delete", "--force", cid).returncode == 0  # runc: gone is fine
+
+
+def test_id_in_use_and_start_twice(root: Path, bundle: Path) -> None:
+    cid = unique("o")
+    assert oci(root, "create", "--bundle", str(bundle), cid).returncode == 0
+    out = oci(root, "create", "--bundle", str(bundle), cid)
+    assert (out.returncode, out.stderr) == (1, f"container with id exists: {cid}\n")
+    assert status(root, cid) == "created"
+    assert oci(root, "start", cid).returncode == 0
+    out = oci(root, "start", cid)
+    assert (out.returncode, out.stderr) == (1, "cannot start an already running container\n")
+    out = oci(root, "delete", cid)
+    assert out.returncode == 1
+    assert out.stderr == f"cannot delete container {cid} that is not stopped: running\n"
+    assert oci(root, "delete", "--force", cid).returncode == 0
+    assert not (root / cid).exists() and leftovers(cid) == []
+
+
+# ---- the life cycle -------------------------------------------------------------------------
+def test_create_start_state_kill_delete(tmp_path: Path, root: Path, bundle: Path) -> None:
+    cid = unique("o")
+    pid_file = tmp_path / "pid"
+    out = oci(root, "create", "--bundle", str(bundle), "--pid-file", str(pid_file), cid)
+    assert out.returncode == 0, out.stderr
+    state = json.loads(oci(root, "state", cid).stdout)
+    assert state["status"] == "created" and state["id"] == cid
+    assert state["bundle"] == str(bundle) and state["ociVersion"].startswith("1.")
+    pid = int(pid_file.read_text())
+    assert state["pid"] == pid
+    # created: set up, but not yet the program (the init waits before its exec)
+    assert "sleep" not in Path(f"/proc/{pid}/cmdline").read_text()
+    cgroups = leftovers(cid)
+    assert cgroups and all(str(pid) in Path(c, "cgroup.procs").read_text().split()
+                           for c in cgroups)
+    assert oci(root, "start", cid).returncode == 0
+    assert status(root, cid) == "running"
+    assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"1000"]
+    listed = json.loads(oci(root, "list", "--format", "json").stdout)
+    assert [(s["id"], s["status"]) for s in listed] == [(cid, "running")]
+    assert json.loads(oci(root, "ps", "--format", "json", cid).stdout) == [pid]
+    assert oci(root, "kill", cid, "KILL").returncode == 0
+    assert wait_until(lambda: status(root, cid) == "stopped")
+    out = oci(root, "kill", cid)
+    assert (out.returncode, out.stderr) == (1, "container not running\n")
+    assert oci(root, "delete", cid).returncode == 0
+    assert not (root / cid).exists() and leftovers(cid) == []
+
+
+def test_run_exit_status_and_environment(tmp_path: Path, root: Path) -> None:
+    b = make_bundle(tmp_path / "b", ["sh", "-c", "echo $FOO $(hostname) $(id -u); exit 7"],
+                    env=["FOO=bar", "PATH=/bin"])
+    cid = unique("o")
+    out = oci(root, "run", "--bundle", str(b), cid)
+    assert out.returncode == 7, out.stderr
+    assert out.stdout == "bar runc 0\n"
+    assert not (root / cid).exists() and leftovers(cid) == []
+
+
+def test_confinement_of_the_init(tmp_path: Path, root: Path) -> None:
+    """The default spec's capabilities, no_new_privs, masked and read-only paths."""
+    b = make_bundle(tmp_path / "b", ["sh", "-c",
+                                     "grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status; "
+                                     "cat /proc/kcore | wc -c; "
+                                     "echo x > /proc/sys/kernel/hostname || echo ro-sys; "
+                                     "touch /newfile || echo ro-root"])
+    out = oci(root, "run", "--bundle", str(b), unique("o"))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split()
+    assert "0000000020000420" in lines  # CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE
+    assert lines[lines.index("NoNewPrivs:") + 1] == "1"
+    assert "ro-sys" in lines and "ro-root" in lines
+    assert lines[lines.index("NoNewPrivs:") + 2] == "0"  # /proc/kcore is /dev/null
+
+
+def test_exec_and_detached_exec(tmp_path: Path, root: Path, bundle: Path) -> None:
+    cid = unique("o")
+    assert oci(root, "run", "--detach", "--bundle", str(bundle), cid).returncode == 0
+    out = oci(root, "exec", cid, "--", "sh", "-c", "cat /proc/1/cmdline; echo; exit 5")
+    assert out.returncode == 5 and out.stdout.startswith("sleep\x001000"), out
+    process = tmp_path / "process.json"
+    process.write_text(json.dumps({"args": ["sleep", "500"], "cwd": "/tmp",
+                                   "env": ["PATH=/bin"], "user": {"uid": 1, "gid": 1}}))
+    pid_file = tmp_path / "exec.pid"
+    out = oci(root, "exec", "--detach", "--process", str(process), "--pid-file",
+              str(pid_file), cid)
+    assert out.returncode == 0, out.stderr
+    pid = int(pid_file.read_text())
+    assert os.stat(f"/proc/{pid}").st_uid == 1
+    assert os.readlink(f"/proc/{pid}/cwd").endswith("/tmp")
+    assert pid in json.loads(oci(root, "ps", "--format", "json", cid).stdout)
+    out = oci(root, "exec", cid, "/nonexistent")
+    assert out.returncode == 1 and "/nonexistent" in out.stderr
+    assert oci(root, "delete", "--force", cid).returncode == 0
+    assert not os.path.exists(f"/proc/{pid}/status") or "Z" in \
+        Path(f"/proc/{pid}/status").read_text().splitlines()[2]
+    assert leftovers(cid) == []
+
+
+def test_pause_and_resume(root: Path, bundle: Path) -> None:
+    cid = unique("o")
+    assert oci(root, "run", "-d", "--bundle", str(bundle), cid).returncode == 0
+    assert oci(root, "pause", cid).returncode == 0
+    assert status(root, cid) == "paused"
+    out = oci(root, "exec", cid, "true")
+    assert out.returncode == 1 and "paused" in out.stderr
+    out = oci(root, "pause", cid)
+    assert out.returncode == 1
+    assert oci(root, "resume", cid).returncode == 0
+    assert status(root, cid) == "running"
+    out = oci(root, "resume", cid)
+    assert (out.returncode, out.stderr) == (1, "container not paused\n")
+    assert oci(root, "delete", "--force", cid).returncode == 0
+    assert leftovers(cid) == []
+
+
+def test_hooks_get_the_state_on_stdin(tmp_path: Path, root: Path, bundle: Path) -> None:
+    log = tmp_path / "hooks.log"
+    hooks = {}
+    for kind in ("prestart", "createRuntime", "startContainer", "poststart", "poststop"):
+        hooks[kind] = [{"path": "/bin/sh", "args": ["sh", "-c",
+                        f"read -r s; echo \"{kind} $s\" >> {log}"]}]
+    write_spec(bundle, lambda s: s.update(hooks=hooks))
+    cid = unique("o")
+    assert oci(root, "create", "--bundle", str(bundle), cid).returncode == 0
+    assert oci(root, "start", cid).returncode == 0
+    assert oci(root, "delete", "--force", cid).returncode == 0
+    lines = log.read_text().splitlines()
+    kinds = [line.split(" ", 1)[0] for line in lines]
+    assert kinds == ["prestart", "createRuntime", "startContainer", "poststart", "poststop"]
+    states = [json.loads(line.split(" ", 1)[1]) for line in lines]
+    assert all(s["id"] == cid and s["bundle"] == str(bundle) for s in states)
+    assert states[0]["status"] == "created" and states[0]["pid"] > 0
+    assert states[-1]["status"] == "stopped"
+
+
+def test_failing_hook_undoes_the_create(tmp_path: Path, root: Path, bundle: Path) -> None:
+    write_spec(bundle, lambda s: s.update(hooks={"prestart": [{"path": "/bin/false"}]}))
+    cid = unique("o")
+    out = oci(root, "create", "--bundle", str(bundle), cid)
+    assert out.returncode == 1
+    assert out.stderr == "prestart hook /bin/false exited with status 1\n"
+    assert not (root / cid).exists() and leftovers(cid) == []
+
+
+def test_console_socket_gets_the_pty_master(tmp_path: Path, root: Path) -> None:
+    b = make_bundle(tmp_path / "b", ["sh", "-c", "tty; echo done"], terminal=True)
+    path = str(tmp_path / "console.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    cid = unique("o")
+    try:
+        proc = subprocess.Popen([tool("lxcpy-oci"), "--root", str(root), "create", "--bundle",
+                                 str(b), "--console-socket", path, cid],
+                                stderr=subprocess.PIPE, text=True)
+        conn, _ = server.accept()
+        fds = array.array("i")
+        msg, anc, _, _ = conn.recvmsg(1024, socket.CMSG_SPACE(fds.itemsize))
+        conn.close()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+        fds.frombytes(anc[0][2][:fds.itemsize])
+        master = fds[0]
+        assert stat.S_ISCHR(os.fstat(master).st_mode)
+        assert oci(root, "start", cid).returncode == 0
+        data = b""
+        while b"done" not in data:
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        os.close(master)
+        assert b"/dev/console" in data or b"/dev/pts/" in data, data
+    finally:
+        server.close()
+        if proc.stderr:
+            proc.stderr.close()
+        oci(root, "delete", "--force", cid)
+    assert leftovers(cid) == []
+
+
+def test_terminal_without_console_socket_is_refused(tmp_path: Path, root: Path) -> None:
+    b = make_bundle(tmp_path / "b", ["sh"], terminal=True)
+    cid = unique("o")
+    out = oci(root, "create", "--bundle", str(b), cid)
+    assert out.returncode == 1 and "console socket" in out.stderr
+    assert not (root / cid).exists() and leftovers(cid) == []
+
+
+def test_spec_features_version(tmp_path: Path, root: Path) -> None:
+    out = oci(root, "spec", cwd=str(tmp_path))
+    assert out.returncode == 0
+    assert json.loads((tmp_path / "config.json").read_text())["process"]["args"] == ["sh"]
+    out = oci(root, "spec", cwd=str(tmp_path))
+    assert out.returncode == 1 and "exists" in out.stderr
+    features = json.loads(oci(root, "features").stdout)
+    assert "network" in features["linux"]["namespaces"]
+    assert oci(root, "--version").stdout.startswith("lxcpy-oci version ")
+    out = oci(root, "--systemd-cgroup", "list")
+    assert out.returncode == 1 and out.stderr.startswith("--systemd-cgroup is not supported")
