@@ -167,7 +167,7 @@ def test_namespace_keep_and_default(lxcpath: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("extra", "key", "why"), [
     ("lxc.namespace.clone = pid uts\n", "lxc.namespace.clone", "mount namespace"),
     ("lxc.namespace.keep = mnt\n", "lxc.namespace.keep", "mount namespace"),
-    ("lxc.namespace.clone = mnt user\n", "lxc.namespace.clone", "user namespaces"),
+    ("lxc.namespace.clone = mnt user\n", "lxc.namespace.clone", "a user namespace needs lxc.idmap"),
     ("lxc.namespace.clone = mnt\nlxc.namespace.keep = net\n", "lxc.namespace.clone",
      "cannot be combined"),
     ("lxc.namespace.share.net = nosuchcontainer\n", "lxc.namespace.share.net",
