@@ -125,6 +125,22 @@ def _have_mkfs_btrfs() -> bool:
     return shutil.which("mkfs.btrfs") is not None and shutil.which("btrfs") is not None
 
 
+def _private_mounts() -> None:
+    """The test process (and the commands it runs) in a mount namespace of its own, the
+    host's mounts still propagating in: a container another test starts meanwhile would
+    otherwise copy the btrfs mount into its namespace and keep the loop device busy."""
+    from lxcpy import kernel as k
+
+    if _PRIVATE:
+        return  # done already (once per test process)
+    k.unshare(k.CLONE_NEWNS)
+    k.mount(None, "/", None, k.MS_REC | k.MS_SLAVE, None)
+    _PRIVATE.append(True)
+
+
+_PRIVATE: list[bool] = []
+
+
 @pytest.fixture
 def btrfs_lxcpath(tmp_path: Path) -> Iterator[Path]:
     if not _have_mkfs_btrfs():
@@ -133,6 +149,7 @@ def btrfs_lxcpath(tmp_path: Path) -> Iterator[Path]:
     with open(image, "wb") as f:
         f.truncate(256 << 20)
     subprocess.run(["mkfs.btrfs", "-q", str(image)], check=True, capture_output=True)
+    _private_mounts()
     point = tmp_path / "mnt"
     point.mkdir()
     device = subprocess.run(["losetup", "--find", "--show", str(image)], check=True,
