@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import lxc, unique, wait_until
+from tests.integration.helpers import cleanup_lxcpath, lxc, unique, wait_until
 from tests.integration.test_storage import make_busybox, mounts_under, run_in
 
 pytestmark = pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
@@ -255,3 +255,23 @@ def test_lxc_ephemeral_key_honoured_by_lxc_start(lxcpath: Path) -> None:
     assert (lxcpath / name / "config").is_file()  # kept while it runs
     lxc("stop", "-n", name, "-k", lxcpath=lxcpath, check=True)
     assert wait_until(lambda: not (lxcpath / name).exists(), timeout=20)
+
+
+def test_copy_into_another_lxcpath_and_destroy_f(lxcpath: Path, origin: str,
+                                                 tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    try:
+        new = unique("p")
+        lxc("copy", "-n", origin, "-N", new, "-p", str(other), "-s", lxcpath=lxcpath,
+            check=True)
+        assert (f"lxc.rootfs.path = overlay:{lxcpath / origin / 'rootfs'}:"
+                f"{other / new / 'delta0'}\n") in (other / new / "config").read_text()
+        assert (lxcpath / origin / "lxc_snapshots").read_text() == f"{other}\n{new}\n"
+        assert lxc("execute", "-n", new, "--", "cat", "/mark", lxcpath=other).stdout == \
+            "origin\n"
+        # -f, like -s, takes the clones along (never leaves one without its lower)
+        lxc("destroy", "-n", origin, "-f", lxcpath=lxcpath, check=True)
+        assert not (other / new).exists() and not (lxcpath / origin).exists()
+    finally:
+        cleanup_lxcpath(other)
