@@ -194,3 +194,23 @@ def test_btrfs_store_subvolume_snapshot_and_removal(btrfs_lxcpath: Path) -> None
     lxc("destroy", "-n", name, lxcpath=lxcpath, check=True)
     lxc("destroy", "-n", snap, lxcpath=lxcpath, check=True)
     assert subvolumes(lxcpath.parent) == []
+
+
+@pytest.mark.parametrize("bdev", ["overlay", "loop", "dir"])
+def test_failed_template_leaves_nothing(lxcpath: Path, bdev: str) -> None:
+    result = lxc("create", "-n", "f", "-t", "busybox", "-B", bdev, "--", "--bogus",
+                 lxcpath=lxcpath, timeout=60)
+    assert (result.returncode, result.stderr) == (
+        1, "lxc-create: f: busybox template: unrecognized arguments: --bogus\n")
+    assert not (lxcpath / "f").exists()
+    assert mounts_under(lxcpath) == []
+    attached = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    assert str(lxcpath) not in attached
+
+
+def test_bad_fssize_refused_before_anything(lxcpath: Path) -> None:
+    result = lxc("create", "-n", "f", "-t", "none", "-B", "loop", "--fssize", "lots",
+                 lxcpath=lxcpath)
+    assert (result.returncode, result.stderr) == (
+        1, "lxc-create: f: --fssize: 'lots' is not a size (e.g. 500M, 2G)\n")
+    assert not (lxcpath / "f").exists()
