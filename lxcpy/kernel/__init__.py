@@ -8,7 +8,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-from lxcpy.errors import KernelError
+from lxcpy.errors import KernelError, LxcError
 
 # namespace flags (linux/sched.h)
 CLONE_NEWNS = 0x00020000
@@ -74,13 +74,45 @@ RESOLVE_NO_SYMLINKS = 0x04
 RESOLVE_BENEATH = 0x08
 RESOLVE_IN_ROOT = 0x10
 
-SYS_pivot_root = 155  # x86_64
-SYS_openat2 = 437
-SYS_pidfd_send_signal = 424
-SYS_mount_setattr = 442
-SYS_clone = 56
-SYS_open_tree = 428
-SYS_move_mount = 429
+# System call numbers by architecture: they differ (155 is pivot_root on x86_64 and
+# getpgid on aarch64). x86_64: arch/x86/entry/syscalls/syscall_64.tbl; aarch64 and riscv64
+# share include/uapi/asm-generic/unistd.h (both checked against this machine's
+# /usr/include/x86_64-linux-gnu/asm/unistd_64.h and /usr/include/asm-generic/unistd.h).
+SYSCALLS: dict[str, dict[str, int]] = {
+    "x86_64": {"pivot_root": 155, "clone": 56, "keyctl": 250, "bpf": 321, "seccomp": 317,
+               "pidfd_send_signal": 424, "open_tree": 428, "move_mount": 429,
+               "pidfd_open": 434, "openat2": 437, "mount_setattr": 442},
+    "aarch64": {"pivot_root": 41, "clone": 220, "keyctl": 219, "bpf": 280, "seccomp": 277,
+                "pidfd_send_signal": 424, "open_tree": 428, "move_mount": 429,
+                "pidfd_open": 434, "openat2": 437, "mount_setattr": 442},
+}
+SYSCALLS["riscv64"] = SYSCALLS["aarch64"]
+
+
+def _abi() -> str:
+    """The architecture this interpreter was built for: its ABI decides the numbers, not
+    ``uname -m`` (which a 32-bit personality, lxc.arch = i686, turns into i686)."""
+    import sys
+
+    multiarch = getattr(sys.implementation, "_multiarch", "") or ""
+    return multiarch.split("-")[0] or os.uname().machine
+
+
+ARCH = _abi()
+
+
+def syscall_number(name: str, arch: str | None = None) -> int:
+    """The number of system call ``name`` here; one clear line where lxcpy has no table."""
+    table = SYSCALLS.get(arch or ARCH)
+    if table is None:
+        raise LxcError(f"{name}: lxcpy has no system call table for architecture "
+                       f"'{arch or ARCH}' (it knows {', '.join(sorted(SYSCALLS))})")
+    return table[name]
+
+
+def _sys(name: str, *args: object) -> int:
+    return int(libc().syscall(ctypes.c_long(syscall_number(name)), *args))
+
 
 AT_RECURSIVE = 0x8000
 MOUNT_ATTR_RDONLY = 0x1
@@ -135,7 +167,7 @@ def umount2(target: str, flags: int = 0) -> None:
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    rc = libc().syscall(ctypes.c_long(SYS_pivot_root), _b(new_root), _b(put_old))
+    rc = _sys("pivot_root", _b(new_root), _b(put_old))
     _check(rc, "pivot_root", new_root)
 
 
@@ -166,7 +198,7 @@ class _OpenHow(ctypes.Structure):
 def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
     """openat2(2): open ``path`` relative to ``dirfd`` with kernel-enforced resolution rules."""
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
-    rc = libc().syscall(ctypes.c_long(SYS_openat2), ctypes.c_int(dirfd), _b(path),
+    rc = _sys("openat2", ctypes.c_int(dirfd), _b(path),
                         ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
     return _check(rc, "openat2", path)
 
@@ -186,7 +218,7 @@ def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool =
     fd (a detached tree from :func:`open_tree`)."""
     attr = _MountAttr(attr_set, attr_clr, 0, userns_fd if userns_fd >= 0 else 0)
     flags = (AT_RECURSIVE if recursive else 0) | (AT_EMPTY_PATH if not path else 0)
-    rc = libc().syscall(ctypes.c_long(SYS_mount_setattr), ctypes.c_int(dirfd), _b(path),
+    rc = _sys("mount_setattr", ctypes.c_int(dirfd), _b(path),
                         ctypes.c_uint(flags), ctypes.byref(attr),
                         ctypes.c_size_t(ctypes.sizeof(attr)))
     _check(rc, "mount_setattr", path or f"fd {dirfd}")
@@ -195,14 +227,14 @@ def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool =
 def open_tree(path: str, flags: int = OPEN_TREE_CLONE | AT_RECURSIVE) -> int:
     """open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount tree at ``path`` (as
     a bind mount would make), held by the returned close-on-exec fd."""
-    rc = libc().syscall(ctypes.c_long(SYS_open_tree), ctypes.c_int(AT_FDCWD), _b(path),
+    rc = _sys("open_tree", ctypes.c_int(AT_FDCWD), _b(path),
                         ctypes.c_uint(flags | OPEN_TREE_CLOEXEC))
     return _check(rc, "open_tree", path)
 
 
 def move_mount(tree_fd: int, target: str) -> None:
     """move_mount(2): attach the detached tree of ``tree_fd`` on ``target``."""
-    rc = libc().syscall(ctypes.c_long(SYS_move_mount), ctypes.c_int(tree_fd), _b(""),
+    rc = _sys("move_mount", ctypes.c_int(tree_fd), _b(""),
                         ctypes.c_int(AT_FDCWD), _b(target),
                         ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
     _check(rc, "move_mount", target)
@@ -221,8 +253,9 @@ def fork_into(flags: int) -> int:
     from a single-threaded process only. Returns 0 in the child, its PID in the parent."""
     api = ctypes.pythonapi
     glibc = ctypes.PyDLL(None, use_errno=True)  # keeps the GIL across the call, as fork()
+    nr = syscall_number("clone")  # may refuse: before the fork hooks, which must pair
     api.PyOS_BeforeFork()
-    pid = glibc.syscall(ctypes.c_long(SYS_clone), ctypes.c_ulong(flags | SIGCHLD),
+    pid = glibc.syscall(ctypes.c_long(nr), ctypes.c_ulong(flags | SIGCHLD),
                         ctypes.c_void_p(None), ctypes.c_void_p(None), ctypes.c_void_p(None),
                         ctypes.c_ulong(0))
     if pid == 0:
@@ -235,13 +268,12 @@ def fork_into(flags: int) -> int:
     return pid
 
 
-SYS_keyctl = 250  # x86_64
 KEYCTL_JOIN_SESSION_KEYRING = 1
 
 
 def join_session_keyring() -> int:
     """keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring."""
-    rc = libc().syscall(ctypes.c_long(SYS_keyctl), ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING),
+    rc = _sys("keyctl", ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING),
                         ctypes.c_void_p(None), ctypes.c_long(0), ctypes.c_long(0),
                         ctypes.c_long(0))
     return _check(rc, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING")

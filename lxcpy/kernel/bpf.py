@@ -14,9 +14,7 @@ import struct
 from typing import NamedTuple
 
 from lxcpy.errors import KernelError
-from lxcpy.kernel import libc
-
-SYS_bpf = 321  # x86_64
+from lxcpy.kernel import libc, syscall_number
 
 # commands (linux/bpf.h enum bpf_cmd)
 BPF_PROG_LOAD = 5
@@ -106,7 +104,7 @@ def encode(program: list[Insn]) -> bytes:
 
 
 def _bpf(cmd: int, attr: ctypes.Array[ctypes.c_char], call: str, detail: str = "") -> int:
-    rc = libc().syscall(ctypes.c_long(SYS_bpf), ctypes.c_int(cmd), attr,
+    rc = libc().syscall(ctypes.c_long(syscall_number("bpf")), ctypes.c_int(cmd), attr,
                         ctypes.c_uint(_ATTR_SIZE))
     if rc < 0:
         raise KernelError(call, ctypes.get_errno(), detail)
