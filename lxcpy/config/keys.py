@@ -209,6 +209,11 @@ def _uts_name(value: str, ctx: Ctx) -> str:
 
 def _rootfs_path(value: str, ctx: Ctx) -> tuple[str | None, str | None]:
     """(the rootfs directory, the store's spelling unless dir:) -- lxcpy.storage's rules."""
+    prefix, colon, rest = value.partition(":")
+    if not colon or "/" in prefix:  # a path (it may hold a colon): no storage import
+        return value or None, None
+    if prefix == "dir":
+        return rest or None, None
     from lxcpy.storage import SpecError, parse_spec
 
     try:

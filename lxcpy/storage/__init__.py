@@ -18,7 +18,6 @@ through losetup and released again.
 from __future__ import annotations
 
 import os
-import subprocess
 
 from lxcpy.errors import LxcError
 
@@ -67,6 +66,8 @@ def parse_spec(value: str) -> Store:
 
 def _run(argv: list[str], what: str) -> str:
     """Run a host tool; its own complaint (last stderr line) becomes our one line."""
+    import subprocess  # only here: parsing a config (lxc.rootfs.path) must stay cheap
+
     try:
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
     except FileNotFoundError:
