@@ -230,8 +230,17 @@ class Container:
                 raise LxcError(f"{self.name} did not stop within {timeout:g} seconds") from None
             except ConnectionResetError:
                 pass
+        self._wait_unlocked(wait_for)
         if nokill and self.state != "STOPPED":
             raise LxcError(f"{self.name} is still running")
+
+    def _wait_unlocked(self, timeout: float | None) -> None:
+        """Return once the supervisor has let go of the container's lock: its reply and the
+        socket's EOF come before its last cleanup, and a destroy() or start() right after
+        stop() in one process must not find the container still "running"."""
+        lock = Lock(self.paths.lock)
+        if lock.acquire(blocking=True, timeout=30 if timeout is None else timeout):
+            lock.release()
 
     def shutdown(self, timeout: float = 60) -> None:
         self.stop(timeout=timeout, nokill=True)
@@ -283,7 +292,8 @@ class Container:
         from lxcpy.runtime.states import parse_states
         from lxcpy.runtime.wait import wait_for_states
 
-        return wait_for_states(self, parse_states(state), timeout)
+        return wait_for_states(self.lxcpath, self.name, lambda: self.state,
+                               parse_states(state), timeout)
 
     def get_cgroup_item(self, key: str) -> str:
         return str(self._call("cgroup_get", key=key)["value"])
@@ -309,15 +319,11 @@ class Container:
         return addresses_of(pid)
 
     def cgroup_procs(self) -> list[int]:
-        """Host PIDs of every process of the container, from its cgroup."""
-        info = self.info()
-        pids: set[int] = set()
-        for path in info.get("cgroup_paths", []):
-            for procs in _walk_procs(path):
-                pids.update(procs)
-            if pids:
-                break
-        return sorted(pids)
+        """Host PIDs of every process of the container, from its cgroup manager."""
+        try:
+            return sorted(int(pid) for pid in self._call("procs")["pids"])
+        except NotRunning:
+            return []
 
     def console(self, ttynum: int = -1, escape: int = 1) -> int:
         """lxc-console: this terminal on tty ``ttynum`` (0: the console) until Ctrl-a q."""
@@ -343,8 +349,7 @@ class Container:
         opts = AttachOptions(uid, gid, None if namespaces is None else frozenset(namespaces),
                              frozenset(elevated), personality, remount_sys_proc, output_log)
         # the running container's confinement, never the config file's (runtime.attach)
-        return attach(self, int(info["pid"]), list(info.get("cgroup_paths", [])), list(argv),
-                      env, clear_env, opts)
+        return attach(self.paths, int(info["pid"]), list(argv), env, clear_env, opts)
 
 
 def _with_pidfile(pidfile: str | None, run: Any) -> int:
@@ -363,18 +368,6 @@ def _with_pidfile(pidfile: str | None, run: Any) -> int:
             os.unlink(pidfile)
         except OSError:
             pass
-
-
-def _walk_procs(path: str) -> list[list[int]]:
-    found = []
-    for dirpath, _dirs, files in os.walk(path):
-        if "cgroup.procs" in files:
-            try:
-                with open(os.path.join(dirpath, "cgroup.procs")) as f:
-                    found.append([int(x) for x in f.read().split()])
-            except OSError:
-                continue
-    return found
 
 
 def list_containers(lxcpath: str) -> list[str]:
