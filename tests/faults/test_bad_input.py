@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from lxcpy.config import parse_file
 from lxcpy.config.keys import KEYS
 from tests.faults._helpers import assert_one_line_error, run_tool, tree
-from tests.integration.helpers import lxcpath_dir, remove_rundir
+from tests.integration.helpers import cgroup_key, lxcpath_dir, remove_rundir
 
 pytestmark = pytest.mark.root
 
@@ -151,7 +151,8 @@ HOSTILE = ["", " ", "-", "--", "-1", "0", "1", "2", "99999999999999999999", "nan
 BAD_NAMES = ["", "a/b", "..", ".", "a\nb", NAME_65, "é" * 33, "/abs", "../x", "\x7f", "x\ty"]
 ODD_NAMES = ["-", " ", "-n", "--", "a b", "é", NAME_64]  # odd but valid (LXC takes them)
 KEYVALS = ["lxc.uts.name=x", "lxc.bogus=1", "=", "lxc.net.0.type=bogus", "nokey",
-           "lxc.cgroup.memory.max=zz", "lxc.rootfs.path=/nonexistent", "lxc.init.uid=x",
+           cgroup_key("memory.limit_in_bytes", "memory.max") + "=zz",  # the host's driver
+           "lxc.rootfs.path=/nonexistent", "lxc.init.uid=x",
            "lxc.environment=A=1", "lxc.mount.auto=proc:mixed", "lxc.include=/nonexistent",
            "lxc.signal.halt=SIGBOGUS", "lxc.net.0.ipv4.address=300.1.1.1/99"]
 SIGNALS = ["KILL", "SIGKILL", "9", "0", "-1", "65", "SIGRTMIN+3", "RTMAX-1", "BOGUS",

@@ -17,7 +17,15 @@ from tests.faults._helpers import (
     kill_tree,
     tree,
 )
-from tests.integration.helpers import cgroup_leftovers, lxc, make, tool, unique, wait_until
+from tests.integration.helpers import (
+    cgroup_key,
+    cgroup_leftovers,
+    lxc,
+    make,
+    tool,
+    unique,
+    wait_until,
+)
 
 pytestmark = pytest.mark.root
 
@@ -165,7 +173,7 @@ def test_no_command_hangs_after_the_holder_died(lxcpath: Path, tmp_path: Path,
     # the hook holds only the first start in STARTING
     hook = (f"lxc.hook.pre-start = sh -c 'test -e {gate} || {{ touch {gate}; sleep 60; }}'\n"
             if moment == "starting" else "")
-    name = make(lxcpath, hook + "lxc.cgroup.pids.max = 20\n", prefix="hd")
+    name = make(lxcpath, hook + f"{cgroup_key('pids.max')} = 20\n", prefix="hd")
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "100"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     hook_pids: list[int] = []

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults._helpers import kill_tree, network, snapshot
-from tests.integration.helpers import lxc, make, tool, wait_until
+from tests.integration.helpers import cgroup_key, lxc, make, tool, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -64,7 +64,7 @@ def rundir_files(lxcpath: Path) -> list[str]:
 def test_hundred_cycles_leave_nothing(lxcpath: Path, tmp_path: Path, net: str,
                                       record_property) -> None:  # noqa: ANN001
     with network(net, "10.211.0") as keys:
-        name = make(lxcpath, keys + "lxc.cgroup.pids.max = 50\n", prefix="cy")
+        name = make(lxcpath, keys + f"{cgroup_key('pids.max')} = 50\n", prefix="cy")
         with monitor(lxcpath, tmp_path / "monitor.out") as mon:
             before = snapshot(name, lxcpath, mon.pid)
             files_before = rundir_files(lxcpath)

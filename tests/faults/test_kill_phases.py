@@ -21,6 +21,7 @@ from tests.faults.hostnet import links
 from tests.integration._monitor_helpers import Monitor, states
 from tests.integration.helpers import (
     catches,
+    cgroup_key,
     cgroup_leftovers,
     init_pid,
     lxc,
@@ -40,7 +41,8 @@ def mounts_mentioning(text: str) -> list[str]:
             if text in line]
 
 
-LIMITS = "lxc.cgroup.pids.max = 100\nlxc.cgroup.memory.limit_in_bytes = 64M\n"
+LIMITS = (f"{cgroup_key('pids.max')} = 100\n"  # v1 or v2 keys, from the host's layout
+          f"{cgroup_key('memory.limit_in_bytes', 'memory.max')} = 64M\n")
 
 
 def assert_clean(lxcpath: Path, name: str, links_before: set[str]) -> None:

@@ -79,10 +79,11 @@ def cgroup_mounts() -> list[Path]:
 
 
 def cgroup_leftovers(name: str, under: str = "") -> list[str]:
-    """Every cgroup of container ``name`` still on the host: ``lxc.payload.NAME`` and the
-    ``lxc.payload.NAME-<digits>`` a start takes when the name is in use, in every hierarchy,
-    at its top or below the ``lxc.cgroup.dir`` prefix ``under``. The one leftover scanner."""
-    pattern = re.compile(rf"lxc\.payload\.{re.escape(name)}(-[0-9]+)?")
+    """Every cgroup of container ``name`` still on the host: ``lxc.payload.NAME``, its
+    supervisor's ``lxc.monitor.NAME``, and the ``-<digits>`` a start takes when the name is
+    in use, in every hierarchy, at its top or below the ``lxc.cgroup.dir`` prefix ``under``.
+    The one leftover scanner."""
+    pattern = re.compile(rf"lxc\.(payload|monitor)\.{re.escape(name)}(-[0-9]+)?")
     found = set()
     for hierarchy in cgroup_mounts():
         try:
@@ -91,6 +92,42 @@ def cgroup_leftovers(name: str, under: str = "") -> list[str]:
             continue
         found.update(str(e) for e in entries if pattern.fullmatch(e.name) and e.is_dir())
     return sorted(found)
+
+
+# controllers a v1 hierarchy can hold (a lone name=systemd one does not make a v1 host)
+_V1_CONTROLLERS = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio",
+                   "pids", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc"}
+
+
+def cgroup_version() -> int:
+    """The cgroup version lxcpy's driver uses on this host (``LXCPY_CGROUP_DRIVER``
+    honoured): 1 where a controller is bound to a v1 hierarchy (legacy and hybrid hosts),
+    else 2. Read from the mount table, not from lxcpy's own detection."""
+    forced = os.environ.get("LXCPY_CGROUP_DRIVER", "auto")
+    if forced in ("v1", "v2"):
+        return int(forced[1])
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        sep = fields.index("-")
+        if fields[sep + 1] == "cgroup" and _V1_CONTROLLERS & set(fields[sep + 3].split(",")):
+            return 1
+    return 2
+
+
+def cgroup_file(v1: str, v2: str) -> str:
+    """The control file of this host's driver: ``cgroup_file("memory.limit_in_bytes",
+    "memory.max")`` (for ``lxc-cgroup``)."""
+    return v1 if cgroup_version() == 1 else v2
+
+
+def cgroup_key(v1: str, v2: str | None = None) -> str:
+    """The config key of this host's driver, so one test runs on v1 and v2 hosts:
+    ``cgroup_key("memory.limit_in_bytes", "memory.max")`` is
+    ``lxc.cgroup.memory.limit_in_bytes`` on v1, ``lxc.cgroup2.memory.max`` on v2
+    (``v2`` defaults to the same file name: ``pids.max``)."""
+    if cgroup_version() == 1:
+        return f"lxc.cgroup.{v1}"
+    return f"lxc.cgroup2.{v2 or v1}"
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from lxcpy.cgroups.fs import tree_pids
 from lxcpy.paths import ContainerPaths
 from lxcpy.runtime.resources import Resources
 from tests.integration.helpers import (
+    cgroup_key,
     cgroup_leftovers,
     cleanup_lxcpath,
     init_pid,
@@ -32,6 +33,7 @@ from tests.integration.helpers import (
 )
 
 pytestmark = pytest.mark.root
+PIDS_50 = f"{cgroup_key('pids.max')} = 50\n"  # v1 or v2 key, from the host's layout
 
 
 @pytest.fixture
@@ -68,8 +70,8 @@ def test_recovery_after_a_killed_supervisor_spares_a_namesake_started_later(
         two_lxcpaths: tuple[Path, Path]) -> None:
     first, second = two_lxcpaths
     name = unique("cn")
-    make(first, "lxc.cgroup.pids.max = 50\n", name=name)
-    make(second, "lxc.cgroup.pids.max = 50\n", name=name)
+    make(first, PIDS_50, name=name)
+    make(second, PIDS_50, name=name)
     victim = start_foreground(first, name, {**os.environ, "LXCPY_TEST_KILL_AT": "running"})
     assert victim.wait(30) == -signal.SIGKILL
     dead = recorded_paths(first, name)
@@ -101,8 +103,8 @@ def test_namesakes_run_side_by_side_and_a_killed_one_is_recovered_alone(
         two_lxcpaths: tuple[Path, Path]) -> None:
     first, second = two_lxcpaths
     name = unique("cn")
-    make(first, "lxc.cgroup.pids.max = 50\n", name=name)
-    make(second, "lxc.cgroup.pids.max = 50\n", name=name)
+    make(first, PIDS_50, name=name)
+    make(second, PIDS_50, name=name)
     one = start_foreground(first, name)
     try:
         assert wait_until(lambda: lxc("state", "-n", name, lxcpath=first).stdout
