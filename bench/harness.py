@@ -415,15 +415,20 @@ class Bench:
                                            impl.cmdline("lxc-ls", "-f"), self.raw)}
         return {"lxc-ps": hyperfine("lxcpy lxc-ps (20 running)", impl.cmdline("lxc-ps"),
                                     self.raw),
+                # one container's rows (the same 20 running): lxc-ps's per-container cost
+                "lxc-ps -n one": hyperfine("lxcpy lxc-ps -n p00 (20 running)",
+                                           impl.cmdline("lxc-ps", "-n", impl.name("p00")),
+                                           self.raw),
                 "lxc-ls -f": hyperfine("lxcpy lxc-ls -f (20 running)",
                                        impl.cmdline("lxc-ls", "-f"), self.raw)}
 
     def memory_case(self, impl: Impl, names: list[str]) -> dict:
-        pss, rss, uss, cmds = [], [], [], set()
+        pss, rss, uss, cmds, init_pss = [], [], [], set(), []
         for n in names:
             init = impl.init_pid(n)
             if init <= 0:
                 continue
+            init_pss.append(smaps_rollup(init).get("Pss", 0))  # the container's PID 1
             sup = proc_ppid(init)
             r = smaps_rollup(sup)
             pss.append(r.get("Pss", 0))
@@ -433,6 +438,7 @@ class Bench:
         res = {"pss_kib": summarize(pss) if pss else None,
                "rss_kib": summarize(rss) if rss else None,
                "uss_kib": summarize(uss) if uss else None,
+               "init_pss_kib": summarize(init_pss) if init_pss else None,
                "pss_total_kib": sum(pss), "supervisors": len(pss),
                "supervisor_cmdline": sorted(cmds)}
         if pss:
