@@ -217,6 +217,7 @@ class ContainerConfig:
     # (/dev/null or an empty read-only tmpfs) and made read-only after /proc is mounted
     start_gate: str | None = None
     env_exact: bool = False
+    init_umask: int | None = None  # OCI process.user.umask
     masked_paths: list[str] = field(default_factory=list)
     readonly_paths: list[str] = field(default_factory=list)
 

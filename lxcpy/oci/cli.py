@@ -526,7 +526,7 @@ def _exec_process(args: argparse.Namespace, rec: Record) -> Any:
                        cwd=spec.get("cwd") or "/", uid=int(user.get("uid", 0)),
                        gid=int(user.get("gid", 0)),
                        groups=[int(g) for g in user.get("additionalGids") or []],
-                       terminal=bool(spec.get("terminal")),
+                       terminal=bool(spec.get("terminal")) or args.tty,
                        no_new_privs=bool(spec.get("noNewPrivileges")))
     cmd = [a for a in args.args]
     if cmd and cmd[0] == "--":

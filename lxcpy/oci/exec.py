@@ -14,6 +14,8 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import socket
+import struct
 import termios
 from dataclasses import dataclass, field
 
@@ -38,16 +40,22 @@ class Process:
 def run(init_pid: int, cgroup_paths: list[str], seccomp_file: str, proc: Process,
         console_master_to: str | None, pid_file: str | None, detach: bool,
         preserve_fds: int) -> int:
-    from lxcpy.oci.create import send_console
     from lxcpy.runtime.confine import Running, running_confinement
-    from lxcpy.runtime.console import open_pty
 
     running: Running = running_confinement(_SeccompPaths(seccomp_file), init_pid)
     fds = []
     for ns in ORDER:
         if not k.same_namespace("self", init_pid, ns):
             fds.append((ns, os.open(k.ns_path(init_pid, ns), os.O_RDONLY | os.O_CLOEXEC)))
-    pty = open_pty() if proc.terminal else None
+    console = None
+    if proc.terminal:  # connected now: its path is the host's, the joiner's view is not
+        console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            console.connect(console_master_to or "")
+        except OSError as exc:
+            console.close()
+            raise StateError(f"cannot connect to the console socket {console_master_to}: "
+                             f"{exc.strerror}") from None
     k.prctl(k.PR_SET_CHILD_SUBREAPER, 1)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     joiner = os.fork()
@@ -55,7 +63,7 @@ def run(init_pid: int, cgroup_paths: list[str], seccomp_file: str, proc: Process
         os.close(report_r)
         code = 1
         try:
-            _joiner(cgroup_paths, fds, running, proc, pty, report_w, preserve_fds)
+            _joiner(cgroup_paths, fds, running, proc, console, report_w, preserve_fds)
             code = 0
         except BaseException as exc:  # noqa: BLE001 - reported as one line
             _write(report_w, f"error {exc}")
@@ -63,6 +71,8 @@ def run(init_pid: int, cgroup_paths: list[str], seccomp_file: str, proc: Process
     os.close(report_w)
     for _, fd in fds:
         os.close(fd)
+    if console is not None:
+        console.close()
     data = b""
     while chunk := os.read(report_r, 4096):
         data += chunk
@@ -70,22 +80,12 @@ def run(init_pid: int, cgroup_paths: list[str], seccomp_file: str, proc: Process
     os.waitpid(joiner, 0)
     text = data.decode(errors="replace")
     if not text.startswith("pid "):
-        if pty is not None:
-            os.close(pty[0])
-            os.close(pty[1])
         raise StateError(text.removeprefix("error ").strip() or "exec failed")
     pid_text, _, failure = text[4:].partition(" ")
     pid = int(pid_text)
     if failure:
         _reap(pid)
         raise StateError(failure.strip())
-    if pty is not None:
-        os.close(pty[1])
-        try:
-            if console_master_to:
-                send_console(console_master_to, pty[0])
-        finally:
-            os.close(pty[0])
     if pid_file:
         tmp = f"{pid_file}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
@@ -124,7 +124,7 @@ def _write(fd: int, text: str) -> None:
 
 
 def _joiner(cgroup_paths: list[str], fds: list[tuple[str, int]], running: object,
-            proc: Process, pty: tuple[int, int] | None, report_w: int,
+            proc: Process, console: socket.socket | None, report_w: int,
             preserve_fds: int) -> None:
     from lxcpy.runtime.confine import confine, preload
 
@@ -144,17 +144,19 @@ def _joiner(cgroup_paths: list[str], fds: list[tuple[str, int]], running: object
             os.setgroups([])
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
+    slave = -1
+    if console is not None:
+        slave = _container_pty(console)
     exec_r, exec_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:
         os.close(exec_r)
         try:
-            if pty is not None:
-                os.close(pty[0])
+            if slave >= 0:
                 os.setsid()
-                fcntl.ioctl(pty[1], termios.TIOCSCTTY, 0)
+                fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
                 for target in (0, 1, 2):
-                    os.dup2(pty[1], target)
+                    os.dup2(slave, target)
             keep_to = 3 + preserve_fds
             for fd in range(3, keep_to):
                 try:
@@ -193,3 +195,20 @@ def _joiner(cgroup_paths: list[str], fds: list[tuple[str, int]], running: object
         failure += chunk
     _write(report_w, f"pid {pid} {failure.decode(errors='replace')}".rstrip()
            if failure else f"pid {pid}")
+
+
+TIOCSPTLCK = 0x40045431
+TIOCGPTPEER = 0x5441
+
+
+def _container_pty(console: socket.socket) -> int:
+    """A pty of the container's own devpts (so ``tty`` names it inside, as runc's): its
+    master to the console socket, its slave (opened through the master, no path) ours."""
+    master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+        slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        socket.send_fds(console, [b"/dev/ptmx"], [master])
+    finally:
+        os.close(master)
+    return slave

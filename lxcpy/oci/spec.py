@@ -181,7 +181,7 @@ def _process(proc: dict[str, Any], cfg: ContainerConfig, extras: Extras) -> None
                        for g in _want(user.get("additionalGids") or [], list,
                                       "process.user.additionalGids")]
     if user.get("umask") is not None:
-        raise _refuse("process.user.umask", "not supported by lxcpy-oci")
+        cfg.init_umask = _want(user["umask"], int, "process.user.umask")
     extras.terminal = bool(_want(proc.get("terminal", False), bool, "process.terminal"))
     size = proc.get("consoleSize")
     if size:

@@ -154,7 +154,10 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     process.set_prlimits(cfg)  # lxc.prlimit.*: last before the privilege drop
     process.set_personality(cfg)  # lxc.arch
     env = build_env(cfg, spec.caller_term)
+    if cfg.init_umask is not None:
+        os.umask(cfg.init_umask)
     if gate >= 0:
+        _look_up(spec.argv[0], env)  # as runc: a missing program fails create, not start
         _wait_at_gate(chan, gate)
     _drop_privileges(cfg, spec.seccomp)
     cwd = cfg.init_cwd or ("/" if root is not None else spec.caller_cwd)
@@ -171,6 +174,19 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         chan.send(sync.EXEC)
     _exec(spec.argv, env)
     raise LxcError(f"failed to exec '{spec.argv[0]}'")
+
+
+def _look_up(program: str, env: dict[str, str]) -> None:
+    import shutil
+
+    if "/" in program:
+        found = program if os.access(program, os.X_OK) else None
+    else:
+        found = shutil.which(program, path=env.get("PATH", DEFAULT_PATH))
+    if found is None:
+        raise LxcError(f'exec: "{program}": executable file not found in $PATH')
+    if not os.path.isfile(found):
+        raise LxcError(f'exec: "{program}": permission denied')
 
 
 def _wait_at_gate(chan: Channel, gate: int) -> None:
