@@ -23,7 +23,7 @@ def command(ctx: click.Context, config_path: str | None) -> None:
     import os
     import stat
 
-    from lxcpy.config.update import update_legacy_text
+    from lxcpy.config.update import update_config_text
     from lxcpy.paths import write_atomic
 
     try:
@@ -37,10 +37,11 @@ def command(ctx: click.Context, config_path: str | None) -> None:
         mode = kind & 0o7777
         with open(fd, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
+        updated = update_config_text(text, config_path)  # through the model, before writing
         # both by rename of a fresh file: a symlink planted at FILE.backup is replaced,
         # never written through (root must not overwrite the file it points to)
         write_atomic(config_path + ".backup", text, mode)
-        write_atomic(config_path, update_legacy_text(text), mode)
+        write_atomic(config_path, updated, mode)
     except OSError as exc:
         where = exc.filename if exc.filename is not None else config_path
         fail(f"{where}: {exc.strerror or exc}")

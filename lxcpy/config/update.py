@@ -81,4 +81,36 @@ def update_legacy_text(text: str) -> str:
     return "\n".join(out)
 
 
-__all__ = ["update_legacy_text"]
+def _same(canonical: str, value: str) -> tuple[str, str]:
+    """What must not change: the key and its value (lxc.rootfs gains its backend: dir:X)."""
+    if canonical == "lxc.rootfs.path" and value.split(":", 1)[0] in _BACKENDS:
+        value = value.split(":", 1)[1]
+    return canonical, value
+
+
+def update_config_text(text: str, path: str) -> str:
+    """``text`` rewritten to today's keys, checked through the config model: the result
+    must load, and where the original loads too, to the same values in effect (a rename
+    that changed meaning is refused before anything is written). ConfigError otherwise."""
+    from lxcpy.config.keys import in_effect
+    from lxcpy.config.parser import parse_text
+    from lxcpy.errors import ConfigError
+
+    updated = update_legacy_text(text)
+    new = parse_text(updated, path)
+    try:
+        old = parse_text(text, path)
+    except ConfigError:
+        return updated  # LXC's script converts what lxcpy's parser would refuse, too
+    before = [_same(e.canonical, e.value) for e in in_effect(old)
+              if e.canonical not in ("lxc.rootfs.backend", "lxc.pivotdir", "lxc.kmsg")]
+    after = [_same(e.canonical, e.value) for e in in_effect(new)]
+    if before != after:
+        changed = next((b, a) for b, a in zip(before + [("", "")], after + [("", "")],
+                                             strict=False) if b != a)
+        raise ConfigError(f"the update would change {changed[0][0] or changed[1][0]}: "
+                          "not written", path)
+    return updated
+
+
+__all__ = ["update_config_text", "update_legacy_text"]

@@ -388,3 +388,26 @@ def test_destroy_right_after_stop_in_one_process(lxcpath: Path) -> None:
         assert c.stop() is True
         assert c.destroy() is True, f"round {round_}: destroy right after stop failed"
         assert not c.defined
+
+
+def test_lxc_info_c_and_lxc_create_read_and_write_through_the_model(lxcpath: Path) -> None:
+    from tests.integration.helpers import lxc, make
+
+    name = make(lxcpath, "lxc.tty.max = 2\nlxc.tty.max = 3\nlxc.environment = A=1\n"
+                         "lxc.environment =\nlxc.cap.drop = mknod\nlxc.cap.drop = sys_time\n")
+    info = lxc("info", "-n", name, "-c", "lxc.tty.max", lxcpath=lxcpath, check=True)
+    assert info.stdout == "lxc.tty.max = 3\n"  # the value in effect, not both lines
+    info = lxc("info", "-n", name, "-c", "lxc.environment", lxcpath=lxcpath, check=True)
+    assert info.stdout == ""  # cleared: LXC prints nothing, the old value is gone
+    info = lxc("info", "-n", name, "-H", "-c", "lxc.cap.drop", lxcpath=lxcpath, check=True)
+    assert info.stdout == "mknod\nsys_time\n"
+    assert lxc("info", "-n", name, "-c", "lxc.bogus", lxcpath=lxcpath).returncode != 0
+    config = (lxcpath / name / "config").read_text()
+    assert config.count("lxc.tty.max") == 2  # the user's lines as written (LXC keeps them)
+    assert config.count("lxc.uts.name") == 1
+    if any(os.access(os.path.join(d, "busybox"), os.X_OK)
+           for d in os.environ.get("PATH", "").split(":") if d):
+        for extra in ("", "lxc.utsname = legacy\n"):
+            bb = make(lxcpath, extra, template="busybox", uts=False)
+            text = (lxcpath / bb / "config").read_text()
+            assert text.count("lxc.uts.name") + text.count("lxc.utsname") == 1, text

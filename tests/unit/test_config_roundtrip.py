@@ -363,3 +363,16 @@ def test_fstab_lines_are_read_by_the_mount_entry_parser(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as same:
             parse_text("lxc.mount.entry = " + bad)
         assert same.value.message.split(": ", 2)[2] == info.value.message.split(": ", 2)[2]
+
+
+def test_lxc_update_config_goes_through_the_model(tmp_path: Path) -> None:
+    from lxcpy.config.update import update_config_text
+
+    legacy = ("# mine\nlxc.utsname = x\nlxc.rootfs = /r\nlxc.rootfs.backend = dir\n"
+              "lxc.network.type = veth\nlxc.network.ipv4 = 10.0.0.1/24\nlxc.tty = 2\n"
+              "lxc.tty = 3\n")
+    text = update_config_text(legacy, str(tmp_path / "config"))
+    cfg = parse_text(text)
+    assert text.startswith("# mine\nlxc.uts.name = x\n")
+    assert (get_item(cfg, "lxc.tty.max"), get_item(cfg, "lxc.rootfs.path")) == ("3", "dir:/r")
+    assert get_item(cfg, "lxc.net.0.ipv4.address") == "10.0.0.1/24\n"
