@@ -135,15 +135,14 @@ def _private_netns(pid: int) -> bool:
         return False
 
 
-def _interfaces(pid: int) -> str | None:
+def _interface_names(pid: int) -> list[str]:
     # /proc/PID/net/dev shows the devices of PID's network namespace; LXC sorts them
     try:
         with open(f"/proc/{pid}/net/dev") as f:
             lines = f.read().splitlines()[2:]
     except OSError:
-        return None
-    names = sorted({line.split(":", 1)[0].strip() for line in lines if ":" in line})
-    return ", ".join(names) or None
+        return []
+    return sorted({line.split(":", 1)[0].strip() for line in lines if ":" in line})
 
 
 def _runtime_fields(container: Container, row: Row, cols: set[str]) -> None:
@@ -158,11 +157,18 @@ def _runtime_fields(container: Container, row: Row, cols: set[str]) -> None:
         # LXC reads whole MiB of swap (integer division) and prints them with .2f
         row.swap = float((stats.get("swap_bytes") or 0) // MB)
     if NET_COLUMNS & cols and row.pid > 0 and _private_netns(row.pid):
+        names = _interface_names(row.pid)
         if "INTERFACE" in cols:
-            row.interface = _interfaces(row.pid)
-        if {"IPV4", "IPV6"} & cols:
+            row.interface = ", ".join(names) or None
+        # lo's addresses are never listed: a netns with lo alone is not asked (a netlink
+        # dump from inside it costs a thread or a fork per container)
+        if {"IPV4", "IPV6"} & cols and names not in ([], ["lo"]):
+            from lxcpy.net import addresses_of
+
             try:
-                v4, v6 = container.get_ips()  # pyroute2: only here, only when needed
+                # not container.get_ips(): its config, already read above, and the netns
+                # check, just made, would be done again
+                v4, v6 = addresses_of(row.pid)
             except (LxcError, OSError):
                 v4, v6 = [], []
             row.ipv4 = ", ".join(v4) or None

@@ -27,6 +27,7 @@ from lxcpy.cli import (
     freeze,
     info,
     kill,
+    ps,
     start,
     state,
     stop,
@@ -46,6 +47,7 @@ COMMANDS: dict[str, tuple[ModuleType, Any, fastpath.Table, Any]] = {
     "lxc-wait": (wait, wait.build, wait.FAST, wait.run),
     "lxc-cgroup": (cgroup, cgroup.build, cgroup.FAST, cgroup.run),
     "lxc-attach": (attach, attach.build, attach.FAST, attach.run),
+    "lxc-ps": (ps, ps.build, ps.FAST, ps.run),
 }
 
 # the conversions a table may use for a click type, and for a click callback
