@@ -814,6 +814,14 @@ def _get_networks(cfg: ContainerConfig, canonical: str, match: Any) -> str:
     return "".join(f"{net.index}\n" for net in cfg.networks)
 
 
+def _get_caps(attr: str) -> Callable[[ContainerConfig, str, Any], str]:
+    # LXC: one capability a line, whatever the lines grouped
+    def get(cfg: ContainerConfig, canonical: str, match: Any) -> str:
+        return "".join(name + "\n" for name in getattr(cfg, attr))
+
+    return get
+
+
 def _get_hwaddr(cfg: ContainerConfig, canonical: str, match: Any) -> str:
     # the address in use: template digits are filled when the line is read, as in LXC
     net = next((n for n in cfg.networks if n.index == match.index), None)
@@ -1142,6 +1150,8 @@ for _row in KEYS:
         _row.get = _get_networks
     elif _row.name == "lxc.net.<N>.hwaddr":
         _row.get = _get_hwaddr
+    elif _row.name in ("lxc.cap.drop", "lxc.cap.keep"):
+        _row.get = _get_caps(_row.name.replace("lxc.", "").replace(".", "_"))
 
 # where a security module is on, its keys are refused: lxcpy loads no profiles
 _LSM_ON = {"lxc.apparmor.": ("AppArmor", "/sys/module/apparmor/parameters/enabled"),

@@ -228,10 +228,10 @@ def test_a_later_line_replaces_a_single_value_key() -> None:
 
 def test_list_keys_append() -> None:
     cfg = parse_text("lxc.cap.drop = sys_admin\nlxc.cap.drop = mknod sys_time\n")
-    assert get_item(cfg, "lxc.cap.drop") == "sys_admin\nmknod sys_time\n"
+    assert get_item(cfg, "lxc.cap.drop") == "sys_admin\nmknod\nsys_time\n"  # LXC: one a line
     set_item(cfg, "lxc.cap.drop", "sys_module")
     assert cfg.cap_drop == ["sys_admin", "mknod", "sys_time", "sys_module"]
-    assert cfg.get_config_item("lxc.cap.drop")[-1] == "sys_module"
+    assert cfg.get_config_item("lxc.cap.drop")[-1] == "sys_module"  # the lines as written
 
 
 def test_an_empty_value_clears_and_the_old_value_does_not_come_back() -> None:
