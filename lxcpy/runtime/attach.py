@@ -52,7 +52,7 @@ class AttachOptions:
         self.output_log = output_log
 
 
-def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: list[str],
+def attach(container: Container, init_pid: int, argv: list[str],
            env: dict[str, str] | None, clear_env: bool,
            opts: AttachOptions | None = None) -> int:
     from lxcpy.runtime.confine import running_confinement
@@ -84,7 +84,7 @@ def attach(container: Container, init_pid: int, cgroup_paths: list[str], argv: l
             if log is not None:
                 os.dup2(log[1], 1)
                 os.dup2(log[1], 2)
-            code = _child(cgroup_paths, fds, running, argv, environment, status_w, opts)
+            code = _child(container, fds, running, argv, environment, status_w, opts)
         except BaseException as exc:  # noqa: BLE001 - one line, never a traceback
             sys.stderr.write(f"lxc-attach: {container.name}: {exc}\n")
         os._exit(code)
@@ -187,16 +187,14 @@ def _environment(env: dict[str, str] | None, clear_env: bool) -> dict[str, str]:
     return base
 
 
-def _child(cgroup_paths: list[str], fds: list[tuple[str, int]], running: Running,
+def _child(container: Container, fds: list[tuple[str, int]], running: Running,
            argv: list[str], env: dict[str, str], status_w: int,
            opts: AttachOptions) -> int:
     k.prctl(k.PR_SET_DUMPABLE, 0)
-    for path in cgroup_paths if "CGROUP" not in opts.elevated else ():
-        try:
-            with open(os.path.join(path, "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
-        except FileNotFoundError:
-            continue
+    if "CGROUP" not in opts.elevated:
+        from lxcpy.runtime.commands import call
+
+        call(container.paths, "cgroup_attach")  # the supervisor's manager moves us
     # now: in the container's mount namespace the host's Python files are out of reach
     from lxcpy.runtime.confine import confine, preload
 

@@ -433,6 +433,20 @@ class Supervisor:
         self.cgroup.set(request["key"], request["value"])
         return {"ok": True}
 
+    def _cmd_procs(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        """Every process of the container (lxc-ps), as the cgroup manager knows them."""
+        return {"pids": self.cgroup.procs() if self.cgroup else []}
+
+    def _cmd_cgroup_attach(self, _request: dict[str, Any], client: Client) -> dict[str, Any]:
+        """lxc-attach's child joins the container's cgroups: the manager moves the peer of
+        this connection (SO_PEERCRED), never a PID named in the request."""
+        import struct
+
+        creds = client.sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                       struct.calcsize("3i"))
+        self.cgroup.attach(struct.unpack("3i", creds)[0])
+        return {"ok": True}
+
     def _cmd_stats(self, _request: dict[str, Any], _client: Client) -> dict[str, Any]:
         from lxcpy._record import asdict
 
@@ -613,8 +627,10 @@ COMMANDS: dict[str, Callable[[Supervisor, dict[str, Any], Client], dict[str, Any
     "unfreeze": Supervisor._cmd_unfreeze,
     "cgroup_get": Supervisor._cmd_cgroup_get,
     "cgroup_set": Supervisor._cmd_cgroup_set,
+    "cgroup_attach": Supervisor._cmd_cgroup_attach,
+    "procs": Supervisor._cmd_procs,
     "stats": Supervisor._cmd_stats,
     "console": Supervisor._cmd_console,
     "resize": Supervisor._cmd_resize,
 }
-ANSWERED_WHILE_STARTING = frozenset({"state", "info", "stop"})
+ANSWERED_WHILE_STARTING = frozenset({"state", "info", "stop", "procs"})
