@@ -16,7 +16,7 @@ from lxcpy.paths import write_atomic
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lxcpy.container import Container
+    from lxcpy.templates import Container  # what is read of one: store is below container
 
 
 def stored_config_text(source: str) -> str:

@@ -14,11 +14,8 @@ def run(name: str, lxcpath: str, wanted: str, timeout: float, **_: object) -> No
     """Wait until the container is in one of the given states (exit 1 on timeout)."""
     from lxcpy.cli.common import fail
     from lxcpy.container import Container
-    from lxcpy.runtime.states import parse_states
-    from lxcpy.runtime.wait import wait_for_states
 
-    states = parse_states(wanted)
-    if not wait_for_states(Container(name, lxcpath), states, timeout):
+    if not Container(name, lxcpath).wait(wanted, timeout):
         # one line, as the README promises (LXC's: "Failed to receive state from monitor")
         fail(f"timed out after {timeout:g} seconds waiting for state {wanted}")
 

@@ -21,7 +21,7 @@ from lxcpy.errors import LxcError, NotRunning
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
-    from lxcpy.container import Container
+    from lxcpy.paths import ContainerPaths
     from lxcpy.runtime.confine import Running
 
 # user first: an unprivileged container's other namespaces are owned by its user namespace,
@@ -52,13 +52,13 @@ class AttachOptions:
         self.output_log = output_log
 
 
-def attach(container: Container, init_pid: int, argv: list[str],
+def attach(paths: ContainerPaths, init_pid: int, argv: list[str],
            env: dict[str, str] | None, clear_env: bool,
            opts: AttachOptions | None = None) -> int:
     from lxcpy.runtime.confine import running_confinement
 
     # read before anything is joined: the init's status and the recorded filter are host files
-    running = running_confinement(container.paths, init_pid)
+    running = running_confinement(paths, init_pid)
     opts = opts or AttachOptions()
     fds = []
     try:
@@ -70,7 +70,7 @@ def attach(container: Container, init_pid: int, argv: list[str],
     except FileNotFoundError:
         for _, fd in fds:
             os.close(fd)
-        raise NotRunning(f"{container.name} is not running") from None
+        raise NotRunning(f"{paths.name} is not running") from None
     if not argv:
         argv = ["/bin/sh"]
     environment = _environment(env, clear_env)
@@ -84,9 +84,9 @@ def attach(container: Container, init_pid: int, argv: list[str],
             if log is not None:
                 os.dup2(log[1], 1)
                 os.dup2(log[1], 2)
-            code = _child(container, fds, running, argv, environment, status_w, opts)
+            code = _child(paths, fds, running, argv, environment, status_w, opts)
         except BaseException as exc:  # noqa: BLE001 - one line, never a traceback
-            sys.stderr.write(f"lxc-attach: {container.name}: {exc}\n")
+            sys.stderr.write(f"lxc-attach: {paths.name}: {exc}\n")
         os._exit(code)
     os.close(status_w)
     for _, fd in fds:
@@ -187,14 +187,14 @@ def _environment(env: dict[str, str] | None, clear_env: bool) -> dict[str, str]:
     return base
 
 
-def _child(container: Container, fds: list[tuple[str, int]], running: Running,
+def _child(paths: ContainerPaths, fds: list[tuple[str, int]], running: Running,
            argv: list[str], env: dict[str, str], status_w: int,
            opts: AttachOptions) -> int:
     k.prctl(k.PR_SET_DUMPABLE, 0)
     if "CGROUP" not in opts.elevated:
         from lxcpy.runtime.commands import call
 
-        call(container.paths, "cgroup_attach")  # the supervisor's manager moves us
+        call(paths, "cgroup_attach")  # the supervisor's manager moves us
     # now: in the container's mount namespace the host's Python files are out of reach
     from lxcpy.runtime.confine import confine, preload
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 
 from lxcpy import kernel as k
 from lxcpy._record import dataclass, field
@@ -22,10 +21,6 @@ if TYPE_CHECKING:
     from lxcpy.runtime.console import Console
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
-             signal.SIGPWR, signal.SIGQUIT, signal.SIGCONT, signal.SIGWINCH)
-
-
 @dataclass
 class ChildSpec:
     """What the supervisor hands to the container's first process."""
@@ -314,8 +309,3 @@ def run_hooks(spec: ChildSpec, hook: str) -> None:
     from lxcpy.runtime.hooks import run_hook
 
     run_hook(spec.name, spec.cfg, hook, commands)
-
-
-def print_error(prog: str, name: str, message: str) -> None:
-    sys.stderr.write(f"{prog}: {name}: {message}\n")
-    sys.stderr.flush()

@@ -15,13 +15,29 @@ from lxcpy import kernel as k
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
-    from lxcpy.runtime.child import ChildSpec
+    from typing import Protocol
+
     from lxcpy.runtime.sync import Channel
+
+    class ChildSpec(Protocol):
+        """What the init reads of runtime.child's ChildSpec (child calls init, not back)."""
+
+        argv: list[str]
+        prog: str
+        name: str
+
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
+             signal.SIGPWR, signal.SIGQUIT, signal.SIGCONT, signal.SIGWINCH)
+
+
+def print_error(prog: str, name: str, message: str) -> None:
+    import sys
+
+    sys.stderr.write(f"{prog}: {name}: {message}\n")
+    sys.stderr.flush()
 
 
 def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
-    from lxcpy.runtime.child import FORWARDED
-
     k.set_process_name("init")
     # A process in the container must not reach our host binary through /proc/1/exe.
     k.prctl(k.PR_SET_DUMPABLE, 0)
@@ -37,8 +53,6 @@ def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
     if failure:
         err = int(failure)
         code = 126 if err in (errno.EACCES, errno.ENOEXEC, errno.EISDIR) else 127
-        from lxcpy.runtime.child import print_error
-
         print_error(spec.prog, spec.name, f"{spec.argv[0]}: {os.strerror(err)}")
         command_status = code
     from lxcpy.runtime import sync

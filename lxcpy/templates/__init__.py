@@ -9,7 +9,20 @@ from typing import TYPE_CHECKING
 from lxcpy.errors import LxcError
 
 if TYPE_CHECKING:
-    from lxcpy.container import Container
+    from typing import Protocol
+
+    from lxcpy.paths import ContainerPaths
+
+    class Container(Protocol):
+        """What templates and lxcpy.store read of a lxcpy.container.Container: they are
+        handed one by the layer above and never import it."""
+
+        @property
+        def name(self) -> str: ...
+        @property
+        def lxcpath(self) -> str: ...
+        @property
+        def paths(self) -> ContainerPaths: ...
 
 # (container, config text so far, template args) -> final config text
 Template = Callable[["Container", str, list[str]], str]

@@ -37,7 +37,7 @@ from lxcpy.errors import LxcError
 
 if TYPE_CHECKING:
     from lxcpy.config.model import ContainerConfig
-    from lxcpy.container import Container
+    from lxcpy.templates import Container
 
 MISSING = "busybox is not installed on the host (apt-get install busybox-static)"
 

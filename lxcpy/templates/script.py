@@ -16,8 +16,7 @@ from lxcpy.errors import LxcError
 from lxcpy.paths import write_atomic
 
 if TYPE_CHECKING:
-    from lxcpy.container import Container
-    from lxcpy.templates import Template
+    from lxcpy.templates import Container, Template
 
 
 def script_template(path: str) -> Template:
