@@ -218,6 +218,9 @@ class ContainerConfig:
     start_gate: str | None = None
     env_exact: bool = False
     init_umask: int | None = None  # OCI process.user.umask
+    # OCI process.capabilities: set name -> capability names (lower case, no cap_)
+    cap_sets: dict[str, list[str]] | None = None
+    oci_mounts: list[MountEntry] | None = None  # OCI mounts, made in this order
     masked_paths: list[str] = field(default_factory=list)
     readonly_paths: list[str] = field(default_factory=list)
 

@@ -198,6 +198,8 @@ def _process(proc: dict[str, Any], cfg: ContainerConfig, extras: Extras) -> None
         if name not in ("bounding", "effective", "permitted", "inheritable", "ambient"):
             raise _refuse(f"process.capabilities.{name}", "not a capability set")
         _want(value, list, f"process.capabilities.{name}")
+    if "capabilities" in proc:  # the five sets exactly (lxcpy.runtime.capsets)
+        cfg.cap_sets = {name: [_cap(c) for c in value or []] for name, value in caps.items()}
     cfg.no_new_privs = bool(_want(proc.get("noNewPrivileges", False), bool,
                                   "process.noNewPrivileges"))
     for i, limit in enumerate(_want(proc.get("rlimits") or [], list, "process.rlimits")):
@@ -272,6 +274,10 @@ def _namespaces(linux: dict[str, Any], cfg: ContainerConfig) -> None:
 
 
 def _mounts(mounts: list[Any], cfg: ContainerConfig) -> None:
+    """Every mount as an fstab-style entry, in config.json's order (lxcpy.runtime.ocimounts
+    makes them so); a /proc is required (the start gate reopens its FIFO through it)."""
+    cfg.oci_mounts = []
+    has_proc = False
     for i, mount in enumerate(mounts):
         where = f"mounts[{i}]"
         mount = _want(mount, dict, where)
@@ -280,44 +286,34 @@ def _mounts(mounts: list[Any], cfg: ContainerConfig) -> None:
             raise _refuse(f"{where}.destination", f"'{dest}' is not an absolute path")
         dest = os.path.normpath(dest)
         kind = _want(mount.get("type") or "", str, f"{where}.type")
-        source = _want(mount.get("source") or kind or "none", str, f"{where}.source")
         options = [str(o) for o in _want(mount.get("options") or [], list,
                                          f"{where}.options")]
         for key in ("uidMappings", "gidMappings"):
             if mount.get(key):
                 raise _refuse(f"{where}.{key}", "idmapped mounts are not supported here")
-        bind = "bind" in options or "rbind" in options or kind == "bind"
+        bind = "bind" in options or "rbind" in options or kind in ("bind", "rbind")
+        source = _want(mount.get("source") or ("" if bind else kind or "none"), str,
+                       f"{where}.source")
         if dest == "/proc" and kind == "proc":
-            continue  # lxcpy mounts a fresh /proc of the container's own, always
-        if dest == "/dev" and kind == "tmpfs" and not bind:
-            cfg.autodev = True  # a tmpfs /dev with the standard nodes and a devpts
-            continue
-        if dest == "/dev/pts" and kind == "devpts":
-            if not cfg.autodev:
-                raise _refuse(where, "/dev/pts without a tmpfs /dev is not supported")
-            continue  # autodev mounts a devpts of the container's own
-        if kind == "cgroup" or kind == "cgroup2":
-            ro = "ro" in options
-            cfg.mount_auto.append("cgroup:ro" if ro else "cgroup:rw")
-            continue
-        if kind == "sysfs" and dest == "/sys":
-            cfg.mount_auto.append("sys:ro" if "ro" in options else "sys:rw")
-            continue
-        opts = [o for o in options if o not in ("bind",)]
-        if bind and "rbind" not in opts:
-            opts.insert(0, "bind")
+            has_proc = True
+        for o in options:
+            if o.startswith("create=") or o == "optional":
+                raise _refuse(f"{where}.options", f"'{o}' is not an OCI mount option")
+        opts = [o for o in options if o != "bind"]
         if bind:
             if not os.path.isabs(source):
                 raise _refuse(f"{where}.source", f"'{source}' is not an absolute path")
+            if "rbind" not in opts:
+                opts.insert(0, "rbind" if kind == "rbind" else "bind")
             create = "dir" if os.path.isdir(source) else "file"
         else:
             create = "dir"
-        for o in opts:
-            if o.startswith("create=") or o == "optional":
-                raise _refuse(f"{where}.options", f"'{o}' is not an OCI mount option")
         opts.append(f"create={create}")
-        cfg.mount_entries.append(MountEntry(source=source, target=dest.lstrip("/"),
-                                            fstype=kind or "none", options=",".join(opts)))
+        cfg.oci_mounts.append(MountEntry(source=source, target=dest.lstrip("/"),
+                                         fstype="none" if bind else (kind or "none"),
+                                         options=",".join(opts)))
+    if not has_proc:
+        raise _refuse("mounts", "lxcpy-oci needs a proc mount on /proc")
 
 
 def _idmaps(linux: dict[str, Any], cfg: ContainerConfig) -> None:
@@ -356,8 +352,9 @@ def _devices(linux: dict[str, Any], cfg: ContainerConfig) -> None:
                 kind == "p") or (major is not None and os.major(st.st_rdev) != major) or (
                 minor is not None and os.minor(st.st_rdev) != minor):
             raise _refuse(where, f"{path} on the host is not that device")
-        cfg.mount_entries.append(MountEntry(source=path, target=path.lstrip("/"),
-                                            fstype="none", options="bind,create=file"))
+        assert cfg.oci_mounts is not None
+        cfg.oci_mounts.append(MountEntry(source=path, target=path.lstrip("/"),
+                                         fstype="none", options="bind,create=file"))
 
 
 def _cgroup(cfg: ContainerConfig, v1: tuple[str, str] | None,

@@ -121,7 +121,12 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         from lxcpy.rootfs.dev import setup_autodev
 
         setup_autodev(cfg, root)
-    mounts.setup_mounts(cfg, root)
+    if cfg.oci_mounts is not None:  # OCI: config.json's mounts in their order
+        from lxcpy.runtime.ocimounts import setup as setup_oci_mounts
+
+        setup_oci_mounts(cfg, root)
+    else:
+        mounts.setup_mounts(cfg, root)
     if cfg.masked_paths or cfg.readonly_paths:  # OCI: after /proc is mounted
         from lxcpy.runtime.masks import apply_masks
 
@@ -203,6 +208,10 @@ def _preload(spec: ChildSpec) -> None:
     from lxcpy.runtime.confine import preload
 
     preload(spec.seccomp)
+    if spec.cfg.start_gate:  # OCI: what the gate and the capability sets use after it
+        import shutil  # noqa: F401
+
+        import lxcpy.runtime.capsets  # noqa: F401
     if spec.cfg.hooks.get("start"):
         import lxcpy.runtime.hooks  # noqa: F401
 
@@ -257,6 +266,11 @@ def _drop_privileges(cfg: ContainerConfig, seccomp: bytes | None) -> None:
 
     if cfg.start_gate:  # OCI (runc's order): the ids first, keeping the capabilities
         _switch_ids_keeping_caps(cfg)
+        if cfg.cap_sets is not None:
+            from lxcpy.runtime import capsets
+
+            capsets.apply(cfg.cap_sets, cfg.no_new_privs, seccomp)
+            return
         confine(cap_names(cfg.cap_drop, cfg.cap_keep), cfg.no_new_privs, seccomp)
         return
     # capabilities, no_new_privs, then the seccomp filter (see confine); the uid/gid

@@ -27,12 +27,16 @@ def test_default_spec_maps(tmp_path: Path) -> None:
     assert cfg.uts_name == "runc"
     assert sorted(cfg.namespace_clone) == ["cgroup", "ipc", "mnt", "net", "pid", "uts"]
     assert cfg.wants_netns
-    assert cfg.autodev  # tmpfs /dev + devpts
-    assert "cgroup:ro" in cfg.mount_auto and "sys:ro" in cfg.mount_auto
-    targets = {e.target: e for e in cfg.mount_entries}
-    assert set(targets) == {"dev/shm", "dev/mqueue"}
-    assert "create=dir" in targets["dev/shm"].options
+    # every mount, in config.json's order, as fstab-style entries made inside the rootfs
+    assert cfg.oci_mounts is not None
+    assert [(e.target, e.fstype, e.source) for e in cfg.oci_mounts] == [
+        ("proc", "proc", "proc"), ("dev", "tmpfs", "tmpfs"), ("dev/pts", "devpts", "devpts"),
+        ("dev/shm", "tmpfs", "shm"), ("dev/mqueue", "mqueue", "mqueue"),
+        ("sys", "sysfs", "sysfs"), ("sys/fs/cgroup", "cgroup", "cgroup")]
+    assert cfg.oci_mounts[1].options == "nosuid,strictatime,mode=755,size=65536k,create=dir"
     assert sorted(cfg.cap_keep) == ["audit_write", "kill", "net_bind_service"]
+    assert cfg.cap_sets is not None and "inheritable" not in cfg.cap_sets
+    assert sorted(cfg.cap_sets["ambient"]) == ["audit_write", "kill", "net_bind_service"]
     assert cfg.no_new_privs
     assert cfg.prlimits == {"nofile": "1024:1024"}
     assert "/proc/kcore" in cfg.masked_paths and "/proc/sys" in cfg.readonly_paths
@@ -85,6 +89,7 @@ def test_namespace_path_is_joined(tmp_path: Path) -> None:
     (lambda s: s["linux"]["namespaces"].append({"type": "user"}), "uidMappings"),
     (lambda s: s["linux"]["resources"].update(network={"classID": 1}), "net_cls"),
     (lambda s: s.update(root={"path": 3}), "root.path: expected a string"),
+    (lambda s: s.update(mounts=[]), "needs a proc mount on /proc"),
     (lambda s: s["linux"].update(devices=[{"path": "/nonexistent/dev", "type": "c",
                                            "major": 1, "minor": 3}]), "does not exist"),
     (lambda s: s["linux"].update(devices=[{"path": "/dev/null", "type": "c", "major": 1,
@@ -130,6 +135,7 @@ def test_mounts_bind_and_options(tmp_path: Path) -> None:
     f = tmp_path / "file"
     f.write_text("x")
     s = spec(mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"},
         {"destination": "/data", "type": "bind", "source": str(tmp_path),
          "options": ["rbind", "ro"]},
         {"destination": "/etc/x", "source": str(f), "options": ["bind"]},
@@ -137,9 +143,10 @@ def test_mounts_bind_and_options(tmp_path: Path) -> None:
          "options": ["nosuid", "size=1m"]},
     ])
     cfg, _ = to_config(s, str(tmp_path))
-    e = {m.target: m for m in cfg.mount_entries}
+    assert cfg.oci_mounts is not None
+    e = {m.target: m for m in cfg.oci_mounts}
     assert e["data"].options == "rbind,ro,create=dir" and e["data"].source == str(tmp_path)
-    assert e["etc/x"].options == "bind,create=file"
+    assert e["etc/x"].options == "bind,create=file" and e["etc/x"].fstype == "none"
     assert e["run"].fstype == "tmpfs" and e["run"].options == "nosuid,size=1m,create=dir"
 
 

@@ -1,0 +1,45 @@
+"""OCI mounts, in config.json's order (the runtime-spec requires it), in the container's
+first process before pivot_root.
+
+Each mount is an fstab-style entry (``lxcpy.rootfs.mounts.mount_entry``: targets resolved
+inside the rootfs, never through its symlinks). A tmpfs on /dev is given the standard
+nodes and links (runc's default devices); ``cgroup`` mounts the container's own view of
+the host's hierarchies (``mount_cgroups``). lxcpy's own /proc protection (proc:mixed) is
+not added: as with runc, config.json's readonlyPaths and maskedPaths decide.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lxcpy.config.model import ContainerConfig
+from lxcpy.errors import LxcError
+from lxcpy.rootfs.dev import LINKS, NODES, _make_node
+from lxcpy.rootfs.mounts import Root, mount_cgroups, mount_entry
+
+
+def setup(cfg: ContainerConfig, root: Root | None) -> None:
+    if root is None:
+        raise LxcError("config.json: OCI mounts need a rootfs")
+    for entry in cfg.oci_mounts or []:
+        if entry.fstype in ("cgroup", "cgroup2"):
+            mount_cgroups(root, "ro" if "ro" in entry.option_list else "rw")
+            continue
+        mount_entry(entry, root)
+        if entry.target.strip("/") == "dev" and entry.fstype == "tmpfs":
+            _populate_dev(cfg, root)
+
+
+def _populate_dev(cfg: ContainerConfig, root: Root) -> None:
+    dev = root.open("/dev")
+    old = os.umask(0)
+    try:
+        for name, major, minor in NODES:
+            _make_node(dev, name, major, minor, bind_only=bool(cfg.idmaps))
+        for name, target in LINKS:
+            os.symlink(target, name, dir_fd=dev)
+    except OSError as exc:
+        raise LxcError(f"config.json: cannot populate /dev: {exc.strerror}") from None
+    finally:
+        os.umask(old)
+        os.close(dev)
