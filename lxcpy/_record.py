@@ -57,6 +57,14 @@ def fields(obj: Any) -> tuple[Field, ...]:
     return tuple(obj.__dataclass_fields__.values())
 
 
+if TYPE_CHECKING:
+    from typing import dataclass_transform
+else:
+    def dataclass_transform(**_: object) -> object:  # for mypy only: a no-op at run time
+        return lambda f: f
+
+
+@dataclass_transform(field_specifiers=(field,))
 def dataclass(cls: Any = None, *, frozen: bool = False) -> Any:
     """``@dataclass`` or ``@dataclass(frozen=True)``."""
 

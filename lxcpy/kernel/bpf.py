@@ -123,7 +123,7 @@ def load_device_program(program: list[Insn], name: str = "lxcpy_devices") -> int
                          ctypes.addressof(code), ctypes.addressof(license_))
         if log is not None:
             struct.pack_into("<IIQ", attr, 24, 1, len(log), ctypes.addressof(log))
-        attr[48:48 + len(name[:15])] = name[:15].encode()  # prog_name, 16 bytes with NUL
+        struct.pack_into("15s", attr, 48, name[:15].encode())  # prog_name: 16 bytes, NUL
         return _bpf(BPF_PROG_LOAD, attr, "bpf(BPF_PROG_LOAD)")
 
     try:

@@ -15,6 +15,8 @@ from lxcpy.errors import KernelError, LxcError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lxcpy.config.seccomp import Action, Policy, Rule
 
 LIBSECCOMP = "libseccomp.so.2"
@@ -214,7 +216,7 @@ def _add_rule(lib: ctypes.CDLL, policy: Policy, rule: Rule, contexts: dict[str, 
                            f"{os.strerror(-rc)}")
 
 
-def _export(fn: ctypes._CFuncPtr, ctx: int) -> bytes:
+def _export(fn: Callable[[int, int], int], ctx: int) -> bytes:
     fd = os.memfd_create("lxcpy-seccomp", os.MFD_CLOEXEC)
     try:
         rc = fn(ctx, fd)

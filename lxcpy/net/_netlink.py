@@ -45,7 +45,7 @@ def _lazy_package() -> None:
         spec.loader.exec_module(package)  # the full package, once, on demand
         return getattr(package, name)
 
-    package.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    package.__getattr__ = __getattr__  # type: ignore[method-assign]
     sys.modules["pyroute2"] = package
 
 

@@ -172,7 +172,10 @@ def _setup_veth(ipr: Any, net: NetConfig, ns_fd: int, name: str,
 def _router_routes(ipr: Any, net: NetConfig, host: str) -> None:
     """veth.mode = router: host routes to the container's addresses via the host end."""
     _, NetlinkError = nl.load()
-    index = nl.get_link(ipr, host)["index"]
+    link = nl.get_link(ipr, host)
+    if link is None:
+        raise error(net, f"'{host}' is gone right after it was made")
+    index = link["index"]
     try:
         for a4 in net.ipv4:
             ipr.route("add", dst=f"{a4.interface.ip}/32", oif=index, scope=253)

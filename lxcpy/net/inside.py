@@ -7,6 +7,7 @@ import errno
 import ipaddress
 import socket
 from collections.abc import Callable
+from functools import partial
 
 from lxcpy.errors import NetworkError
 from lxcpy.net import _netlink as nl
@@ -87,12 +88,11 @@ def _configure(ipr: Any, net: NetConfig, rec: dict[str, Any], name: str) -> int:
         brd = broadcast_of(a4)
         if brd is not None:
             spec["broadcast"] = brd
-        _step(net, lambda spec=spec: ipr.addr("add", **spec),
+        _step(net, partial(ipr.addr, "add", **spec),
               f"cannot add address {a4.interface}")
     for a6 in net.ipv6:
-        _step(net, lambda a6=a6: ipr.addr("add", index=index, address=str(a6.ip),
-                                          prefixlen=a6.network.prefixlen,
-                                          family=socket.AF_INET6),
+        _step(net, partial(ipr.addr, "add", index=index, address=str(a6.ip),
+                           prefixlen=a6.network.prefixlen, family=socket.AF_INET6),
               f"cannot add address {a6}")
     if net.up:
         _step(net, lambda: ipr.link("set", index=index, state="up"),
@@ -116,8 +116,8 @@ def _gateways(ipr: Any, net: NetConfig, rec: dict[str, Any], index: int) -> None
         # IPv4 routes without a gateway must say they are on-link; IPv6 has no scopes
         onlink: dict[str, Any] = {"scope": RT_SCOPE_LINK} if version == 4 else {}
         if wanted == "dev":
-            _step(net, lambda default=default, family=family, onlink=onlink: ipr.route(
-                "add", dst=default, oif=index, family=family, **onlink),
+            _step(net, partial(ipr.route, "add", dst=default, oif=index, family=family,
+                               **onlink),
                 f"cannot add the default route on the device ({key} = dev)", _ONE_DEFAULT)
             continue
         text = resolved if wanted == "auto" else wanted
@@ -130,9 +130,9 @@ def _gateways(ipr: Any, net: NetConfig, rec: dict[str, Any], index: int) -> None
         if not gw.is_link_local and not any(gw in n for n in nets):
             # like LXC: a gateway outside every local prefix gets an on-link host route
             host = f"{gw}/{32 if version == 4 else 128}"
-            _step(net, lambda host=host, family=family, onlink=onlink: ipr.route(
-                "add", dst=host, oif=index, family=family, **onlink),
+            _step(net, partial(ipr.route, "add", dst=host, oif=index, family=family,
+                               **onlink),
                 f"cannot add the route to gateway {gw}")
-        _step(net, lambda default=default, family=family, gw=gw: ipr.route(
-            "add", dst=default, gateway=str(gw), oif=index, family=family),
+        _step(net, partial(ipr.route, "add", dst=default, gateway=str(gw), oif=index,
+                           family=family),
             f"cannot add the default route via {gw}", _ONE_DEFAULT)

@@ -50,7 +50,7 @@ def netns_socket(ns_fd: int, family: int = socket.AF_NETLINK, kind: int = socket
         raise NetworkError(f"network namespace: {made.message}")
     if isinstance(made, BaseException):
         raise NetworkError(f"network namespace: {made}")
-    return made  # type: ignore[no-any-return]
+    return made
 
 
 def iproute_in(ns_fd: int) -> Any:
