@@ -132,7 +132,8 @@ def reached(point: str, name: str, lxcpath: Path, proc: subprocess.Popen[bytes],
         init = init_pid(lxcpath, name)
         return wait_until(lambda: catches(init, sig), 15, 0.001)
     if point == "cgroup":
-        return wait_until(lambda: cgroup_leftovers(name) != [], 15, 0.001)
+        return wait_until(lambda: any("/lxc.payload." in p for p in cgroup_leftovers(name)),
+                          15, 0.001)
     return wait_until(lambda: descendants(proc.pid) != [], 15, 0.001)
 
 
