@@ -550,16 +550,16 @@ class Container:
                     gid: int = -1, env_policy: int = LXC_ATTACH_KEEP_ENV,
                     extra_env_vars: Sequence[str] = (), extra_keep_env: Sequence[str] = (),
                     **_: Any) -> int:
-        """Run ``run(payload)`` in the container and wait: its exit status. lxcpy runs
-        commands: ``run`` is lxc.attach_run_command (payload: a command) or
-        lxc.attach_run_shell."""
+        """Run ``run(payload)`` in the container and wait: its exit status. ``run`` is
+        lxc.attach_run_command (payload: the command), lxc.attach_run_shell, or any
+        callable (it runs in the container with the host's already imported modules)."""
+        argv: Any
         if run is attach_run_command:
             argv = _command(payload)
         elif run is attach_run_shell:
             argv = []
-        else:
-            raise NotImplementedError("lxcpy attaches commands: pass lxc.attach_run_command "
-                                      "and the command, or lxc.attach_run_shell")
+        else:  # called in the attached process, confined as a command; its int: the status
+            argv = run if payload is None else (lambda: run(payload))
         env = None
         if env_policy == LXC_ATTACH_CLEAR_ENV:
             env = {name: os.environ[name] for name in extra_keep_env if name in os.environ}

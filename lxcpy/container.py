@@ -349,7 +349,9 @@ class Container:
         opts = AttachOptions(uid, gid, None if namespaces is None else frozenset(namespaces),
                              frozenset(elevated), personality, remount_sys_proc, output_log)
         # the running container's confinement, never the config file's (runtime.attach)
-        return attach(self.paths, int(info["pid"]), list(argv), env, clear_env, opts)
+        # a callable (python3-lxc's attach(run)) is called in the container instead
+        command = argv if callable(argv) else list(argv)
+        return attach(self.paths, int(info["pid"]), command, env, clear_env, opts)
 
 
 def _with_pidfile(pidfile: str | None, run: Any) -> int:

@@ -21,6 +21,8 @@ from lxcpy.errors import LxcError, NotRunning
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lxcpy.paths import ContainerPaths
     from lxcpy.runtime.confine import Running
 
@@ -187,6 +189,27 @@ def _environment(env: dict[str, str] | None, clear_env: bool) -> dict[str, str]:
     return base
 
 
+def _run_function(run: Callable[[], object], env: dict[str, str]) -> None:
+    """Call ``run()`` here, confined as a command would be; never returns: its int result
+    (or SystemExit's code) is the exit status, anything raised is one line and status 1."""
+    code = 1
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        result = run()
+        code = result if isinstance(result, int) and not isinstance(result, bool) else 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # noqa: BLE001 - one line, never a traceback
+        sys.stderr.write(f"lxc-attach: {exc.__class__.__name__}: {exc}\n")
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code & 0xFF)
+
+
 def _child(paths: ContainerPaths, fds: list[tuple[str, int]], running: Running,
            argv: list[str], env: dict[str, str], status_w: int,
            opts: AttachOptions) -> int:
@@ -219,6 +242,8 @@ def _child(paths: ContainerPaths, fds: list[tuple[str, int]], running: Running,
         try:
             _options_before_confine(opts)
             confine(drop, running.no_new_privs, running.seccomp)  # the filter last
+            if callable(argv):  # python3-lxc's attach(run): run() as the attached process
+                _run_function(argv, env)
             os.execvpe(argv[0], argv, env)
         except OSError as exc:
             os.write(exec_w, str(exc.errno).encode())

@@ -411,3 +411,28 @@ def test_lxc_info_c_and_lxc_create_read_and_write_through_the_model(lxcpath: Pat
             bb = make(lxcpath, extra, template="busybox", uts=False)
             text = (lxcpath / bb / "config").read_text()
             assert text.count("lxc.uts.name") + text.count("lxc.utsname") == 1, text
+
+
+def test_attach_runs_a_python_function_inside(lxcpath: Path) -> None:
+    """python3-lxc's attach_wait(run, payload): run(payload) in the container's namespaces,
+    its result the exit status; attach() returns a PID to wait for."""
+    import lxcpy as lxc
+
+    c = lxc.Container("fn", config_path=str(lxcpath))
+    c.clear_config()
+    c.set_config_item("lxc.uts.name", "inside-fn")
+    assert c.create() is True
+    assert c.start(cmd=("sleep", "100")) is True
+    try:
+        def hostname_is(want: str) -> int:
+            return 0 if os.uname().nodename == want else 3
+
+        assert c.attach_wait(hostname_is, "inside-fn") == 0
+        assert c.attach_wait(hostname_is, os.uname().nodename) == 3
+        assert c.attach_wait(lambda: os.getpid() != 1 and 5) == 5
+        assert c.attach_wait(lxc.attach_run_command, ["sh", "-c", "exit 7"]) == 7
+        pid = c.attach(hostname_is, "inside-fn", namespaces=lxc.CLONE_NEWUTS)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    finally:
+        assert c.stop() is True
+        assert c.destroy() is True
