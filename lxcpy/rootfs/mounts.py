@@ -78,6 +78,8 @@ def parse_options(options: str) -> MountOptions:
 
 
 def parse_fstab(path: str) -> list[MountEntry]:
+    """The lines of an lxc.mount.fstab file, read by the parser of lxc.mount.entry."""
+    from lxcpy.config.keys import Invalid, mount_entry
     from lxcpy.config.model import Origin
 
     try:
@@ -90,13 +92,10 @@ def parse_fstab(path: str) -> list[MountEntry]:
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
-        fields = text.split()
-        if len(fields) < 4:
-            raise LxcError(f"{path}:{number}: invalid fstab line '{text}'")
-        dump = int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else 0
-        passno = int(fields[5]) if len(fields) > 5 and fields[5].isdigit() else 0
-        entries.append(MountEntry(fields[0], fields[1], fields[2], fields[3], dump, passno,
-                                  Origin(path, number)))
+        try:
+            entries.append(mount_entry(text, Origin(path, number)))
+        except Invalid as exc:
+            raise LxcError(f"{path}:{number}: lxc.mount.fstab: {exc}") from None
     return entries
 
 
