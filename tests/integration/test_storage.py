@@ -190,8 +190,19 @@ def test_btrfs_store_subvolume_snapshot_and_removal(btrfs_lxcpath: Path) -> None
                                                         f"lxc/{snap}/rootfs"])
     assert run_in(lxcpath, snap, "cat /one; echo two > /one") == "one\n"
     assert (lxcpath / name / "rootfs" / "one").read_text() == "one\n"
-    # a btrfs snapshot is independent: the origin goes without its clone
-    lxc("destroy", "-n", name, lxcpath=lxcpath, check=True)
+    # btrfs snapshots a running container (lxc-snapshot; lxc-copy -s -a), live
+    lxc("start", "-n", name, "-d", "--", "sleep", "300", lxcpath=lxcpath, check=True)
+    try:
+        lxc("snapshot", "-n", name, lxcpath=lxcpath, check=True, timeout=60)
+        live = unique()
+        lxc("copy", "-n", name, "-N", live, "-s", "-a", lxcpath=lxcpath, check=True)
+        assert (lxcpath / live / "rootfs" / "one").read_text() == "one\n"
+        assert (lxcpath / name / "snaps" / "snap0" / "rootfs" / "one").read_text() == "one\n"
+    finally:
+        lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
+    lxc("destroy", "-n", live, lxcpath=lxcpath, check=True)
+    # a btrfs snapshot is independent: the origin goes without its clone (-s: its snaps/)
+    lxc("destroy", "-n", name, "-s", lxcpath=lxcpath, check=True)
     lxc("destroy", "-n", snap, lxcpath=lxcpath, check=True)
     assert subvolumes(lxcpath.parent) == []
 
