@@ -535,8 +535,10 @@ class Container:
                 stderrfd: int = 2, escape: int = 1) -> bool:
         if not self.running:
             return False
-        try:
-            return self._core.console(ttynum, escape) == 0
+        from lxcpy.runtime.console import run_console
+
+        try:  # this terminal (stdinfd/stdoutfd) on tty ``ttynum`` until Ctrl-<escape> q
+            return run_console(self._core.paths, ttynum, escape, stdinfd, stdoutfd) == 0
         except LxcError:
             return False
 

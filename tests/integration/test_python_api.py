@@ -1,6 +1,7 @@
-"""python3-lxc's Python API: its own example (examples/api_test.py) runs against lxcpy.
+"""python3-lxc's Python API: its own examples (examples/api_test.py, pyconsole.py) run
+against lxcpy (pyconsole-vte.py needs a GTK display: not run).
 
-The example is python3-lxc's file as published (github lxc/python3-lxc, LGPL-2.1+, (C)
+The examples are python3-lxc's files as published (github lxc/python3-lxc, LGPL-2.1+, (C)
 Canonical Ltd.), kept verbatim below and run in a child Python with exactly these edits,
 each applied with str.replace so that the difference stays visible:
 
@@ -248,6 +249,61 @@ container.destroy()
 assert(not container.defined)
 """
 
+UPSTREAM_PYCONSOLE = r"""#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+#
+# pyconsole: Example program showing use of console functions
+#            in the lxc python binding
+#
+# (C) Copyright Oracle. 2013
+#
+# Authors:
+# Dwight Engen <dwight.engen@oracle.com>
+#
+# This library is free software; you can redistribute it and/or
+# modify it under the terms of the GNU Lesser General Public
+# License as published by the Free Software Foundation; either
+# version 2.1 of the License, or (at your option) any later version.
+#
+# This library is distributed in the hope that it will be useful,
+# but WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+# Lesser General Public License for more details.
+#
+# You should have received a copy of the GNU Lesser General Public
+# License along with this library; if not, write to the Free Software
+# Foundation, Inc., 51 Franklin Street, Fifth Floor, Boston, MA  02110-1301
+# USA
+#
+
+import lxc
+import sys
+import time
+
+if __name__ == '__main__':
+    ttynum = -1
+    escape = 1
+    if len(sys.argv) < 2:
+        sys.exit("Usage: %s container-name [ttynum [escape]]" % sys.argv[0])
+    if len(sys.argv) > 2:
+        ttynum = int(sys.argv[2])
+    if len(sys.argv) > 3:
+        escape = ord(sys.argv[3]) - ord('a') + 1
+
+    ct = lxc.Container(sys.argv[1])
+
+    print("Container:%s tty:%d Ctrl-%c q to quit" %
+          (ct.name, ttynum, ord('a') + escape-1))
+    time.sleep(1)
+    if not ct.defined:
+        sys.exit("Container %s not defined" % ct.name)
+    if not ct.running:
+        sys.exit("Container %s not running" % ct.name)
+
+    ct.console(ttynum, 0, 1, 2, escape)
+    print("Console done")
+"""
+
 DEFAULT_CONF = """lxc.net.0.type = veth
 lxc.net.0.link = lxcbr0
 lxc.net.0.flags = up
@@ -436,3 +492,52 @@ def test_attach_runs_a_python_function_inside(lxcpath: Path) -> None:
     finally:
         assert c.stop() is True
         assert c.destroy() is True
+
+
+
+def test_python3_lxc_pyconsole_example(lxcpath: Path) -> None:
+    """examples/pyconsole.py NAME 0 on a terminal: the console shell answers, Ctrl-a q."""
+    import pty
+    import select
+    import time
+
+    from tests.integration.helpers import lxc, make
+
+    name = make(lxcpath, "lxc.tty.max = 1\n", template="busybox")
+    assert lxc("start", "-n", name, "-d", lxcpath=lxcpath, timeout=30).returncode == 0
+    script = lxcpath.parent / "pyconsole.py"
+    script.write_text(UPSTREAM_PYCONSOLE.replace("import lxc\n", "import lxcpy as lxc\n"))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(script), name, "0"], stdin=slave,
+                            stdout=slave, stderr=slave, env=_env(lxcpath),
+                            start_new_session=True)
+    os.close(slave)
+    seen = b""
+
+    def wait_for(text: bytes, timeout: float = 20) -> bool:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while text not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        return text in seen
+
+    try:
+        assert wait_for(f"Container:{name} tty:0 Ctrl-a q to quit".encode()), seen
+        deadline = time.monotonic() + 20  # the console shell may still be starting
+        while b"hi-3" not in seen and time.monotonic() < deadline:
+            os.write(master, b"echo hi-$((1+2))\r")
+            wait_for(b"hi-3", 1)
+        assert b"hi-3" in seen, seen[-500:]
+        os.write(master, b"\x01q")
+        assert wait_for(b"Console done"), seen[-500:]
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
