@@ -17,10 +17,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 CLICK = "python -c 'import click'"
-CLICK_PYROUTE2 = "python -c 'import click, pyroute2'"
-GOAL_EXEC_MS = 15.0
-GOAL_STATE_MS = 5.0
-GOAL_VETH_MS = 40.0
 
 
 def sh(*argv: str) -> str:
@@ -138,6 +134,25 @@ def measurements(data: dict) -> list[tuple[str, str, float | None, float | None,
     return rows
 
 
+def cpu_measurements(data: dict) -> list[tuple[str, str, float | None, float | None]]:
+    """(id, label, LXC CPU ms, lxcpy CPU ms) for the hyperfine cases that recorded it."""
+    out = []
+    for rid, label, _a, _b, _unit in measurements(data):
+        key = {"1": ("execute",), "2": ("execute_veth",), "3a": ("info", "info_running"),
+               "3b": ("info", "info_stopped"), "3c": ("info", "info_running", "state_running"),
+               "3d": ("info", "info_stopped", "state_stopped")}.get(rid)
+        if key is None:
+            continue
+        c = data.get("cases", {}).get(key[0], {})
+        lxc_keys = key[1:2]
+        py_keys = key[2:3] or key[1:2]
+        a = get(c, "lxc", *lxc_keys, "cpu_ms")
+        b = get(c, "lxcpy", *py_keys, "cpu_ms")
+        if a is not None or b is not None:
+            out.append((rid, label, a, b))
+    return out
+
+
 def fmt(v: float | None, unit: str = "ms") -> str:
     if v is None:
         return "n/a"
@@ -156,133 +171,49 @@ def floor(data: dict, case: str, label: str) -> float | None:
     return get(data.get("cases", {}).get(case, {}), "floors", label, "median")
 
 
+# issue 18's goals: same-run ratios lxcpy/LXC (the VM's speed drifts; only ratios count)
+RATIO_GOALS = (
+    ("`lxc-execute -- /bin/true` (no network)", ("execute",), ("execute",), 3.5),
+    ("`lxc-state`, running, vs LXC's `lxc-info -s`", ("info", "info_running"),
+     ("info", "state_running"), 7.0),
+    ("`lxc-state`, stopped, vs LXC's `lxc-info -s`", ("info", "info_stopped"),
+     ("info", "state_stopped"), 7.0),
+    ("`lxc-info -s`, running", ("info", "info_running"), ("info", "info_running"), 7.0),
+    ("`lxc-info -s`, stopped", ("info", "info_stopped"), ("info", "info_stopped"), 7.0),
+    ("freeze + unfreeze", ("freeze", "round_trip"), ("freeze", "round_trip"), 7.0),
+    ("20 parallel starts", ("parallel", "start"), ("parallel", "start"), 4.0),
+    ("20 parallel stops", ("parallel", "stop"), ("parallel", "stop"), 3.0),
+    ("`lxc-execute` with one veth", ("execute_veth",), ("execute_veth",), 1.3),
+)
+
+
 def goals(data: dict) -> list[tuple[str, str, float | None, str]]:
-    """(goal, measured text, value, verdict)."""
+    """(goal, measured text, ratio, verdict)."""
     c = data.get("cases", {})
-    out = []
-    fl = floor(data, "execute", CLICK)
-    v = get(c.get("execute", {}), "lxcpy", "median")
-    over = v - fl if v is not None and fl is not None else None
-    out.append((f"`lxc-execute /bin/true` (no network) at most {GOAL_EXEC_MS:g} ms over the "
-                f"floor (venv python + `import click`)", over, GOAL_EXEC_MS))
-    info = c.get("info", {}).get("lxcpy", {})
-    for key, label in (("state_running", "`lxc-state`, running"),
-                       ("state_stopped", "`lxc-state`, stopped"),
-                       ("info_running", "`lxc-info -s`, running"),
-                       ("info_stopped", "`lxc-info -s`, stopped")):
-        v = get(info, key, "median")
-        over = v - fl if v is not None and fl is not None else None
-        out.append((f"{label} at most {GOAL_STATE_MS:g} ms over the floor", over, GOAL_STATE_MS))
-    fl2 = floor(data, "execute_veth", CLICK_PYROUTE2)
-    v = get(c.get("execute_veth", {}), "lxcpy", "median")
-    over = v - fl2 if v is not None and fl2 is not None else None
-    out.append((f"`lxc-execute` with one veth at most {GOAL_VETH_MS:g} ms over the floor plus "
-                f"pyroute2's import (`import click, pyroute2`)", over, GOAL_VETH_MS))
     rows = []
-    for text, over, limit in out:
-        verdict = "n/a" if over is None else ("met" if over <= limit else "missed")
-        rows.append((text, "n/a" if over is None else f"{over:+.2f} ms", over, verdict))
-    for label, key in (("freeze + unfreeze at least as fast as LXC's", ("freeze", "round_trip")),
-                       ("20 parallel starts at least as fast as LXC's", ("parallel", "start"))):
-        a = get(c.get(key[0], {}), "lxc", key[1], "median")
-        b = get(c.get(key[0], {}), "lxcpy", key[1], "median")
-        verdict = "n/a" if a is None or b is None else ("met" if b <= a else "missed")
-        rows.append((label, f"lxcpy {fmt(b)} vs LXC {fmt(a)} ({ratio(a, b)})", None, verdict))
-    a = get(c.get("parallel", {}), "lxc", "memory", "pss_kib", "median")
-    b = get(c.get("parallel", {}), "lxcpy", "memory", "pss_kib", "median")
-    rows.append(("supervisor memory reported beside LXC's monitor",
-                 f"PSS lxcpy {fmt(b, 'KiB')} vs LXC {fmt(a, 'KiB')} ({ratio(a, b)})", None,
-                 "reported" if a is not None and b is not None else "n/a"))
+    for label, lxc_key, py_key, limit in RATIO_GOALS:
+        a = get(c.get(lxc_key[0], {}), "lxc", *lxc_key[1:], "median")
+        b = get(c.get(py_key[0], {}), "lxcpy", *py_key[1:], "median")
+        r = b / a if a and b is not None else None
+        verdict = "n/a" if r is None else ("met" if r <= limit else "missed")
+        rows.append((f"{label} at most {limit:g}x LXC", f"{ratio(a, b)} ({fmt(b)} vs {fmt(a)})",
+                     r, verdict))
+    par = c.get("parallel", {}).get("lxcpy", {})
+    for label, key in (("supervisor", "pss_kib"), ("container's init", "init_pss_kib")):
+        v = get(par, "memory", key, "median")
+        verdict = "n/a" if v is None else ("met" if v <= 2.5 * 1024 else "missed")
+        rows.append((f"{label} PSS at most 2.5 MiB (20 running)", fmt(v, "KiB"), v, verdict))
+    one = get(par, "ps", "lxc-ps -n one", "median")
+    all_ = get(par, "ps", "lxc-ps", "median")
+    verdict = "n/a" if one is None or all_ is None else ("met" if all_ <= 2 * one else "missed")
+    rows.append(("`lxc-ps` with 20 running at most 2x its cost for one (`-n ONE`)",
+                 f"{ratio(one, all_)} ({fmt(all_)} vs {fmt(one)})", None, verdict))
     return rows
 
 
 def obstacles(data: dict) -> list[str]:
-    """One bullet per missed goal: what the measurements and the profile say is left."""
-    c = data.get("cases", {})
-    prof = data.get("profile", {})
-    py = floor(data, "execute", "python -c pass")
-    click_fl = floor(data, "execute", CLICK)
-    out: list[str] = []
-    missed = {g[0]: g for g in goals(data) if g[3] == "missed"}
-    # lxc-state and lxc-info -s do the same work: their spread in one run is the VM's noise
-    overs = [g[2] for g in goals(data) if g[2] is not None
-             and g[0].startswith(("`lxc-state`", "`lxc-info -s`"))]
-    spread = (f" In this run the four state/info cases came out between {min(overs):+.1f} and "
-              f"{max(overs):+.1f} ms over the floor for the same work: that spread is this "
-              "shared VM's noise, not a difference between them." if len(overs) > 1 else "")
-
-    def extra(label: str) -> str:
-        p = prof.get(label, {})
-        if "extra_self_ms" not in p:
-            return ""
-        top = ", ".join(f"`{m}` {s:.1f}" for m, s, _ in p["top_extra"][:6])
-        which = " (of a stopped `lxc-state`)" if label == "state" else ""
-        return (f" The import profile{which} shows {p['extra_modules']} modules beyond the "
-                f"floor with "
-                f"{p['extra_self_ms']:.1f} ms of import time ({p['lxcpy_self_ms']:.1f} ms in "
-                f"lxcpy's own modules; largest: {top}).")
-
-    for text, measured, over, _verdict in missed.values():
-        if over is None:
-            continue  # the comparisons with LXC: below
-        if text.startswith("`lxc-execute /bin/true`"):
-            lxc = get(c.get("execute", {}), "lxc", "median")
-            out.append(
-                f"- **{text.split(' at most')[0]}**: {measured} over the floor." + extra("execute")
-                + f" After the imports comes the kernel work LXC does too (LXC's whole "
-                f"`lxc-execute` takes {fmt(lxc)}: namespaces; one cgroup per v1 hierarchy plus "
-                "the unified one - mkdir, attach, rmdir - where the attach, one cgroup.procs "
-                "write per hierarchy, took 1-20 ms on this VM; a PID-1 process), and lxcpy's "
-                "own: its PID 1 is a fork of an interpreter holding all of lxcpy, and the 14 "
-                "dataclasses defined on the start path (config model, cgroup layout, child "
-                "spec, resource record, monitor event, ...) cost 9-18 ms per start (timed "
-                "around `dataclasses._process_class` in real runs; `ContainerConfig` alone "
-                "2-4 ms; `dataclasses` also pulls in `inspect`, `ast` and `tokenize`). Plain "
-                "command lines no longer import click (lxcpy/cli/fastpath.py), so the floor's "
-                f"click ({fmt(click_fl)} against {fmt(py)} for `python -c pass`) is not paid; "
-                "what remains is lxcpy's start path itself. Meeting the goal measured against "
-                "the bare interpreter would take a config model and start path without "
-                "dataclasses, and fewer modules on the way to the fork.")
-        elif text.startswith("`lxc-execute` with one veth"):
-            out.append(
-                f"- **{text.split(' at most')[0]}**: {measured} over `import click, pyroute2`."
-                + extra("execute_veth")
-                + " pyroute2 is imported once, in the supervisor, and inherited by the "
-                "container's init; the rest is the no-network start plus the netlink round "
-                "trips to make the veth pair, move and configure it.")
-        else:
-            running = "running" in text
-            out.append(
-                f"- **{text.split(' at most')[0]}**: {measured} over the floor." + extra("state")
-                + " Plain command lines are parsed without click (lxcpy/cli/fastpath.py); "
-                "what is left is the interpreter's start and the lxcpy modules above"
-                + (", plus the round trip to the supervisor over its unix socket (`_socket`, "
-                   "`json`, the supervisor's reply). `lxc-state` and `lxc-info -s` do the same "
-                   "work for a running container; interleaved runs outside the bench (min and "
-                   "median of 30) put both within 1-2 ms of the floor." if running else
-                   "; a stopped container is answered from a stat of its socket file.")
-                + spread)
-    for text, measured, _v, verdict in goals(data):
-        if verdict != "missed":
-            continue
-        if text.startswith("freeze + unfreeze"):
-            out.append(
-                f"- **{text}**: {measured}. `lxc-freeze` and `lxc-unfreeze` are two separate "
-                "CLI processes, each paying at least the interpreter's start "
-                f"(`python -c pass` alone is {fmt(py)}; click is no longer imported on this "
-                "path) where C's tools take ~2 ms each: a Python CLI round trip cannot come "
-                "near LXC's. The freeze itself "
-                "(cgroup write + wait for FROZEN in the supervisor, and the thaw) is under 1 ms "
-                "of it for 100 processes (timed in-process outside the bench: median 0.87 ms "
-                "for freeze + unfreeze).")
-        elif text.startswith("20 parallel starts"):
-            out.append(
-                f"- **{text}**: {measured}. Each of the 20 starts is an interpreter that imports "
-                f"lxcpy's start path (the `lxc-execute` row above, of which {fmt(py)} is the "
-                "bare interpreter) and forks a supervisor, on 2 vCPUs: 20 such starts need "
-                "several hundred ms of CPU before any container work, where LXC's C start is "
-                "~4 ms of CPU.")
-    return out
+    """What stands in the way: written by hand in bench/NOTES.md from the measurements."""
+    return []
 
 
 # ---- writing the report ---------------------------------------------------------------------
@@ -379,6 +310,20 @@ def render(latest: dict, before: dict | None) -> str:
         w(f"- case 4 container processes counted under init, init included ({', '.join(nprocs)}).")
     w("")
 
+    cpu_rows = cpu_measurements(latest)
+    if cpu_rows:
+        w("## CPU time (same run)")
+        w("")
+        w("user + sys of the command's whole process tree (hyperfine's mean), for the cases "
+          "hyperfine times: the work itself, far less stretched than wall time when other "
+          "processes share the VM.")
+        w("")
+        w("| # | measurement | LXC 5.0.2 CPU | lxcpy CPU | lxcpy/LXC |")
+        w("|---|---|---|---|---|")
+        for rid, label, a, b in cpu_rows:
+            w(f"| {rid} | {label} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+        w("")
+
     w("## Floors (same run)")
     w("")
     w("| command | median | mean | min | max |")
@@ -409,9 +354,9 @@ def render(latest: dict, before: dict | None) -> str:
         for text, measured, _v, verdict in g_now:
             w(f"| {text} | {measured} | **{verdict}** |")
     w("")
-    w("\"over the floor\" = lxcpy's median minus the median of the floor command of the same "
-      "run. The floor for the veth case is `python -c 'import click, pyroute2'` (lxcpy's net "
-      "code imports the `pyroute2` package, whose `__init__` loads most of the library).")
+    w("Issue 18's goals, each a ratio of medians measured in the same interleaved run (the "
+      "shared VM's speed drifts between runs; a loaded run stretches the longer Python "
+      "processes more than C's, so ratios move with the load too: see the load average above).")
     w("")
 
     prof = latest.get("profile", {})
