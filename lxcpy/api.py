@@ -162,6 +162,7 @@ class Container:
     def __init__(self, name: str, config_path: str | None = None) -> None:
         self._core = _Core(name, config_path or None)
         self._cfg: ContainerConfig | None = None
+        self._changed = False  # the config in memory differs from the file
         self.network = ContainerNetworkList(self)
 
     def __repr__(self) -> str:
@@ -221,7 +222,7 @@ class Container:
             self._core = _Core(self.name, path)
         except LxcError:
             return False
-        self._cfg = None
+        self._cfg, self._changed = None, False
         return True
 
     def load_config(self, path: str | None = None) -> bool:
@@ -234,6 +235,7 @@ class Container:
             return False
         cfg.path = self.config_file_name
         self._cfg = cfg
+        self._changed = path not in (None, self.config_file_name)
         return True
 
     def save_config(self, path: str | None = None) -> bool:
@@ -246,12 +248,15 @@ class Container:
             write_atomic(target, to_text(self._model()), 0o640)
         except OSError:
             return False
+        if target == self.config_file_name:
+            self._changed = False
         return True
 
     def clear_config(self) -> None:
         from lxcpy.config.parser import new_config
 
         self._cfg = new_config(self.config_file_name)
+        self._changed = True
 
     def get_config_item(self, key: str) -> str | list[str]:
         """The value in effect; a list for list keys. KeyError for an unknown key."""
@@ -290,6 +295,7 @@ class Container:
         except ConfigError:
             self._cfg = snapshot
             return False
+        self._changed = True
         return True
 
     def append_config_item(self, key: str, value: str) -> bool:
@@ -300,6 +306,7 @@ class Container:
             set_item(self._model(), key, value)
         except (ConfigError, KeyError):
             return False
+        self._changed = True
         return True
 
     def clear_config_item(self, key: str) -> bool:
@@ -309,6 +316,7 @@ class Container:
             clear_item(self._model(), key)
         except KeyError:
             return False
+        self._changed = True
         return True
 
     # ---- the store -----------------------------------------------------------------------
@@ -340,7 +348,7 @@ class Container:
                                                        list(args), store=store))
             except LxcError:
                 return False
-        self._cfg = None
+        self._cfg, self._changed = None, False
         return True
 
     def destroy(self) -> bool:
@@ -404,7 +412,7 @@ class Container:
             restore(self._core, name, newname)
         except LxcError:
             return False
-        self._cfg = None
+        self._cfg, self._changed = None, False
         return True
 
     def snapshot_destroy(self, name: str) -> bool:
@@ -429,9 +437,9 @@ class Container:
             return False
         # liblxc starts from the config in memory: when it differs from the stored file,
         # a file next to it (relative paths resolve the same), read before anything starts
-        text = to_text(self._model())
         path = None
-        if text != _read(self.config_file_name):
+        if self._changed:
+            text = to_text(self._model())
             fd, path = tempfile.mkstemp(prefix=".start-", suffix=".conf",
                                         dir=self._core.paths.dir)
             with os.fdopen(fd, "w") as f:

@@ -541,3 +541,22 @@ def test_python3_lxc_pyconsole_example(lxcpath: Path) -> None:
             proc.wait()
         os.close(master)
     assert lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30).returncode == 0
+
+
+def test_start_uses_the_config_in_memory(lxcpath: Path) -> None:
+    """liblxc starts from the config in memory: an unsaved set_config_item counts."""
+    import lxcpy as lxc
+
+    c = lxc.Container("mem", config_path=str(lxcpath))
+    c.clear_config()
+    c.set_config_item("lxc.uts.name", "saved")
+    assert c.create() is True
+    assert c.set_config_item("lxc.uts.name", "in-memory")
+    assert c.start(cmd=("sleep", "100")) is True
+    try:
+        assert c.attach_wait(lambda: 0 if os.uname().nodename == "in-memory" else 1) == 0
+        assert lxc.Container("mem", str(lxcpath)).get_config_item("lxc.uts.name") == "saved"
+        assert [p.name for p in (lxcpath / "mem").iterdir()] == ["config"]  # no file left
+    finally:
+        assert c.stop() is True
+    assert c.destroy() is True
