@@ -41,6 +41,23 @@ def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
     k.set_process_name("init")
     # A process in the container must not reach our host binary through /proc/1/exe.
     k.prctl(k.PR_SET_DUMPABLE, 0)
+    # The forwarders are in place before the command exists and before RUNNING is
+    # reported: PID 1 drops a signal it has no handler for, so a Ctrl-C right after
+    # RUNNING would be lost. What arrives before the command has a PID waits in `early`.
+    target = [0]
+    early: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if target[0] <= 0:
+            early.append(signum)
+            return
+        try:
+            os.kill(target[0], signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
     failure = b""
     try:
         pid = _spawn(spec.argv, env)
@@ -55,20 +72,13 @@ def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
         code = 126 if err in (errno.EACCES, errno.ENOEXEC, errno.EISDIR) else 127
         print_error(spec.prog, spec.name, f"{spec.argv[0]}: {os.strerror(err)}")
         command_status = code
+    target[0] = pid
+    for signum in early:
+        forward(signum, None)
     from lxcpy.runtime import sync
 
     chan.send(sync.RUNNING, command_pid=pid)
     chan.close()
-
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
-
-    for sig in FORWARDED:
-        signal.signal(sig, forward)
-
     while True:
         try:
             child, status = os.wait()

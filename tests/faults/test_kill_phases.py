@@ -20,10 +20,8 @@ from tests.faults._helpers import descendants, kill_tree, network
 from tests.faults.hostnet import links
 from tests.integration._monitor_helpers import Monitor, states
 from tests.integration.helpers import (
-    catches,
     cgroup_key,
     cgroup_leftovers,
-    init_pid,
     lxc,
     make,
     tool,
@@ -110,7 +108,7 @@ def _foreground_signals() -> None:
 # points of a start the test can see from outside, in the order a start passes them:
 # launch: at once (the interpreter is still starting); starting: lxc-monitor has printed
 # STARTING; cgroup: the container's cgroup exists; clone: the supervisor has a child (the
-# init); running: lxc-monitor has printed RUNNING and the init catches the signal
+# init); running: lxc-monitor has printed RUNNING
 POINTS = ["launch", "starting", "cgroup", "clone", "running"]
 
 
@@ -123,14 +121,10 @@ def reached(point: str, name: str, lxcpath: Path, proc: subprocess.Popen[bytes],
         assert mon is not None
         return mon.wait_line(states(name, "STARTING")[0], 15)
     if point == "running":
-        # The init announces RUNNING a moment before it installs its signal forwarders;
-        # a signal in between is lost (PID 1 ignores it) and lxc-execute runs on. That
-        # window is a bug of the init (see the report); here the test waits it out.
+        # the init installs its forwarders before it announces RUNNING: a signal right
+        # after the line must reach the command (it was lost once, 1 run in 6)
         assert mon is not None
-        if not mon.wait_line(states(name, "RUNNING")[0], 15):
-            return False
-        init = init_pid(lxcpath, name)
-        return wait_until(lambda: catches(init, sig), 15, 0.001)
+        return mon.wait_line(states(name, "RUNNING")[0], 15)
     if point == "cgroup":
         return wait_until(lambda: any("/lxc.payload." in p for p in cgroup_leftovers(name)),
                           15, 0.001)
