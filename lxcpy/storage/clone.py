@@ -37,10 +37,6 @@ RDEPENDS = "lxc_rdepends"
 # files of a container directory that belong to its store or its history, never copied
 _NOT_COPIED = {"config", "rootfs", "delta0", "olwork", "rootdev", "snaps", SNAPSHOTS,
                RDEPENDS, "ts", "comment"}
-_ROOTFS_LINE = re.compile(r"^\s*lxc\.rootfs(?:\.path)?\s*=")
-_UTS_LINE = re.compile(r"^(\s*lxc\.(?:uts\.name|utsname)\s*=\s*)(.*)$")
-_HWADDR_LINE = re.compile(r"^(\s*lxc\.(?:net\.\d+|network(?:\.\d+)?)\.hwaddr\s*=\s*)(\S+)(.*)$")
-_EPHEMERAL_LINE = re.compile(r"^\s*lxc\.ephemeral\s*=")
 
 
 def store_of_container(container: Container) -> Store | None:
@@ -73,30 +69,36 @@ def _check_stopped(src: Container, allow_running: bool, live_ok: bool) -> None:
 
 def new_config_text(text: str, src: Container, new: Container, spec: str | None,
                     keepname: bool, keepmac: bool, ephemeral: bool | None = None) -> str:
-    """The copy's config: paths under the old container dir moved to the new one, the new
-    rootfs, hostname and MAC addresses (unless kept), lxc.ephemeral set or dropped."""
+    """The copy's config, through the config model (keys as the parser reads them, the
+    user's lines and order kept): paths under the old container dir moved to the new one,
+    the new rootfs, hostname and MAC addresses (unless kept), lxc.ephemeral set or dropped.
+    Not loaded at the new path here: a rename moves the files there afterwards."""
     from lxcpy.config.keys import randomize_hwaddr
+    from lxcpy.config.parser import clear_item, get_item, parse_text, set_item, to_text
 
     old_dir, new_dir = src.paths.dir.rstrip("/"), new.paths.dir.rstrip("/")
-    lines = []
-    for line in text.splitlines():
-        if _ROOTFS_LINE.match(line) or (ephemeral is not None and _EPHEMERAL_LINE.match(line)):
+    moved = re.compile(re.escape(old_dir) + r"(?=/|$|\s)")
+    cfg = parse_text(text, src.paths.config)
+    clear_item(cfg, "lxc.rootfs.path")
+    if ephemeral is not None:
+        clear_item(cfg, "lxc.ephemeral")
+    for _raw, entry, _value in cfg.lines:
+        if entry is None:
             continue
-        line = re.sub(re.escape(old_dir) + r"(?=/|$|\s)", new_dir, line)
-        uts = _UTS_LINE.match(line)
-        if uts and not keepname:
-            line = uts.group(1) + new.name[:64]
-        mac = _HWADDR_LINE.match(line)
-        if mac and not keepmac:
-            line = mac.group(1) + randomize_hwaddr("00:16:3e:xx:xx:xx") + mac.group(3)
-        lines.append(line)
-    if not keepname and not any(_UTS_LINE.match(line) for line in lines):
-        lines.append(f"lxc.uts.name = {new.name[:64]}")
+        value = moved.sub(new_dir, entry.value)
+        if entry.canonical == "lxc.uts.name" and not keepname:
+            value = new.name[:64]
+        elif (entry.canonical.startswith("lxc.net.") and entry.canonical.endswith(".hwaddr")
+              and not keepmac):
+            value = randomize_hwaddr("00:16:3e:xx:xx:xx")
+        entry.value = value  # to_text writes a changed value as `key = value`
+    if not keepname and not get_item(cfg, "lxc.uts.name"):
+        set_item(cfg, "lxc.uts.name", new.name[:64])
     if spec is not None:
-        lines.append(f"lxc.rootfs.path = {spec}")
+        set_item(cfg, "lxc.rootfs.path", spec)
     if ephemeral:
-        lines.append("lxc.ephemeral = 1")
-    return "\n".join(lines) + "\n"
+        set_item(cfg, "lxc.ephemeral", "1")
+    return to_text(cfg)
 
 
 def _set_hostname(store: Store, target: str, new: str) -> None:

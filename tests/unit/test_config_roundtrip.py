@@ -376,3 +376,24 @@ def test_lxc_update_config_goes_through_the_model(tmp_path: Path) -> None:
     assert text.startswith("# mine\nlxc.uts.name = x\n")
     assert (get_item(cfg, "lxc.tty.max"), get_item(cfg, "lxc.rootfs.path")) == ("3", "dir:/r")
     assert get_item(cfg, "lxc.net.0.ipv4.address") == "10.0.0.1/24\n"
+
+
+def test_lxc_copy_rewrites_the_config_through_the_model(tmp_path: Path) -> None:
+    from lxcpy.container import Container
+    from lxcpy.storage.clone import new_config_text
+
+    src, new = Container("a", str(tmp_path)), Container("b", str(tmp_path))
+    text = (f"# mine\nlxc.utsname = a\nlxc.rootfs = {tmp_path}/a/rootfs\n"
+            "lxc.network.type = veth\nlxc.network.hwaddr = 00:16:3e:00:00:01\n"
+            f"lxc.mount.entry = {tmp_path}/a/data data none bind 0 0\nlxc.ephemeral = 1\n")
+    out = new_config_text(text, src, new, f"dir:{tmp_path}/b/rootfs", False, False, False)
+    cfg = parse_text(out)
+    assert out.startswith("# mine\nlxc.utsname = b\n")  # order and spelling kept
+    assert get_item(cfg, "lxc.rootfs.path") == f"dir:{tmp_path}/b/rootfs"
+    assert get_item(cfg, "lxc.mount.entry") == f"{tmp_path}/b/data data none bind 0 0\n"
+    assert re.fullmatch(r"00:16:3e(:[0-9a-f]{2}){3}", get_item(cfg, "lxc.net.0.hwaddr"))
+    assert get_item(cfg, "lxc.net.0.hwaddr") != "00:16:3e:00:00:01"
+    assert get_item(cfg, "lxc.ephemeral") == "" and out.count("lxc.rootfs") == 1
+    kept = parse_text(new_config_text(text, src, new, None, True, True))
+    assert get_item(kept, "lxc.uts.name") == "a"
+    assert get_item(kept, "lxc.net.0.hwaddr") == "00:16:3e:00:00:01"
