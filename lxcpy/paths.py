@@ -13,12 +13,52 @@ import os
 from lxcpy.errors import InvalidName, LxcError
 
 DEFAULT_LXCPATH = "/var/lib/lxc"
-RUN_ROOT = os.environ.get("LXCPY_RUNDIR", "/run/lxcpy")
 MAX_NAME_BYTES = 64
 
 
-GLOBAL_CONF = "/etc/lxc/lxc.conf"  # LXC's system-wide settings; $LXC_GLOBAL_CONF overrides
-DEFAULT_CONFIG = "/etc/lxc/default.conf"  # what lxc-create without -f writes
+def _home() -> str:
+    """$HOME, else the passwd entry's home (a uid without either: "/", whose subdirectories
+    it cannot write, so the command that needs one says so)."""
+    home = os.environ.get("HOME")
+    if home:
+        return home
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_dir
+    except KeyError:
+        return "/"
+
+
+def _user_dir(xdg: str, fallback: str) -> str:
+    """LXC's per-user base directory: $XDG_... if set, else $HOME/FALLBACK."""
+    return os.environ.get(xdg) or os.path.join(_home(), fallback)
+
+
+def _run_root() -> str:
+    """Where run directories live. Root: /run/lxcpy. Anyone else (LXC's get_rundir):
+    $XDG_RUNTIME_DIR/lxcpy, else $HOME/.cache/lxc/run/lxcpy; $LXCPY_RUNDIR overrides."""
+    if os.environ.get("LXCPY_RUNDIR"):
+        return os.environ["LXCPY_RUNDIR"]
+    if os.geteuid() == 0:
+        return "/run/lxcpy"
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return os.path.join(os.environ["XDG_RUNTIME_DIR"], "lxcpy")
+    return os.path.join(_home(), ".cache", "lxc", "run", "lxcpy")
+
+
+RUN_ROOT = _run_root()
+
+# LXC's system-wide settings and default config; a non-root user's are in ~/.config/lxc
+# (LXC's conf.c / initutils.c rules for an unprivileged caller). $LXC_GLOBAL_CONF overrides.
+if os.geteuid() == 0:
+    GLOBAL_CONF = "/etc/lxc/lxc.conf"
+    DEFAULT_CONFIG = "/etc/lxc/default.conf"  # what lxc-create without -f writes
+else:
+    GLOBAL_CONF = os.path.join(_user_dir("XDG_CONFIG_HOME", ".config"), "lxc", "lxc.conf")
+    DEFAULT_CONFIG = os.path.join(_user_dir("XDG_CONFIG_HOME", ".config"), "lxc",
+                                  "default.conf")
+    DEFAULT_LXCPATH = os.path.join(_user_dir("XDG_DATA_HOME", ".local/share"), "lxc")
 _GLOBAL: dict[str, str] | None = None
 
 

@@ -152,7 +152,7 @@ class Supervisor:
         # every key acted on or refused (one line) before anything is made; -d shows these
         for warning in preflight(cfg, self.prog, self.name, self.paths.lxcpath):
             log.warning("%s", warning)
-        if cfg.idmaps or "idmap=" in (cfg.rootfs_options or ""):
+        if cfg.idmaps or "idmap=" in (cfg.rootfs_options or "") or os.geteuid() != 0:
             from lxcpy.runtime.userns import validate
 
             validate(cfg)  # the maps, the rootfs's idmap= option: one line, nothing made
@@ -175,7 +175,8 @@ class Supervisor:
         self.chan.send(sync.GO)
         self._expect(sync.NAMESPACES)
         records: list[dict[str, Any]] = []
-        if self._new_netns():
+        if self._new_netns() and os.geteuid() == 0:
+            # (a non-root user's init is out of their reach, and has no host devices)
             self.netns_fd = os.open(f"/proc/{self.init_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
             from lxcpy.net import host_setup, run_scripts
 
@@ -200,8 +201,19 @@ class Supervisor:
     def _setup_cgroup(self) -> None:
         from lxcpy.cgroups import manager_for, placement_of
 
-        cgroup = manager_for(self.name, self.cfg.cgroup_driver,
-                             placement=placement_of(self.cfg))
+        if os.geteuid() != 0:
+            from lxcpy.cgroups.none import NO_CGROUP_WARNING, for_user
+
+            # a user's cgroups only where delegated; else none, said once, limits refused
+            cgroup, real = for_user(self.name, self.cfg, placement_of(self.cfg))
+            if not real:
+                import sys
+
+                print(f"{self.prog}: {self.name}: warning: {NO_CGROUP_WARNING}",
+                      file=sys.stderr, flush=True)
+        else:
+            cgroup = manager_for(self.name, self.cfg.cgroup_driver,
+                                 placement=placement_of(self.cfg))
         self.cgroup = cgroup  # made nothing yet: teardown's destroy() touches nothing
         # LXC's layout: the supervisor first moves into lxc.monitor.NAME[-N] (recorded
         # before it moves in, so recovery after a SIGKILL removes it too)
@@ -300,8 +312,13 @@ class Supervisor:
         from lxcpy.runtime.userns import idmapped_tree, root_ids, rootfs_idmap, write_maps
 
         assert self.chan is not None
-        write_maps(self.cfg, self.init_pid)
+        write_maps(self.cfg, self.init_pid)  # non-root: through newuidmap/newgidmap
         uid, gid = root_ids(self.cfg)
+        if os.geteuid() != 0:
+            # a user cannot chown to their subordinate ids: the cgroup stays the user's
+            # (the supervisor manages it), the ptys are used through inherited fds
+            self.chan.send(sync.MAPPED, fds=[])
+            return
         self.cgroup.chown(uid, gid)
         if self.console is not None:
             for fd in self.console.child_fds():  # the ptys we allocated, never a caller's tty

@@ -104,10 +104,17 @@ def validate(cfg: ContainerConfig) -> None:
     """Every check that can be made before anything exists; one line, nothing made."""
     from lxcpy.config.keys import origin_of
 
+    unprivileged = os.geteuid() != 0
+    if not cfg.idmaps and unprivileged:
+        raise LxcError("a non-root user's container needs lxc.idmap lines (e.g. 'lxc.idmap = "
+                       "u 0 FIRST COUNT' and 'g ...' from your /etc/subuid and /etc/subgid "
+                       "ranges, in ~/.config/lxc/default.conf)")
     if not cfg.idmaps:
         raise LxcError(f"{origin_of(cfg, 'lxc.rootfs.options')}: idmap= needs lxc.idmap "
                        "lines (the container's user namespace)")
     check_maps(cfg.idmaps, cfg)
+    if unprivileged:
+        validate_unprivileged(cfg)
     for ns in cfg.namespace_share:  # setns() from our user namespace into the host's: EPERM
         raise LxcError(f"{origin_of(cfg, 'lxc.namespace.share.' + ns)}: cannot join another "
                        "namespace from the container's user namespace (lxc.idmap)")
@@ -130,6 +137,65 @@ def validate(cfg: ContainerConfig) -> None:
                            "namespace file (/proc/PID/ns/user)")
     if given:
         _check_reachable(cfg, os.path.realpath(given))
+
+
+def validate_unprivileged(cfg: ContainerConfig) -> None:
+    """What a non-root caller cannot do, said before anything is made: maps without
+    newuidmap or outside their /etc/subuid and /etc/subgid grants, an idmapped rootfs (the
+    kernel wants host privilege), a network device (LXC: only through lxc-user-nic)."""
+    from lxcpy.config.keys import origin_of
+
+    map_helpers()
+    check_grants(cfg.idmaps, cfg)
+    if rootfs_idmap(cfg) is not None:
+        raise LxcError(f"{origin_of(cfg, 'lxc.rootfs.options')}: an idmapped rootfs needs "
+                       "root (the kernel asks for privilege over the file system)")
+    for net in cfg.networks:
+        if net.type != "empty":
+            raise LxcError(f"{origin_of(cfg, f'lxc.net.{net.index}.type')}: '{net.type}' "
+                           "is not available to a non-root user (only 'empty', or no "
+                           "lxc.net keys: a network namespace of its own)")
+
+
+def granted(kind: str, path: str | None = None) -> list[tuple[int, int]]:
+    """The caller's (first id, count) ranges in /etc/subuid or /etc/subgid, by name or by
+    uid as shadow's newuidmap reads them."""
+    import pwd
+
+    path = path or ("/etc/subuid" if kind == "u" else "/etc/subgid")
+    owners = {str(os.getuid())}
+    try:
+        owners.add(pwd.getpwuid(os.getuid()).pw_name)
+    except KeyError:
+        pass
+    ranges = []
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        fields = line.strip().split(":")
+        if len(fields) == 3 and fields[0] in owners and fields[1].isdigit() \
+                and fields[2].isdigit():
+            ranges.append((int(fields[1]), int(fields[2])))
+    return ranges
+
+
+def check_grants(idmaps: list[IdMap], cfg: ContainerConfig | None = None) -> None:
+    """Every host id a non-root caller maps is their own or inside a grant (newuidmap's
+    rule), checked first so a refusal leaves nothing made."""
+    for kind, path, own in (("u", "/etc/subuid", os.getuid()), ("g", "/etc/subgid",
+                                                                  os.getgid())):
+        ranges = granted(kind, path)
+        for m in idmaps:
+            if m.kind != kind or (m.range == 1 and m.hostid == own):
+                continue
+            if not any(first <= m.hostid and m.hostid + m.range <= first + count
+                       for first, count in ranges):
+                raise LxcError(f"{_where(m, cfg)}: '{_text(m)}': host ids "
+                               f"{m.hostid}-{m.hostid + m.range - 1} are not granted to uid "
+                               f"{os.getuid()} in {path}")
 
 
 def _is_userns_file(path: str) -> bool:
@@ -174,7 +240,10 @@ def write_maps(cfg: ContainerConfig, pid: int) -> None:
     """lxc.idmap: as root, write the child's uid_map and gid_map directly (LXC's
     lxc_map_ids without newuidmap)."""
     try:
-        write_id_maps(cfg.idmaps, pid)
+        if os.geteuid() == 0:
+            write_id_maps(cfg.idmaps, pid)
+        else:
+            run_map_helpers(map_helpers(), cfg.idmaps, pid)
     except LxcError as exc:
         raise LxcError(f"{_where(None, cfg)}: {exc.message}") from None
 
