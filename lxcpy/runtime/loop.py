@@ -313,8 +313,9 @@ def peer_refusal(conn: socket.socket, own_depth: int) -> str | None:
     ``own_depth``: :func:`_own_pidns_depth` of the server."""
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, uid, _gid = struct.unpack("3i", creds)
-    if uid != 0:
-        return "permission denied: only root may send commands to a container"
+    if uid != 0 and uid != os.geteuid():  # root, or the user who started this container
+        return ("permission denied: only root may send commands to a container"
+                if os.geteuid() == 0 else "permission denied: not the container's owner")
     depth = _peer_pidns_depth(conn, pid)
     if depth is not None and depth > own_depth:
         return ("permission denied: the client is inside a container (its PID namespace "

@@ -29,6 +29,8 @@ from lxcpy.errors import KernelError, LxcError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lxcpy.config.model import ContainerConfig, IdMap
 
 MAX_LINES = 340  # the kernel's limit of lines in one uid_map / gid_map
@@ -446,3 +448,102 @@ def run_map_helpers(helpers: tuple[str, str], idmaps: list[IdMap], pid: int) -> 
         if result.returncode != 0:
             why = (result.stderr.strip().splitlines() or ["failed"])[-1]
             raise LxcError(f"{name}: {why.removeprefix(name + ': ')}")
+
+
+def grant_maps() -> list[IdMap]:
+    """Every /etc/subuid and /etc/subgid range of the caller, end to end from id 0: a
+    namespace whose root may touch any file of any of the user's containers."""
+    from lxcpy.config.model import IdMap
+
+    maps = []
+    for kind in ("u", "g"):
+        nsid = 0
+        for first, count in granted(kind):
+            maps.append(IdMap(kind, nsid, first, count))
+            nsid += count
+    return maps
+
+
+def as_mapped_root(fn: Callable[[], None], idmaps: list[IdMap] | None = None) -> None:
+    """Run ``fn`` in a child that is root of a new user namespace with ``idmaps`` (default:
+    the caller's grants) plus the caller's own uid and gid (LXC's userns_exec_full): how a
+    non-root user chowns a template's files to the container's root, or removes a rootfs
+    it owns no longer. Maps through newuidmap; fn's error comes back as one line."""
+    maps = map_self(idmaps if idmaps is not None else grant_maps())
+    helpers = map_helpers()
+    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            for fd in (ready_r, go_w, err_r):
+                os.close(fd)
+            k.unshare(k.CLONE_NEWUSER)
+            os.write(ready_w, b"1")
+            if os.read(go_r, 1) == b"1":
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
+                fn()
+                code = 0
+        except BaseException as exc:  # noqa: BLE001 - passed back as one line
+            message = exc.message if isinstance(exc, LxcError) else str(exc)
+            os.write(err_w, message.encode("utf-8", "replace")[:4000])
+        os._exit(code)
+    for fd in (ready_w, go_r, err_w):
+        os.close(fd)
+    try:
+        if os.read(ready_r, 1) == b"1":
+            try:
+                run_map_helpers(helpers, maps, pid)
+            finally:
+                os.write(go_w, b"1")  # unmapped, the child fails its setresuid and ends
+    finally:
+        os.close(ready_r)
+        os.close(go_w)
+        _, status = os.waitpid(pid, 0)
+        error = os.read(err_r, 4096).decode("utf-8", "replace")
+        os.close(err_r)
+    if status != 0:
+        raise LxcError(error or "the helper in the user namespace failed")
+
+
+def rmtree(path: str) -> None:
+    """shutil.rmtree, which for a non-root user whose tree holds a container's files
+    (owned by their subordinate ids) runs as root of a namespace mapping their grants."""
+    import shutil
+
+    try:
+        shutil.rmtree(path)
+    except PermissionError:
+        if os.geteuid() == 0:
+            raise
+        as_mapped_root(lambda: shutil.rmtree(path))
+
+
+def shift_as_user(tree: str, idmaps: list[IdMap], recurse: bool = True) -> None:
+    """A non-root user's template shift: the files they made (their own ids) become the
+    container root's (container ids 0:0), inside a namespace with the container's maps
+    plus their own ids. The container directory itself (``recurse=False``) stays theirs,
+    only searchable by the container's root (o+x), as its rootfs must be reachable."""
+    if not recurse:
+        os.chmod(tree, os.stat(tree).st_mode & 0o7777 | 0o001)
+        return
+
+    def shift() -> None:
+        own = os.lstat(tree).st_uid  # the caller's uid, as the namespace sees it
+
+        def one(path: str) -> None:
+            st = os.lstat(path)
+            if st.st_uid == own:
+                os.lchown(path, 0, 0)
+                if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o6000:
+                    os.chmod(path, st.st_mode & 0o7777)  # chown clears set-id bits
+
+        one(tree)
+        for top, dirs, files in os.walk(tree):
+            for name in dirs + files:
+                one(os.path.join(top, name))
+
+    as_mapped_root(shift, idmaps)

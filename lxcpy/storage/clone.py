@@ -327,7 +327,9 @@ def remove_container_dir(container: Container, with_dependents: bool) -> None:
     if store is not None:
         _destroy_store(store, container.paths.dir)
     _drop_dependency(container)
-    shutil.rmtree(container.paths.dir)
+    from lxcpy.runtime.userns import rmtree
+
+    rmtree(container.paths.dir)  # a non-root user's: through their user namespace
 
 
 def _remove_snapshot_dir(path: str) -> None:

@@ -154,8 +154,11 @@ def busybox_template(container: Container, config_text: str, args: list[str]) ->
         add("lxc.cap.drop", CAP_DROP)
     if profile is not None:
         line("lxc.seccomp.profile", profile)
+    # a non-root user's container (LXC's userns.conf): no device rules, which it could not
+    # apply without a cgroup and does not need (its namespace cannot mknod)
+    unprivileged_user = os.geteuid() != 0
     for prefix in ("lxc.cgroup.devices.", "lxc.cgroup2.devices."):
-        if not any(k.startswith(prefix) for k in user):
+        if not unprivileged_user and not any(k.startswith(prefix) for k in user):
             for rule in DEVICES:
                 key, _, value = rule.partition(" = ")
                 line(prefix + key, value)
@@ -316,6 +319,11 @@ def shift_ownership(rootfs: str, idmap_lines: list[str], recurse: bool = True) -
             raise LxcError(f"busybox template: lxc.idmap: '{line}' is not an id map")
         maps.append(IdMap(fields[0], int(fields[1]), int(fields[2]), int(fields[3])))
     check_maps(maps)
+    if os.geteuid() != 0:
+        from lxcpy.runtime.userns import shift_as_user
+
+        shift_as_user(rootfs, maps, recurse)  # through a user namespace (newuidmap)
+        return
 
     def shift(path: str) -> None:
         st = os.lstat(path)
