@@ -85,23 +85,27 @@ class _C:
         self.paths = ContainerPaths(name, lxcpath)
 
 
-def test_new_config_text() -> None:
-    text = ("lxc.uts.name = old\nlxc.rootfs.path = dir:/l/old/rootfs\n"
-            "lxc.seccomp.profile = /l/old/common.seccomp\nlxc.mount.fstab = /l/oldish/fstab\n"
+def test_new_config_text(tmp_path: Path) -> None:
+    # the source config is read by the config parser: the profile it names must exist
+    lp, m = tmp_path / "l", tmp_path / "m"
+    (lp / "old").mkdir(parents=True)
+    (lp / "old" / "common.seccomp").write_text("2\ndenylist\n")
+    text = (f"lxc.uts.name = old\nlxc.rootfs.path = dir:{lp}/old/rootfs\n"
+            f"lxc.seccomp.profile = {lp}/old/common.seccomp\nlxc.mount.fstab = {lp}/oldish/fstab\n"
             "lxc.net.0.type = veth\nlxc.net.0.hwaddr = 00:16:3e:00:00:01\nlxc.ephemeral = 0\n")
-    out = new_config_text(text, _C("old", "/l"), _C("new", "/m"), "overlay:/l/old/rootfs:/m/new/"
-                          "delta0", keepname=False, keepmac=False, ephemeral=True)
+    out = new_config_text(text, _C("old", str(lp)), _C("new", str(m)), f"overlay:{lp}/old/rootfs:"
+                          f"{m}/new/delta0", keepname=False, keepmac=False, ephemeral=True)
     lines = out.splitlines()
     assert lines[0] == "lxc.uts.name = new"
-    assert "lxc.seccomp.profile = /m/new/common.seccomp" in lines
-    assert "lxc.mount.fstab = /l/oldish/fstab" in lines  # only the container dir moves
+    assert f"lxc.seccomp.profile = {m}/new/common.seccomp" in lines
+    assert f"lxc.mount.fstab = {lp}/oldish/fstab" in lines  # only the container dir moves
     mac = next(line for line in lines if "hwaddr" in line)
     assert mac != "lxc.net.0.hwaddr = 00:16:3e:00:00:01" and mac.startswith(
         "lxc.net.0.hwaddr = 00:16:3e:")
-    assert lines[-2:] == ["lxc.rootfs.path = overlay:/l/old/rootfs:/m/new/delta0",
+    assert lines[-2:] == [f"lxc.rootfs.path = overlay:{lp}/old/rootfs:{m}/new/delta0",
                           "lxc.ephemeral = 1"]
     assert sum("lxc.ephemeral" in line for line in lines) == 1
-    kept = new_config_text(text, _C("old", "/l"), _C("new", "/l"), None, keepname=True,
+    kept = new_config_text(text, _C("old", str(lp)), _C("new", str(lp)), None, keepname=True,
                            keepmac=True)
     assert "lxc.uts.name = old" in kept and "00:16:3e:00:00:01" in kept
     assert "lxc.rootfs" not in kept
