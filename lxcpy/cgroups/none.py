@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import replace
 
 from lxcpy.cgroups.base import CgroupManager, CgroupStats, Placement, own_cgroups, setting_label
 from lxcpy.cgroups.detect import HostLayout, detect
@@ -54,7 +53,9 @@ def for_user(name: str, cfg: ContainerConfig, placement: Placement) -> tuple[obj
     if delegated_base(layout) is not None:
         from lxcpy.cgroups.v2 import V2Manager
 
-        return V2Manager(name, layout, None, replace(placement, relative=True)), True
+        mine = Placement(dir=placement.dir, container=placement.container, inner=placement.inner,
+                         monitor=placement.monitor, pivot=placement.pivot, relative=True)
+        return V2Manager(name, layout, None, mine), True  # below the caller's cgroup
     if cfg.cgroup_settings:
         raise LxcError(f"{setting_label(cfg.cgroup_settings[0])}: a cgroup limit, but this "
                        "user has no delegated cgroup2 subtree to apply it in (run from a "
