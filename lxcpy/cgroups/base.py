@@ -319,27 +319,25 @@ class CgroupManager(ABC):
 
         ``lxc.cgroup.dir.container`` is taken as written: if it exists, the start fails (LXC)."""
         if self.exact:
-            made = self._create_at(self.base_relpath, self.inner)
+            made = self._create_at(self.base_relpath)
             if made is None:
                 raise CgroupError(f"lxc.cgroup.dir.container: cgroup {self.base_relpath} "
                                   "exists already (the path is used as written, never shared)")
         else:
-            made = self._first_free(self.base_relpath, self.inner)
+            made = self._first_free(self.base_relpath)
         self._rename(made[0])
         self._made, self._made_parents = made[1], made[2]
 
-    def _first_free(self, base: str, inner: str | None
-                    ) -> tuple[str, list[str], list[str]]:
+    def _first_free(self, base: str) -> tuple[str, list[str], list[str]]:
         for attempt in range(MAX_SUFFIX + 1):
             relpath = base + (f"-{attempt}" if attempt else "")
-            made = self._create_at(relpath, inner)
+            made = self._create_at(relpath)
             if made is not None:
                 return made
         raise CgroupError(f"cgroup {base}: no free name up to -{MAX_SUFFIX}")
 
-    def _create_at(self, relpath: str, inner: str | None = None
-                   ) -> tuple[str, list[str], list[str]] | None:
-        """Make ``relpath`` (and its ``inner`` leaf) exclusively in every hierarchy:
+    def _create_at(self, relpath: str) -> tuple[str, list[str], list[str]] | None:
+        """Make ``relpath`` exclusively in every hierarchy:
         (relpath, the cgroups, the parent levels made); None (nothing left behind) if it
         exists in one of them already."""
         made: list[str] = []
@@ -361,21 +359,25 @@ class CgroupManager(ABC):
                     raise CgroupError(f"cannot create cgroup {path}: {exc.strerror}") from None
                 made.append(path)
                 self._init_dir(root, path)
-                if inner:
-                    leaf = os.path.join(path, inner)
-                    try:
-                        os.mkdir(leaf)
-                    except OSError as exc:
-                        raise CgroupError(f"cannot create cgroup {leaf}: "
-                                          f"{exc.strerror}") from None
-                    self._init_dir(root, leaf)
         except BaseException:
-            for path in reversed(made):
-                if inner:
-                    _rmdir_quietly([os.path.join(path, inner)])
             _rmdir_quietly([*reversed(made), *reversed(parents)])  # keep the first error
             raise
         return relpath, made, parents
+
+    def _make_inner(self) -> None:
+        """The ``lxc.cgroup.dir.container.inner`` leaves, made once the limits are set:
+        a v1 devices cgroup with a child refuses ``devices.deny = a``. Idempotent."""
+        if not self.inner or not self._made:
+            return
+        for root, path in zip(self.roots(), self._made, strict=True):
+            leaf = os.path.join(path, self.inner)
+            try:
+                os.mkdir(leaf)
+            except FileExistsError:
+                continue  # made by an earlier call: the limit cgroup above is ours alone
+            except OSError as exc:
+                raise CgroupError(f"cannot create cgroup {leaf}: {exc.strerror}") from None
+            self._init_dir(root, leaf)
 
     # -- the monitor cgroup: the supervisor's own (LXC's lxc.monitor.NAME) ---------------
     def create_monitor(self) -> None:
@@ -388,7 +390,7 @@ class CgroupManager(ABC):
                 raise CgroupError(f"lxc.cgroup.dir.monitor: cgroup {self.monitor_base} "
                                   "exists already (the path is used as written, never shared)")
         else:
-            made = self._first_free(self.monitor_base, None)
+            made = self._first_free(self.monitor_base)
         self.monitor_relpath, self._monitor, self._monitor_parents = made
 
     def monitor_paths(self) -> list[str]:
@@ -449,6 +451,7 @@ class CgroupManager(ABC):
 
     def attach(self, pid: int) -> None:
         """Move process ``pid`` (all its threads) into the cgroup in every hierarchy."""
+        self._make_inner()
         for path in self.attach_paths():
             try:
                 fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
@@ -467,6 +470,7 @@ class CgroupManager(ABC):
         LXC's: the kernel's own list in /sys/kernel/cgroup/delegate where it has one."""
         listed = (fs.read_optional("/sys/kernel/cgroup/delegate") or "").split()
         files = dict.fromkeys([*self.DELEGATED, *listed])
+        self._make_inner()
         for path in self.attach_paths():
             for target in (path, *(os.path.join(path, f) for f in files)):
                 try:

@@ -15,8 +15,10 @@ Keys are the host driver's (``cgroup_key``), so this runs on v1/hybrid and on v2
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from tests.integration.helpers import (
     cgroup_leftovers,
     cgroup_mounts,
     cgroup_version,
+    cleanup_lxcpath,
     init_pid,
     lxc,
     make,
@@ -185,6 +188,41 @@ def test_exact_container_and_monitor_dirs_with_an_inner_leaf(lxcpath: Path, tag:
     finally:
         stop(lxcpath, name, proc)
     assert paths_below(tag) == []  # the levels the starts made went with them
+
+
+def test_an_unprivileged_containers_root_gets_its_leaf_never_the_limits(tag: str) -> None:
+    """lxc.idmap with an inner leaf: the mapped root owns the leaf and the files that move
+    processes and delegate controllers there (LXC's chown_cgroup_wrapper, the kernel's
+    /sys/kernel/cgroup/delegate list), while the limit cgroup above it, and the
+    supervisor's monitor cgroup, stay the host root's."""
+    host_root = 100000
+    base = Path(tempfile.mkdtemp(prefix="lxcpy-layout-", dir="/tmp"))  # walkable by 100000
+    base.chmod(0o711)
+    lxcpath = base / "lxc"
+    lxcpath.mkdir(mode=0o711)
+    keys = ("lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n"
+            f"lxc.cgroup.dir.container = {tag}/c\nlxc.cgroup.dir.container.inner = ns\n"
+            f"lxc.cgroup.dir.monitor = {tag}/m\n{PIDS} = 30\n")
+    try:
+        name = make(lxcpath, keys, template="busybox", prefix="lay")
+        lxc("start", "-n", name, "-d", lxcpath=lxcpath, check=True)
+        lxc("wait", "-n", name, "-s", "RUNNING", "-t", "20", lxcpath=lxcpath, check=True)
+        assert in_every_hierarchy(init_pid(lxcpath, name), f"/{tag}/c/ns")
+        delegate = Path("/sys/kernel/cgroup/delegate")
+        files = {"cgroup.procs", *(delegate.read_text().split() if delegate.exists() else [])}
+        for mount in cgroup_mounts():
+            leaf, limit, monitor = mount / tag / "c" / "ns", mount / tag / "c", mount / tag / "m"
+            assert leaf.stat().st_uid == host_root, leaf
+            for name_ in files:
+                if (leaf / name_).exists():
+                    assert (leaf / name_).stat().st_uid == host_root, leaf / name_
+            for path in (limit, monitor, *limit.glob("pids.*"), limit / "cgroup.procs"):
+                if path.exists():
+                    assert path.stat().st_uid == 0, path  # out of the container's reach
+    finally:
+        cleanup_lxcpath(lxcpath)
+        shutil.rmtree(base, ignore_errors=True)
+    assert paths_below(tag) == []
 
 
 def test_the_pivot_key_is_where_the_supervisor_goes_at_its_end(lxcpath: Path,

@@ -93,6 +93,12 @@ def test_an_inner_leaf_holds_the_processes_and_the_limits_stay_above(tmp_path: P
     root = layout.v2_mount
     assert mgr.paths() == [f"{root}/x/c"] and mgr.dir == f"{root}/x/c"
     assert mgr.attach_paths() == [f"{root}/x/c/ns"]
+    # the leaf comes once the limits are set (a v1 devices cgroup with a child refuses
+    # devices.deny = a), when the init is attached or the cgroup chowned
+    assert not Path(f"{root}/x/c/ns").exists()
+    mgr._make_inner()
+    mgr._make_inner()
+    assert Path(f"{root}/x/c/ns").is_dir()
     # the exact path is never suffixed: taken means refused
     again = V2Manager("c2", layout, placement=Placement(container="x/c", monitor="x/m2"))
     with pytest.raises(CgroupError, match="exists already"):
