@@ -48,6 +48,9 @@ def _run_root() -> str:
 
 
 RUN_ROOT = _run_root()
+# lxc-* run by a non-root user (fixed at import: a container's first process, forked from
+# the supervisor, keeps the supervisor's answer after it became root of its namespace)
+USER_MODE = os.geteuid() != 0
 
 # LXC's system-wide settings and default config; a non-root user's are in ~/.config/lxc
 # (LXC's conf.c / initutils.c rules for an unprivileged caller). $LXC_GLOBAL_CONF overrides.

@@ -40,7 +40,12 @@ def print_error(prog: str, name: str, message: str) -> None:
 def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
     k.set_process_name("init")
     # A process in the container must not reach our host binary through /proc/1/exe.
-    k.prctl(k.PR_SET_DUMPABLE, 0)
+    # (A non-root user's container: its root cannot write root's binary, and the user must
+    # reach /proc/1/ns to attach; become_root made it dumpable.)
+    from lxcpy.paths import USER_MODE
+
+    if not USER_MODE:
+        k.prctl(k.PR_SET_DUMPABLE, 0)
     # The forwarders are in place before the command exists and before RUNNING is
     # reported: PID 1 drops a signal it has no handler for, so a Ctrl-C right after
     # RUNNING would be lost. What arrives before the command has a PID waits in `early`.

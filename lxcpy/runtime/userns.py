@@ -309,6 +309,12 @@ def become_root() -> None:
     os.setgroups([])
     os.setresuid(0, 0, 0)
     k.prctl(k.PR_SET_PDEATHSIG, signal.SIGKILL)  # cleared by the credential change
+    from lxcpy.paths import USER_MODE
+
+    if USER_MODE:
+        # a non-root user's supervisor and lxc-attach (the namespace's owner, unprivileged
+        # on the host) open /proc/PID/ns/* of this not-yet-exec'd process: only if dumpable
+        k.prctl(k.PR_SET_DUMPABLE, 1)
 
 
 def parse_usernsexec_map(text: str) -> list[IdMap]:

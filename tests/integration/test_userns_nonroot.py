@@ -98,8 +98,13 @@ def nothing_left(u: User, name: str) -> None:
     assert cgroup_leftovers(name) == []
     for rundir in u.runtime.glob("lxcpy/*"):
         assert sorted(p.name for p in rundir.iterdir() if p.name.startswith(name)) == []
-    out = subprocess.run(["ps", "-e", "-o", "uid="], capture_output=True, text=True).stdout
-    assert str(SUB) not in out.split()
+    def alive() -> list[str]:  # the mapped root's processes, zombies (being reaped) aside
+        out = subprocess.run(["ps", "-e", "-o", "uid=,stat="], capture_output=True,
+                             text=True).stdout
+        return [line for line in out.splitlines()
+                if line.split()[0] == str(SUB) and not line.split()[1].startswith("Z")]
+
+    assert wait_until(lambda: not alive(), 10), alive()
 
 
 def config(u: User, text: str) -> Path:
@@ -183,6 +188,29 @@ def test_create_execute_start_attach_stop_destroy(user: User) -> None:
     r = user.run("lxc-destroy", "-n", name)
     assert r.returncode == 0, r.stderr
     assert not (user.lxcpath / name).exists()  # the 200000-owned rootfs went too
+    nothing_left(user, name)
+
+
+def test_execute_daemon_attach_and_a_killed_supervisor(user: User) -> None:
+    """lxc-execute's init is lxcpy's (not exec'd): the user still attaches into it, and a
+    SIGKILLed supervisor takes the container with it and is cleaned up after."""
+    name = unique("nr")
+    user.run("lxc-create", "-n", name, "-f", str(config(user, IDMAP)))
+    r = user.run("lxc-execute", "-n", name, "-d", "--", "sleep", "60")
+    assert r.returncode == 0, r.stderr
+    assert user.run("lxc-wait", "-n", name, "-s", "RUNNING", "-t", "20").returncode == 0
+    r = user.run("lxc-attach", "-n", name, "--", "sh", "-c", "id -u; cat /proc/self/uid_map")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "0", str(SUB), "65536"]
+    init = int(user.run("lxc-info", "-n", name, "-p", "-H").stdout)
+    supervisor = int(subprocess.run(["ps", "-o", "ppid=", "-p", str(init)],
+                                    capture_output=True, text=True).stdout)
+    with open(f"/proc/{supervisor}/status") as f:
+        assert f"Uid:\t{NOBODY}\t" in f.read()  # the user's supervisor, not root's
+    os.kill(supervisor, 9)
+    assert wait_until(lambda: not Path(f"/proc/{init}/comm").exists()
+                      or "Z" in Path(f"/proc/{init}/stat").read_text().split()[2], 10)
+    assert user.run("lxc-info", "-n", name, "-s", "-H").stdout == "STOPPED\n"
     nothing_left(user, name)
 
 
