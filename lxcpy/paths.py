@@ -12,56 +12,51 @@ import os
 
 from lxcpy.errors import InvalidName, LxcError
 
-DEFAULT_LXCPATH = "/var/lib/lxc"
+TYPE_CHECKING = False  # no typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 MAX_NAME_BYTES = 64
 
 
-def _home() -> str:
+def _home(env: Mapping[str, str], euid: int) -> str:
     """$HOME, else the passwd entry's home (a uid without either: "/", whose subdirectories
     it cannot write, so the command that needs one says so)."""
-    home = os.environ.get("HOME")
-    if home:
-        return home
+    if env.get("HOME"):
+        return env["HOME"]
     try:
         import pwd
 
-        return pwd.getpwuid(os.geteuid()).pw_dir
+        return pwd.getpwuid(euid).pw_dir
     except KeyError:
         return "/"
 
 
-def _user_dir(xdg: str, fallback: str) -> str:
-    """LXC's per-user base directory: $XDG_... if set, else $HOME/FALLBACK."""
-    return os.environ.get(xdg) or os.path.join(_home(), fallback)
+def defaults_for(euid: int, env: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """(lxcpath, lxc.conf, default.conf, run root) of a caller. Root: /var/lib/lxc,
+    /etc/lxc/..., /run/lxcpy. Anyone else, LXC's rules for an unprivileged caller:
+    $XDG_DATA_HOME/lxc or ~/.local/share/lxc, $XDG_CONFIG_HOME/lxc or ~/.config/lxc, and
+    (get_rundir) $XDG_RUNTIME_DIR, else ~/.cache/lxc/run. $LXCPY_RUNDIR overrides."""
+    if euid == 0:
+        lxcpath, conf_dir, run_root = "/var/lib/lxc", "/etc/lxc", "/run/lxcpy"
+    else:
+        home = _home(env, euid)
+        lxcpath = os.path.join(env.get("XDG_DATA_HOME") or os.path.join(home, ".local/share"),
+                               "lxc")
+        conf_dir = os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
+                                "lxc")
+        run_root = os.path.join(env.get("XDG_RUNTIME_DIR")
+                                or os.path.join(home, ".cache", "lxc", "run"), "lxcpy")
+    return (lxcpath, os.path.join(conf_dir, "lxc.conf"), os.path.join(conf_dir, "default.conf"),
+            env.get("LXCPY_RUNDIR") or run_root)
 
 
-def _run_root() -> str:
-    """Where run directories live. Root: /run/lxcpy. Anyone else (LXC's get_rundir):
-    $XDG_RUNTIME_DIR/lxcpy, else $HOME/.cache/lxc/run/lxcpy; $LXCPY_RUNDIR overrides."""
-    if os.environ.get("LXCPY_RUNDIR"):
-        return os.environ["LXCPY_RUNDIR"]
-    if os.geteuid() == 0:
-        return "/run/lxcpy"
-    if os.environ.get("XDG_RUNTIME_DIR"):
-        return os.path.join(os.environ["XDG_RUNTIME_DIR"], "lxcpy")
-    return os.path.join(_home(), ".cache", "lxc", "run", "lxcpy")
-
-
-RUN_ROOT = _run_root()
 # lxc-* run by a non-root user (fixed at import: a container's first process, forked from
 # the supervisor, keeps the supervisor's answer after it became root of its namespace)
 USER_MODE = os.geteuid() != 0
-
-# LXC's system-wide settings and default config; a non-root user's are in ~/.config/lxc
-# (LXC's conf.c / initutils.c rules for an unprivileged caller). $LXC_GLOBAL_CONF overrides.
-if os.geteuid() == 0:
-    GLOBAL_CONF = "/etc/lxc/lxc.conf"
-    DEFAULT_CONFIG = "/etc/lxc/default.conf"  # what lxc-create without -f writes
-else:
-    GLOBAL_CONF = os.path.join(_user_dir("XDG_CONFIG_HOME", ".config"), "lxc", "lxc.conf")
-    DEFAULT_CONFIG = os.path.join(_user_dir("XDG_CONFIG_HOME", ".config"), "lxc",
-                                  "default.conf")
-    DEFAULT_LXCPATH = os.path.join(_user_dir("XDG_DATA_HOME", ".local/share"), "lxc")
+# GLOBAL_CONF: LXC's settings ($LXC_GLOBAL_CONF overrides); DEFAULT_CONFIG: what lxc-create
+# without -f writes
+DEFAULT_LXCPATH, GLOBAL_CONF, DEFAULT_CONFIG, RUN_ROOT = defaults_for(os.geteuid(), os.environ)
 _GLOBAL: dict[str, str] | None = None
 
 
