@@ -221,6 +221,9 @@ class ContainerConfig:
     # OCI process.capabilities: set name -> capability names (lower case, no cap_)
     cap_sets: dict[str, list[str]] | None = None
     oci_mounts: list[MountEntry] | None = None  # OCI mounts, made in this order
+    # OCI linux.devices: (path, type c|b|u|p, major, minor, mode, uid, gid), made by mknod
+    oci_devices: list[tuple[str, str, int, int, int, int, int]] = field(default_factory=list)
+    rootfs_propagation: int = 0  # OCI linux.rootfsPropagation: MS_* flags for / after pivot
     masked_paths: list[str] = field(default_factory=list)
     readonly_paths: list[str] = field(default_factory=list)
 

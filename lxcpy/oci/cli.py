@@ -275,7 +275,7 @@ def _start(store: Store, rec: Record) -> None:
                 data = os.read(fd, 1)
                 if data:
                     break
-            if start_time(rec.pid) != rec.start_time:
+            if not rec.start_time or start_time(rec.pid) != rec.start_time:
                 raise StateError("the container's init exited before it was started")
     finally:
         os.close(fd)

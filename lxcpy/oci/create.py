@@ -186,6 +186,8 @@ def create(store: Store, cid: str, bundle: str, cfg: ContainerConfig, extras: Ex
         paths = ContainerPaths(cid, store.root)
         creator = OciCreator(paths, cfg, extras, preserved, extras.cgroups_path)
         pid = creator.create()
+        if not start_time(pid):  # it reached the gate and ended there (its reason: stderr)
+            raise StateError("the container's process ended before it was started")
         rec = Record(id=cid, bundle=bundle, pid=pid, start_time=start_time(pid),
                      created=time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime()),
                      annotations=extras.annotations, cgroup_paths=list(creator.res.cgroup_paths),

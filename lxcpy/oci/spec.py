@@ -25,7 +25,11 @@ HOOKS = ("prestart", "createRuntime", "createContainer", "startContainer", "post
          "poststop")
 RLIMITS = ("as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
            "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack")
-PROPAGATION = ("", "private", "rprivate")
+# linux.rootfsPropagation -> the flags / gets after pivot_root (MS_REC = 0x4000)
+PROPAGATION = {"": 0, "private": 1 << 18, "rprivate": 1 << 18 | 0x4000,
+               "slave": 1 << 19, "rslave": 1 << 19 | 0x4000, "shared": 1 << 20,
+               "rshared": 1 << 20 | 0x4000, "unbindable": 1 << 17,
+               "runbindable": 1 << 17 | 0x4000}
 # devices every container may use whatever linux.resources.devices says (runc's list)
 DEFAULT_ALLOWED = ("c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
                    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm")
@@ -123,8 +127,8 @@ def to_config(spec: dict[str, Any], bundle: str,
     _namespaces(linux, cfg)
     _mounts(_want(spec.get("mounts") or [], list, "mounts"), cfg)
     _idmaps(linux, cfg)
-    _devices(linux, cfg)
     _resources(_want(linux.get("resources") or {}, dict, "linux.resources"), cfg)
+    _devices(linux, cfg)  # after the device rules: their allows must follow a deny-all
     if linux.get("cgroupsPath"):
         extras.cgroups_path = _want(linux["cgroupsPath"], str, "linux.cgroupsPath")
     for name, value in _want(linux.get("sysctl") or {}, dict, "linux.sysctl").items():
@@ -139,8 +143,9 @@ def to_config(spec: dict[str, Any], bundle: str,
                                                  "linux.readonlyPaths")]
     propagation = linux.get("rootfsPropagation", "") or ""
     if propagation not in PROPAGATION:
-        raise _refuse("linux.rootfsPropagation", f"'{propagation}' is not supported (lxcpy "
-                      "makes the container's mounts private)")
+        raise _refuse("linux.rootfsPropagation", f"'{propagation}' is not a propagation "
+                      f"({', '.join(p for p in PROPAGATION if p)})")
+    cfg.rootfs_propagation = PROPAGATION[propagation]
     if linux.get("mountLabel"):
         raise _refuse("linux.mountLabel", "SELinux is not enabled on this host")
     return cfg, extras
@@ -331,30 +336,26 @@ def _idmaps(linux: dict[str, Any], cfg: ContainerConfig) -> None:
 
 
 def _devices(linux: dict[str, Any], cfg: ContainerConfig) -> None:
-    """linux.devices: the host's own node bound in when it is that very device; lxcpy
-    makes no device nodes from numbers."""
+    """linux.devices: made with mknod in the container's /dev (lxcpy.runtime.ocimounts),
+    and allowed in the device cgroup, as runc does."""
     for i, dev in enumerate(_want(linux.get("devices") or [], list, "linux.devices")):
         where = f"linux.devices[{i}]"
         dev = _want(dev, dict, where)
         path = _want(dev.get("path"), str, f"{where}.path")
+        if not os.path.isabs(path) or ".." in path.split("/"):
+            raise _refuse(f"{where}.path", f"'{path}' is not an absolute path")
         kind = dev.get("type")
-        major, minor = dev.get("major"), dev.get("minor")
-        try:
-            st = os.stat(path)
-        except OSError:
-            raise _refuse(where, f"{path} does not exist on the host (lxcpy-oci binds the "
-                          "host's node, it makes none)") from None
-        import stat as stat_mod
-
-        is_char = stat_mod.S_ISCHR(st.st_mode)
-        is_block = stat_mod.S_ISBLK(st.st_mode)
-        if (kind in ("c", "u") and not is_char) or (kind == "b" and not is_block) or (
-                kind == "p") or (major is not None and os.major(st.st_rdev) != major) or (
-                minor is not None and os.minor(st.st_rdev) != minor):
-            raise _refuse(where, f"{path} on the host is not that device")
-        assert cfg.oci_mounts is not None
-        cfg.oci_mounts.append(MountEntry(source=path, target=path.lstrip("/"),
-                                         fstype="none", options="bind,create=file"))
+        if kind not in ("c", "b", "u", "p"):
+            raise _refuse(f"{where}.type", f"{kind!r} is not c, b, u or p")
+        major = _want(dev.get("major", 0), int, f"{where}.major")
+        minor = _want(dev.get("minor", 0), int, f"{where}.minor")
+        mode = _want(dev.get("fileMode", 0o666), int, f"{where}.fileMode")
+        uid = _want(dev.get("uid", 0), int, f"{where}.uid")
+        gid = _want(dev.get("gid", 0), int, f"{where}.gid")
+        cfg.oci_devices.append((path, kind, major, minor, mode & 0o7777, uid, gid))
+        if kind != "p":
+            rule = f"{'b' if kind == 'b' else 'c'} {major}:{minor} rwm"
+            _cgroup(cfg, ("devices.allow", rule), ("devices.allow", rule))
 
 
 def _cgroup(cfg: ContainerConfig, v1: tuple[str, str] | None,

@@ -147,6 +147,8 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         _preload(spec)
         # the seed's lxc.chroot too: a plain chroot(2) is escaped with a second chroot
         mounts.pivot(root, mounts.rootfs_read_only(cfg))
+        if cfg.rootfs_propagation:  # OCI: / of the container's own mount namespace
+            k.mount(None, "/", None, cfg.rootfs_propagation, None)
     chan.send(sync.MOUNTED)
     run_hooks(spec, "start")
 

@@ -11,6 +11,7 @@ not added: as with runc, config.json's readonlyPaths and maskedPaths decide.
 from __future__ import annotations
 
 import os
+import stat
 
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
@@ -28,6 +29,8 @@ def setup(cfg: ContainerConfig, root: Root | None) -> None:
         mount_entry(entry, root)
         if entry.target.strip("/") == "dev" and entry.fstype == "tmpfs":
             _populate_dev(cfg, root)
+    for device in cfg.oci_devices:
+        _make_device(root, *device)
 
 
 def _populate_dev(cfg: ContainerConfig, root: Root) -> None:
@@ -43,3 +46,31 @@ def _populate_dev(cfg: ContainerConfig, root: Root) -> None:
     finally:
         os.umask(old)
         os.close(dev)
+
+
+_KINDS = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
+
+
+def _make_device(root: Root, path: str, kind: str, major: int, minor: int, mode: int,
+                 uid: int, gid: int) -> None:
+    """linux.devices: mknod inside the rootfs (its parent resolved there, no symlink out)."""
+    parent, name = os.path.split(path.rstrip("/"))
+    dirfd = root.open(parent or "/", "dir")
+    try:
+        where = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dirfd)
+    finally:
+        os.close(dirfd)
+    old = os.umask(0)
+    try:
+        try:
+            os.unlink(name, dir_fd=where)
+        except FileNotFoundError:
+            pass
+        os.mknod(name, _KINDS[kind] | mode, os.makedev(major, minor), dir_fd=where)
+        os.chown(name, uid, gid, dir_fd=where, follow_symlinks=False)
+    except OSError as exc:
+        raise LxcError(f"config.json: linux.devices: cannot make {path}: "
+                       f"{exc.strerror}") from None
+    finally:
+        os.umask(old)
+        os.close(where)

@@ -80,7 +80,7 @@ def test_namespace_path_is_joined(tmp_path: Path) -> None:
     (lambda s: s["process"].update(env=["NOEQUALS"]), "process.env"),
     (lambda s: s["process"]["rlimits"].append({"type": "RLIMIT_BOGUS", "soft": 1,
                                                "hard": 1}), "RLIMIT_BOGUS"),
-    (lambda s: s["linux"].update(rootfsPropagation="shared"), "rootfsPropagation"),
+    (lambda s: s["linux"].update(rootfsPropagation="bogus"), "rootfsPropagation"),
     (lambda s: s.update(hooks={"prestart": [{"path": "rel"}]}), "not absolute"),
     (lambda s: s.update(hooks={"bogus": []}), "hooks.bogus"),
     (lambda s: s.update(domainname="x"), "domainname"),
@@ -90,10 +90,10 @@ def test_namespace_path_is_joined(tmp_path: Path) -> None:
     (lambda s: s["linux"]["resources"].update(network={"classID": 1}), "net_cls"),
     (lambda s: s.update(root={"path": 3}), "root.path: expected a string"),
     (lambda s: s.update(mounts=[]), "needs a proc mount on /proc"),
-    (lambda s: s["linux"].update(devices=[{"path": "/nonexistent/dev", "type": "c",
-                                           "major": 1, "minor": 3}]), "does not exist"),
-    (lambda s: s["linux"].update(devices=[{"path": "/dev/null", "type": "c", "major": 1,
-                                           "minor": 5}]), "not that device"),
+    (lambda s: s["linux"].update(devices=[{"path": "/dev/x", "type": "x"}]),
+     "linux.devices[0].type: 'x' is not c, b, u or p"),
+    (lambda s: s["linux"].update(devices=[{"path": "dev/x", "type": "c"}]),
+     "not an absolute path"),
     (lambda s: s["linux"].update(seccomp={"defaultAction": "SCMP_ACT_NOTIFY"}),
      "linux.seccomp.defaultAction"),
 ])
@@ -194,3 +194,15 @@ def test_seccomp_json_to_policy(tmp_path: Path) -> None:
     arg = policy.rules[1].args[0]
     assert (arg.op, arg.value, arg.mask) == ("MASKED_EQ", 8, 255)
     assert policy.rules[1].action == Action("errno", 1)  # EPERM when no errnoRet
+
+
+def test_devices_are_made_and_allowed(tmp_path: Path) -> None:
+    s = spec()
+    s["linux"]["devices"] = [{"path": "/dev/test1", "type": "c", "major": 10, "minor": 666,
+                              "fileMode": 0o660, "uid": 1, "gid": 2},
+                             {"path": "/dev/fifo", "type": "p"}]
+    cfg, _ = to_config(s, str(tmp_path))
+    assert cfg.oci_devices == [("/dev/test1", "c", 10, 666, 0o660, 1, 2),
+                               ("/dev/fifo", "p", 0, 0, 0o666, 0, 0)]
+    v1 = [(c.key, c.value) for c in cfg.cgroup_settings if c.version == 1]
+    assert ("devices.allow", "c 10:666 rwm") in v1
