@@ -80,7 +80,18 @@ def _run(argv: list[str], what: str) -> str:
 
 def copy_tree(src: str, dst: str) -> None:
     """Copy a rootfs with owners, modes, devices, hard links, xattrs (cp -a)."""
-    _run(["cp", "-a", "--", src.rstrip("/") + "/.", dst], f"copying {src}")
+    argv = ["cp", "-a", "--", src.rstrip("/") + "/.", dst]
+    if os.geteuid() != 0:
+        from lxcpy.runtime.userns import as_mapped_root
+
+        # a non-root user's rootfs belongs to their subordinate ids: copied (owners kept)
+        # as root of a namespace mapping their grants
+        def copy() -> None:
+            _run(argv, f"copying {src}")
+
+        as_mapped_root(copy)
+        return
+    _run(argv, f"copying {src}")
 
 
 def on_btrfs(path: str) -> bool:

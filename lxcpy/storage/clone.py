@@ -49,6 +49,8 @@ def _claim(container: Container) -> None:
     try:
         os.makedirs(container.lxcpath, 0o755, exist_ok=True)
         os.mkdir(container.paths.dir, 0o770)
+        if os.geteuid() != 0:  # a user's container: its mapped root must reach the rootfs
+            os.chmod(container.paths.dir, 0o771)
     except FileExistsError:
         raise AlreadyExists(f"container '{container.name}' already exists in "
                             f"{container.lxcpath}") from None

@@ -214,6 +214,20 @@ def test_execute_daemon_attach_and_a_killed_supervisor(user: User) -> None:
     nothing_left(user, name)
 
 
+def test_copy_keeps_the_mapped_owners(user: User) -> None:
+    name, copy = unique("nr"), unique("nc")
+    conf = config(user, IDMAP)
+    assert user.run("lxc-create", "-n", name, "-t", "busybox", "-f", str(conf)).returncode == 0
+    r = user.run("lxc-copy", "-n", name, "-N", copy)
+    assert r.returncode == 0, r.stderr
+    assert os.lstat(user.lxcpath / copy / "rootfs" / "bin" / "busybox").st_uid == SUB
+    r = user.run("lxc-execute", "-n", copy, "--", "sh", "-c", "hostname; stat -c %u /bin")
+    assert r.returncode == 0 and r.stdout.split() == [copy, "0"], r.stderr
+    for n in (copy, name):
+        assert user.run("lxc-destroy", "-n", n).returncode == 0
+    assert list(user.lxcpath.iterdir()) == []
+
+
 def test_root_inside_is_not_the_user_nor_host_root(user: User) -> None:
     """The attack: root in the user's container (host / as its root: lxc-execute without a
     rootfs) reaches neither the user's private files nor root's."""
