@@ -134,8 +134,8 @@ class ContainerNetworkList:
         self.container = container
 
     def __getitem__(self, index: int) -> ContainerNetwork:
-        if index >= len(self):
-            raise IndexError("list index out of range")
+        if index >= len(self):  # python3-lxc tries to add one (a type LXC refuses, too)
+            self.add("temp_type")
         return ContainerNetwork(self.container, index)
 
     def __len__(self) -> int:

@@ -560,3 +560,21 @@ def test_start_uses_the_config_in_memory(lxcpath: Path) -> None:
     finally:
         assert c.stop() is True
     assert c.destroy() is True
+
+
+def test_network_objects_edit_the_config_in_memory(lxcpath: Path) -> None:
+    import lxcpy as lxc
+
+    c = lxc.Container("net", config_path=str(lxcpath))
+    c.clear_config()
+    assert len(c.network) == 0
+    assert c.network.add("veth") is True and len(c.network) == 1
+    c.network[0].link = "br0"
+    assert c.network[0].link == c.get_config_item("lxc.net.0.link") == "br0"
+    assert "veth_pair" in dir(c.network[0]) and "macvlan_mode" not in dir(c.network[0])
+    del c.network[0].link
+    assert c.get_config_item("lxc.net.0.link") == ""
+    with pytest.raises(AttributeError):
+        c.network[0].macvlan_mode = "bridge"  # not a key of a veth interface
+    assert c.network.remove(0) is True and len(c.network) == 0
+    assert not (lxcpath / "net").exists()  # nothing saved
