@@ -315,8 +315,12 @@ class Supervisor:
         write_maps(self.cfg, self.init_pid)  # non-root: through newuidmap/newgidmap
         uid, gid = root_ids(self.cfg)
         if os.geteuid() != 0:
-            # a user cannot chown to their subordinate ids: the cgroup stays the user's
-            # (the supervisor manages it), the ptys are used through inherited fds
+            # the cgroup stays the user's (the supervisor manages it); the ptys go to the
+            # container's root from a user namespace of the user's (LXC's chown_mapped_root)
+            if self.console is not None and self.console.child_fds():
+                from lxcpy.runtime.userns import chown_as_user
+
+                chown_as_user(sorted(self.console.child_fds()), self.cfg.idmaps)
             self.chan.send(sync.MAPPED, fds=[])
             return
         self.cgroup.chown(uid, gid)

@@ -553,3 +553,13 @@ def shift_as_user(tree: str, idmaps: list[IdMap], recurse: bool = True) -> None:
                 one(os.path.join(top, name))
 
     as_mapped_root(shift, idmaps)
+
+
+def chown_as_user(fds: list[int], idmaps: list[IdMap]) -> None:
+    """A non-root user gives open files of theirs (the console's ptys) to the container's
+    root: fchown to 0:0 inside a namespace with the container's maps plus their own ids."""
+    def give() -> None:
+        for fd in fds:
+            os.fchown(fd, 0, 0)
+
+    as_mapped_root(give, idmaps)

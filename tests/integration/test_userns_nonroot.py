@@ -173,9 +173,11 @@ def test_create_execute_start_attach_stop_destroy(user: User) -> None:
                               text=True).stdout.strip()
     assert host_uid == str(SUB)  # the host sees the mapped id, not the user nor root
     r = user.run("lxc-attach", "-n", name, "--", "sh", "-c",
-                 "id -u; cat /proc/self/uid_map; cat /proc/1/comm")
+                 "id -u; cat /proc/self/uid_map; stat -c %u /dev/console /dev/tty1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[:2] == ["0", f"         0     {SUB}      65536"]
+    # the console's ptys were given to the container's root (its getty can open them)
+    assert r.stdout.splitlines()[2:] == ["0", "0"]
     r = user.run("lxc-ls", "-f")
     assert any(line.split()[0] == name and line.split()[-1] == "true"
                for line in r.stdout.splitlines()[1:]), r.stdout
