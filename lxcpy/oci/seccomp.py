@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lxcpy.config.seccomp import Action, ArgCmp, Policy, Rule
+from lxcpy.oci.errors import SpecError
 
 SPEC_FILE = "config.json"
 ACTIONS = {"SCMP_ACT_KILL": "kill", "SCMP_ACT_KILL_THREAD": "kill",
@@ -29,13 +30,7 @@ ARCHES = {"SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32":
 EPERM = 1
 
 
-class SeccompSpecError(Exception):
-    pass
-
-
 def _err(where: str, why: str) -> Exception:
-    from lxcpy.oci.spec import SpecError
-
     return SpecError(f"{SPEC_FILE}: linux.seccomp.{where}: {why}")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxcpy.config.model import CgroupSetting, ContainerConfig, IdMap, MountEntry
+from lxcpy.oci.errors import SpecError
 
 OCI_VERSION = "1.0.2-dev"
 SPEC_FILE = "config.json"
@@ -40,10 +41,6 @@ _FLAG_OPTIONS = {"ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
                  "nostrictatime", "bind", "rbind", "private", "rprivate", "shared", "rshared",
                  "slave", "rslave", "unbindable", "runbindable", "silent", "loud",
                  "lazytime", "nolazytime", "iversion", "noiversion", "nosymfollow"}
-
-
-class SpecError(Exception):
-    """One line: ``config.json: FIELD: why``."""
 
 
 @dataclass
