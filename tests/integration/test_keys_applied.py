@@ -241,7 +241,6 @@ def test_arch_this_host_cannot_run_is_refused(lxcpath: Path, tmp_path: Path) -> 
 
 # ---- keys lxcpy does not implement: refused at start, never ignored ----------------------
 @pytest.mark.parametrize(("extra", "key"), [
-    ("lxc.ephemeral = 1\n", "lxc.ephemeral"),
     ("lxc.log.syslog = daemon\n", "lxc.log.syslog"),
     ("lxc.console.size = 1MB\n", "lxc.console.size"),
     ("lxc.hook.destroy = /bin/true\n", "lxc.hook.destroy"),
