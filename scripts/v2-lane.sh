@@ -71,11 +71,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+vng=(vng --disable-kvm --force-9p -r "$kernel" --cpus 2 --memory 2G --rwdir "$scratch"
+     --exec "bash tests/v2lane/guest.sh $scratch")
+# the guest must have no network: vng's default is qemu's -net none (no --network given);
+# check the qemu command line it would run before running it
+qemu_line=$(PATH="$VM_VENV/bin:$PATH" "${vng[@]}" --dry-run </dev/null 2>&1 | grep qemu-system)
+if [[ $qemu_line != *"-net none"* || $qemu_line == *-netdev* || $qemu_line == *-nic* ]]; then
+    say "refusing to boot: the qemu command line has a network: $qemu_line"
+    exit 2
+fi
+
 say "booting $kernel under TCG ($(nproc) cpus), time limit ${LIMIT}s"
-# vng finds virtme-run on PATH; -net none is its default (no --network given)
-PATH="$VM_VENV/bin:$PATH" timeout -k 20 "$LIMIT" vng --disable-kvm --force-9p \
-    -r "$kernel" --cpus 2 --memory 2G --rwdir "$scratch" \
-    --exec "bash tests/v2lane/guest.sh $scratch" </dev/null >"$console" 2>&1 &
+# vng finds virtme-run on PATH
+PATH="$VM_VENV/bin:$PATH" timeout -k 20 "$LIMIT" "${vng[@]}" </dev/null >"$console" 2>&1 &
 lane_pid=$!
 status=0
 wait "$lane_pid" || status=$?
