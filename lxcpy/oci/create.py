@@ -38,8 +38,10 @@ class OciConsole(Console):
         if terminal:
             self.console = Terminal(0, *open_pty(*(size or (24, 80))))
 
+    gate_fd = -1
+
     def child_fds(self) -> set[int]:
-        return super().child_fds() | self.preserved
+        return super().child_fds() | self.preserved | ({self.gate_fd} - {-1})
 
     def child_side(self, root: Any) -> None:
         for fd in self.preserved:
@@ -83,8 +85,12 @@ class OciCreator(Supervisor):
         self.preserved = preserved
         self.cgroups_path = cgroups_path
 
+    gate_fd = -1  # the start gate's O_PATH fd: the init keeps it through its fd clean-up
+
     def _prepare_console(self) -> Any:
-        return OciConsole(self.extras.terminal, self.extras.console_size, self.preserved)
+        console = OciConsole(self.extras.terminal, self.extras.console_size, self.preserved)
+        console.gate_fd = self.gate_fd
+        return console
 
     def _setup_cgroup(self) -> None:
         from lxcpy.cgroups import manager_for
@@ -179,13 +185,21 @@ def create(store: Store, cid: str, bundle: str, cfg: ContainerConfig, extras: Ex
     try:
         fifo = store.fifo(cid)
         os.mkfifo(fifo, 0o622)
-        cfg.start_gate = fifo
+        os.chmod(fifo, 0o622)  # not the umask's: a mapped root (uidMappings) writes it too
+        # opened here, as root: the init (maybe a mapped root that cannot search --root)
+        # reaches it through its fd, as runc's _LIBCONTAINER_FIFOFD
+        gate_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
+        cfg.start_gate = f"/proc/self/fd/{gate_fd}"
         if no_new_keyring:
             cfg.keyring_session = False
         preserved = set(range(3, 3 + preserve_fds))
         paths = ContainerPaths(cid, store.root)
         creator = OciCreator(paths, cfg, extras, preserved, extras.cgroups_path)
-        pid = creator.create()
+        creator.gate_fd = gate_fd
+        try:
+            pid = creator.create()
+        finally:
+            os.close(gate_fd)
         if not start_time(pid):  # it reached the gate and ended there (its reason: stderr)
             raise StateError("the container's process ended before it was started")
         rec = Record(id=cid, bundle=bundle, pid=pid, start_time=start_time(pid),

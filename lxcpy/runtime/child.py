@@ -196,7 +196,11 @@ def _wait_at_gate(chan: Channel, gate: int) -> None:
     create), then block opening the FIFO for writing until `start` opens it to read."""
     k.prctl(k.PR_SET_PDEATHSIG, 0)
     chan.send(sync.CREATED)
-    fd = os.open(f"/proc/self/fd/{gate}", os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(f"/proc/self/fd/{gate}", os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as exc:  # nobody reads the channel now: the container's stderr
+        os.write(2, f"cannot open the start gate: {exc.strerror}\n".encode())
+        os._exit(1)
     os.close(gate)
     try:
         os.write(fd, b"0")

@@ -126,6 +126,10 @@ class Console:
 
     def child_fds(self) -> set[int]:
         """The fds the container's first process must keep across its fd clean-up."""
+        return self.pty_fds()
+
+    def pty_fds(self) -> set[int]:
+        """The slaves of the ptys we allocated (lxc.idmap gives them to the mapped root)."""
         fds = {t.slave for t in self.ttys}
         if self.console is not None:
             fds.add(self.console.slave)

@@ -317,15 +317,15 @@ class Supervisor:
         if os.geteuid() != 0:
             # the cgroup stays the user's (the supervisor manages it); the ptys go to the
             # container's root from a user namespace of the user's (LXC's chown_mapped_root)
-            if self.console is not None and self.console.child_fds():
+            if self.console is not None and self.console.pty_fds():
                 from lxcpy.runtime.userns import chown_as_user
 
-                chown_as_user(sorted(self.console.child_fds()), self.cfg.idmaps)
+                chown_as_user(sorted(self.console.pty_fds()), self.cfg.idmaps)
             self.chan.send(sync.MAPPED, fds=[])
             return
         self.cgroup.chown(uid, gid)
         if self.console is not None:
-            for fd in self.console.child_fds():  # the ptys we allocated, never a caller's tty
+            for fd in self.console.pty_fds():  # the ptys we allocated, never a caller's tty
                 os.fchown(fd, uid, gid)
         fds = []
         if rootfs_idmap(self.cfg) is not None:

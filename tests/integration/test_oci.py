@@ -317,3 +317,39 @@ def test_spec_features_version(tmp_path: Path, root: Path) -> None:
     assert oci(root, "--version").stdout.startswith("lxcpy-oci version ")
     out = oci(root, "--systemd-cgroup", "list")
     assert out.returncode == 1 and out.stderr.startswith("--systemd-cgroup is not supported")
+
+
+def test_devices_are_made_and_allowed(tmp_path: Path, root: Path) -> None:
+    b = make_bundle(tmp_path / "b", ["sh", "-c", "ls -ln /dev/test1; "
+                                     "echo x > /dev/test1 2>/dev/null || echo open-refused; "
+                                     "echo x > /dev/null && echo null-ok"])
+    write_spec(b, lambda s: s["linux"].update(devices=[
+        {"path": "/dev/test1", "type": "c", "major": 10, "minor": 666, "fileMode": 0o640,
+         "uid": 3, "gid": 4}]))
+    out = oci(root, "run", "--bundle", str(b), unique("o"))
+    assert out.returncode == 0, out.stderr
+    first = out.stdout.splitlines()[0].split()
+    assert first[0] == "crw-r-----" and first[2:6] == ["3", "4", "10,", "666"]
+    # allowed in the device cgroup (there is no such driver: the open fails with ENXIO)
+    assert "null-ok" in out.stdout
+
+
+def test_uid_mappings(root: Path) -> None:
+    """A user namespace: root inside is host uid 1000; the start gate stays writable."""
+    base = Path(tempfile.mkdtemp(prefix="lxcpy-oci-userns-"))
+    try:
+        base.chmod(0o755)  # the mapped root must reach its rootfs
+        b = make_bundle(base / "b", ["sh", "-c", "id -u; cat /proc/self/uid_map"])
+        b.chmod(0o755)
+
+        def userns(spec: dict) -> None:
+            spec["linux"]["namespaces"].append({"type": "user"})
+            spec["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 2000}]
+            spec["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 2000}]
+
+        write_spec(b, userns)
+        out = oci(root, "run", "--bundle", str(b), unique("o"))
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["0", "0", "1000", "2000"]
+    finally:
+        shutil.rmtree(base)
