@@ -265,7 +265,11 @@ def _namespaces(linux: dict[str, Any], cfg: ContainerConfig) -> None:
         else:
             cfg.namespace_clone.append(name)
     if "mnt" not in cfg.namespace_clone:
-        raise _refuse("linux.namespaces", "lxcpy-oci needs a mount namespace")
+        raise _refuse("linux.namespaces", "lxcpy-oci needs a mount namespace of the "
+                      "container's own (it mounts /proc and the rootfs there)")
+    if "uts" in cfg.namespace_share and cfg.uts_name:
+        raise _refuse("hostname", "the uts namespace is joined by path: lxcpy does not "
+                      "rename a namespace the container does not own")
     if "net" not in seen:
         cfg.namespace_keep = []  # resolve() derives it; net: the caller's
         cfg.networks = []

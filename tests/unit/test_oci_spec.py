@@ -55,6 +55,9 @@ def test_no_network_namespace_shares_the_callers(tmp_path: Path) -> None:
 
 def test_namespace_path_is_joined(tmp_path: Path) -> None:
     s = spec()
+    s["linux"]["namespaces"] = [{"type": "mount"}, {"type": "uts", "path": "/proc/1/ns/uts"}]
+    with pytest.raises(SpecError, match="^config.json: hostname: the uts namespace is joined"):
+        to_config(s, str(tmp_path))
     s["linux"]["namespaces"] = [{"type": "mount"}, {"type": "network",
                                                     "path": "/proc/1/ns/net"}]
     cfg, _ = to_config(s, str(tmp_path))
