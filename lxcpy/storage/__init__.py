@@ -82,7 +82,7 @@ def copy_tree(src: str, dst: str) -> None:
     """Copy a rootfs with owners, modes, devices, hard links, xattrs (cp -a)."""
     argv = ["cp", "-a", "--", src.rstrip("/") + "/.", dst]
     if os.geteuid() != 0:
-        from lxcpy.runtime.userns import as_mapped_root
+        from lxcpy.kernel.userns import as_mapped_root
 
         # a non-root user's rootfs belongs to their subordinate ids: copied (owners kept)
         # as root of a namespace mapping their grants

@@ -329,7 +329,7 @@ def remove_container_dir(container: Container, with_dependents: bool) -> None:
     if store is not None:
         _destroy_store(store, container.paths.dir)
     _drop_dependency(container)
-    from lxcpy.runtime.userns import rmtree
+    from lxcpy.kernel.userns import rmtree
 
     rmtree(container.paths.dir)  # a non-root user's: through their user namespace
 
