@@ -275,11 +275,10 @@ def mount_cgroups(root: Root | None, mode: str) -> None:
     if layout.v2_mount:
         sub = "unified" if layout.v1 else ""
         target = f"/sys/fs/cgroup/{sub}" if sub else "/sys/fs/cgroup"
-        if not sub:  # the tmpfs above goes: cgroup2 itself is /sys/fs/cgroup
-            if root is not None:
-                root.umount("/sys/fs/cgroup", k.MNT_DETACH)
-            else:
-                k.umount2("/sys/fs/cgroup", k.MNT_DETACH)
+        # pure v2: cgroup2 goes on top of the tmpfs, which stays under it. Detaching the
+        # tmpfs instead would bare the host's own cgroup2 mount at the same place when the
+        # container shares the host's tree, and the kernel refuses a second mount of that
+        # superblock there (EBUSY)
         _mount_at(root, target, "cgroup2", "cgroup2",
                   k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | ro)
     if mode in ("ro", "mixed"):
@@ -289,7 +288,10 @@ def mount_cgroups(root: Root | None, mode: str) -> None:
 def mount_auto(cfg: ContainerConfig, root: Root | None) -> str:
     """Apply lxc.mount.auto; return the /proc mode still to apply ("rw" or "mixed")."""
     proc_mode = "mixed"  # LXC's protection unless proc:rw is asked for
-    for item in cfg.mount_auto:
+    # LXC's order whatever the config's: proc, sys, then cgroup (a fresh sysfs mounted
+    # later would cover the cgroup mounts)
+    order = {"proc": 0, "sys": 1}
+    for item in sorted(cfg.mount_auto, key=lambda token: order.get(token.split(":")[0], 2)):
         kind, _, mode = item.partition(":")
         if kind == "proc":
             proc_mode = mode or "mixed"

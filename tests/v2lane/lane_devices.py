@@ -62,13 +62,8 @@ def test_v1_device_keys_are_skipped_with_a_warning(lxcpath: Path, tmp_path: Path
     assert cgroup_leftovers(name) == []
 
 
-# lxcpy/rootfs/mounts.py mount_cgroups() on a cgroup2-only host: it mounts a tmpfs on
-# /sys/fs/cgroup, detaches it again, and mounts cgroup2 where the host's cgroup2 mount is
-# still visible (no rootfs): the kernel refuses the same superblock on the same mount point
-# (EBUSY). Mounting cgroup2 on the tmpfs (without the umount2) works (checked in the lane's
-# kernel). Strict: the lane fails once it is fixed, so this mark goes.
-@pytest.mark.xfail(strict=True, reason="cgroup:mixed without a rootfs: mount cgroup2 on "
-                   "/sys/fs/cgroup: EBUSY on a cgroup2-only host")
+# LXC's common.conf (cgroup:mixed, no rootfs) starts on a cgroup2-only host: cgroup2 is
+# mounted on the container's tmpfs, never where the host's cgroup2 shows through (EBUSY)
 def test_lxc_common_conf_starts(lxcpath: Path, tmp_path: Path) -> None:
     name = unique("cc")
     define(lxcpath, name, f"lxc.include = {common_conf(tmp_path)}")
