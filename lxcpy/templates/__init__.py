@@ -45,6 +45,14 @@ def find_template(name: str) -> Template:
         from lxcpy.templates.busybox import busybox_template
 
         return busybox_template
+    if name == "image":
+        from lxcpy.templates.image import image_template
+
+        return image_template
+    if name == "oci":
+        from lxcpy.templates.oci import oci_template
+
+        return oci_template
     if "/" in name:
         if not os.access(name, os.X_OK):
             raise LxcError(f"template '{name}' is not an executable file")
@@ -52,5 +60,5 @@ def find_template(name: str) -> Template:
     script = os.path.join(template_dir(), "lxc-" + name)
     if name not in (".", "..") and os.path.isfile(script) and os.access(script, os.X_OK):
         return script_template(script)
-    raise LxcError(f"template '{name}' not found (built in: busybox, none; LXC's in "
+    raise LxcError(f"template '{name}' not found (built in: busybox, image, oci, none; LXC's in "
                    f"{template_dir()}: lxc-NAME; or a path to a template script)")

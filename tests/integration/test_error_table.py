@@ -53,8 +53,8 @@ TABLE = [
         "lxc-create: {ghost}: {D}/bad-value.conf:2: lxc.net.0.type: 'nonsense' is not one "
         "of veth, macvlan, phys, vlan, ipvlan, empty, none"),
     row("create", "-n {ghost} -t nosuchtemplate", 1,
-        "lxc-create: {ghost}: template 'nosuchtemplate' not found (built in: busybox, none; "
-        "LXC's in /usr/share/lxc/templates: lxc-NAME; or a path to a template script)"),
+        "lxc-create: {ghost}: template 'nosuchtemplate' not found (built in: busybox, image, oci, "
+        "none; LXC's in /usr/share/lxc/templates: lxc-NAME; or a path to a template script)"),
     row("create", "-n {ghost} -t busybox -- --bogus", 1,
         "lxc-create: {ghost}: busybox template: unrecognized arguments: --bogus"),
     row("create", "-n {ghost} --bogus-option", 1, "lxc-create: No such option '--bogus-option'."),
@@ -191,6 +191,14 @@ TABLE = [
     row("checkpoint", "-n {ghost} -D {D}/ck", 1,
         "lxc-checkpoint: {ghost}: container '{ghost}' is not defined in {P}"),
     row("checkpoint", "-n {up}", 1, "lxc-checkpoint: {up}: -D/--checkpoint-dir is required"),
+    row("image", "export -n {ghost} {D}/x.tar.xz", 1,
+        "lxc-image: {ghost}: container '{ghost}' is not defined in {P}"),
+    row("image", "export -n {stopped} {D}/x.tar.xz", 1,
+        "lxc-image: {stopped}: {stopped} has no rootfs to export"),
+    row("image", "import -n {stopped} {D}/x.tar.xz", 1,
+        "lxc-image: {stopped}: unknown action 'import' (lxc-image export -n NAME FILE.tar.xz)"),
+    row("create", "-n {ghost} -t image -- --file {D}/missing.tar.xz", 1,
+        "lxc-create: {ghost}: image template: {D}/missing.tar.xz: no such file"),
     row("autostart", "--bogus-option", 1, "lxc-autostart: No such option '--bogus-option'."),
     # ---- lxc-checkconfig, lxc-config, lxc-usernsexec (no -P either)
     row("checkconfig", "--bogus", 1, "lxc-checkconfig: No such option '--bogus'."),
