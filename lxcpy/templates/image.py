@@ -38,7 +38,7 @@ class Refused(LxcError):
     pass
 
 
-def _archive_errors() -> tuple[type[BaseException], ...]:
+def archive_errors() -> tuple[type[BaseException], ...]:
     import lzma
     import zlib
 
@@ -194,14 +194,14 @@ def open_archive(path: str, what: str) -> tarfile.TarFile:
         return tarfile.open(path, "r:*")
     except FileNotFoundError:
         raise LxcError(f"{what}: {path}: no such file") from None
-    except _archive_errors() as exc:
+    except archive_errors() as exc:
         raise LxcError(f"{what}: {path}: corrupt or unreadable archive ({exc})") from None
 
 
 def read_members(tar: tarfile.TarFile, path: str, what: str) -> list[tarfile.TarInfo]:
     try:
         return tar.getmembers()
-    except _archive_errors() as exc:
+    except archive_errors() as exc:
         raise LxcError(f"{what}: {path}: corrupt archive ({exc})") from None
 
 
@@ -231,7 +231,7 @@ def unpack_image(path: str, rootfs: str, what: str = "image template") -> dict[s
                 parts = parts[1:]
             unpacker.add(tar, member, parts)
         return metadata
-    except _archive_errors()[:-1] as exc:
+    except archive_errors()[:-1] as exc:
         raise LxcError(f"{what}: {path}: corrupt archive ({exc})") from None
     finally:
         os.umask(old)
@@ -260,8 +260,9 @@ def parse_args(prog: str, args: list[str], extra: tuple[tuple[str, bool], ...]
     for opt, required in extra:
         parser.add_argument(opt, required=required)
     parser.add_argument("--rootfs")
-    parser.add_argument("--path")  # LXC passes these to every template
-    parser.add_argument("--name")
+    for opt in ("--path", "--name"):  # LXC passes these to every template
+        if opt not in dict(extra):
+            parser.add_argument(opt)
     return parser.parse_args(args)
 
 

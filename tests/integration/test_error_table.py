@@ -199,6 +199,8 @@ TABLE = [
         "lxc-image: {stopped}: unknown action 'import' (lxc-image export -n NAME FILE.tar.xz)"),
     row("create", "-n {ghost} -t image -- --file {D}/missing.tar.xz", 1,
         "lxc-create: {ghost}: image template: {D}/missing.tar.xz: no such file"),
+    row("create", "-n {ghost} -t oci -- --path {D}/missing", 1,
+        "lxc-create: {ghost}: oci template: {D}/missing/index.json: no such file"),
     row("autostart", "--bogus-option", 1, "lxc-autostart: No such option '--bogus-option'."),
     # ---- lxc-checkconfig, lxc-config, lxc-usernsexec (no -P either)
     row("checkconfig", "--bogus", 1, "lxc-checkconfig: No such option '--bogus'."),

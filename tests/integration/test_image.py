@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
+import json
 import os
 import shutil
 import tarfile
@@ -141,3 +144,103 @@ def test_standard_device_nodes_kept(lxcpath: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     st = os.lstat(lxcpath / name / "rootfs" / "dev" / "null")
     assert (os.major(st.st_rdev), os.minor(st.st_rdev), st.st_mode & 0o7777) == (1, 3, 0o666)
+
+
+def layer_bytes(*members: tuple[tarfile.TarInfo, bytes | None]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+def put_blob(layout: Path, data: bytes, media: str, **extra: object) -> dict[str, object]:
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return {"mediaType": media, "digest": f"sha256:{digest}", "size": len(data), **extra}
+
+
+def oci_layout(layout: Path, config: dict[str, object]) -> Path:
+    """Two layers (gzip, then plain) over a busybox rootfs; the second whites out a file
+    and makes a directory opaque."""
+    busybox = Path(shutil.which("busybox") or "").resolve().read_bytes()
+    base = [(member("bin", tarfile.DIRTYPE, mode=0o755), None),
+            (member("bin/busybox", mode=0o755), busybox)]
+    base += [(member(f"bin/{a}", tarfile.SYMTYPE, "busybox"), None)
+             for a in ("sh", "echo", "pwd", "ls", "cat", "id")]
+    base += [(member("etc/passwd"), b"root:x:0:0::/root:/bin/sh\napp:x:1234:4321::/:/bin/sh\n"),
+             (member("data/gone"), b"old\n"), (member("data/stays"), b"yes\n"),
+             (member("opq/old"), b"old\n"), (member("work", tarfile.DIRTYPE, mode=0o755), None)]
+    top = [(member("data/.wh.gone"), b""), (member("opq/.wh..wh..opq"), b""),
+           (member("opq/new"), b"new\n")]
+    layers = [put_blob(layout, gzip.compress(layer_bytes(*base)),
+                       "application/vnd.oci.image.layer.v1.tar+gzip"),
+              put_blob(layout, layer_bytes(*top), "application/vnd.oci.image.layer.v1.tar")]
+    cfg = put_blob(layout, json.dumps({"architecture": "amd64", "os": "linux",
+                                       "config": config}).encode(),
+                   "application/vnd.oci.image.config.v1+json")
+    manifest = put_blob(layout, json.dumps({"schemaVersion": 2, "config": cfg,
+                                            "layers": layers}).encode(),
+                        "application/vnd.oci.image.manifest.v1+json",
+                        annotations={"org.opencontainers.image.ref.name": "v1"})
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2,
+                                                   "manifests": [manifest]}))
+    return layout
+
+
+def test_oci_layout_layers_whiteouts_and_config(lxcpath: Path, tmp_path: Path) -> None:
+    layout = oci_layout(tmp_path / "oci", {"Env": ["FOO=bar baz", "PATH=/bin"],
+                                           "Entrypoint": ["sh", "-c"],
+                                           "Cmd": ["echo from-cmd; pwd"],
+                                           "WorkingDir": "/work", "User": "app"})
+    name, result = create(lxcpath, "oci", "--path", str(layout), "--tag", "v1")
+    assert result.returncode == 0, result.stderr
+    config = (lxcpath / name / "config").read_text()
+    assert "lxc.init.cmd = sh -c 'echo from-cmd; pwd'\n" in config
+    assert "lxc.environment = FOO=bar baz\n" in config
+    assert "lxc.init.uid = 1234\nlxc.init.gid = 4321\n" in config
+    rootfs = lxcpath / name / "rootfs"
+    assert sorted(os.listdir(rootfs / "data")) == ["stays"]
+    assert sorted(os.listdir(rootfs / "opq")) == ["new"]
+    out = run_in(lxcpath, name, 'echo "$FOO"; pwd; id -u; ls /data /opq')
+    assert out == "bar baz\n/work\n1234\n/data:\nstays\n\n/opq:\nnew\n"
+    result = lxc("execute", "-n", name, lxcpath=lxcpath, timeout=60)  # lxc.execute.cmd
+    assert (result.returncode, result.stdout) == (0, "from-cmd\n/work\n"), result.stderr
+
+
+def test_oci_bad_digest_and_missing_tag_refused(lxcpath: Path, tmp_path: Path) -> None:
+    layout = oci_layout(tmp_path / "oci", {"Cmd": ["true"]})
+    name, result = create(lxcpath, "oci", "--path", str(layout), "--tag", "nope")
+    assert (result.returncode, result.stderr) == (
+        1, f"lxc-create: {name}: oci template: {layout}: no image tagged 'nope'\n")
+    for blob in (layout / "blobs" / "sha256").iterdir():
+        if blob.read_bytes()[:2] == b"\x1f\x8b":  # the gzip layer: tampered with
+            blob.write_bytes(blob.read_bytes()[:-8] + b"\0" * 8)
+    name, result = create(lxcpath, "oci", "--path", str(layout))
+    assert result.returncode == 1 and "content does not match its digest" in result.stderr
+    assert not (lxcpath / name).exists()
+
+
+def test_oci_layer_writing_through_a_lower_layers_symlink_refused(lxcpath: Path,
+                                                                 tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    layout = tmp_path / "oci"
+    layers = [put_blob(layout, layer_bytes((member("out", tarfile.SYMTYPE, str(victim)), None)),
+                       "application/vnd.oci.image.layer.v1.tar"),
+              put_blob(layout, layer_bytes((member("out/pwned"), b"owned\n")),
+                       "application/vnd.oci.image.layer.v1.tar")]
+    cfg = put_blob(layout, b'{"config": {}}', "application/vnd.oci.image.config.v1+json")
+    manifest = put_blob(layout, json.dumps({"schemaVersion": 2, "config": cfg,
+                                            "layers": layers}).encode(),
+                        "application/vnd.oci.image.manifest.v1+json")
+    (layout / "index.json").write_text(json.dumps({"manifests": [manifest]}))
+    name, result = create(lxcpath, "oci", "--path", str(layout))
+    assert (result.returncode, result.stderr) == (
+        1, f"lxc-create: {name}: oci template: member 'out/pwned': written through a symlink "
+           "that leaves the rootfs\n")
+    assert os.listdir(victim) == [] and not (lxcpath / name).exists()
