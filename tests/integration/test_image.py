@@ -64,6 +64,19 @@ def test_export_of_an_unknown_container_refused(lxcpath: Path, tmp_path: Path) -
     assert not (tmp_path / "x.tar.xz").exists()
 
 
+def test_export_of_a_running_container_refused(lxcpath: Path, tmp_path: Path) -> None:
+    name = make_busybox(lxcpath)
+    lxc("execute", "-n", name, "-d", "--", "sleep", "1000", lxcpath=lxcpath, check=True)
+    try:
+        result = lxc("image", "export", "-n", name, str(tmp_path / "x.tar.xz"),
+                     lxcpath=lxcpath)
+    finally:
+        lxc("stop", "-n", name, "-k", lxcpath=lxcpath, check=True)
+    assert (result.returncode, result.stderr) == (
+        1, f"lxc-image: {name}: {name} is running: stop it before exporting its rootfs\n")
+    assert not (tmp_path / "x.tar.xz").exists() and not list(tmp_path.glob(".lxc-image.*"))
+
+
 def hostile(path: Path, *members: tuple[tarfile.TarInfo, bytes | None]) -> Path:
     with tarfile.open(path, "w:xz") as tar:
         for info, data in members:
