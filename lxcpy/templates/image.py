@@ -116,11 +116,14 @@ class Unpacker:
                 (not member.ischr() or (member.devmajor, member.devminor) not in STANDARD_DEVICES):
             raise Refused(f"{self.what}: member '{name}': device node "
                           f"{member.devmajor}:{member.devminor} is not a standard one")
-        dirfd = self.open_dir(parts[:-1], name)
         try:
-            self._add(tar, member, dirfd, base)
-        finally:
-            os.close(dirfd)
+            dirfd = self.open_dir(parts[:-1], name)
+            try:
+                self._add(tar, member, dirfd, base)
+            finally:
+                os.close(dirfd)
+        except OSError as exc:  # e.g. a hard link to a missing member: one line, not a trace
+            raise Refused(f"{self.what}: member '{name}': {exc.strerror or exc}") from None
 
     def _add(self, tar: tarfile.TarFile, member: tarfile.TarInfo, dirfd: int, base: str) -> None:
         mode = member.mode & 0o7777

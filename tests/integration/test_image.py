@@ -100,7 +100,8 @@ def snapshot(where: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("case", ["absolute", "dotdot", "symlink-out", "symlink-dotdot",
-                                  "hardlink-out", "hardlink-via-symlink", "device", "corrupt"])
+                                  "hardlink-out", "hardlink-via-symlink",
+                                  "hardlink-missing", "device", "corrupt"])
 def test_hostile_image_refused(lxcpath: Path, tmp_path: Path, case: str) -> None:
     victim = tmp_path / "victim"
     victim.mkdir()
@@ -129,6 +130,9 @@ def test_hostile_image_refused(lxcpath: Path, tmp_path: Path, case: str) -> None
         hostile(image, (member("out", tarfile.SYMTYPE, str(victim)), None),
                 (member("h", tarfile.LNKTYPE, "out/secret"), None))
         line = "member 'h': written through a symlink that leaves the rootfs"
+    elif case == "hardlink-missing":
+        hostile(image, (member("h", tarfile.LNKTYPE, "nowhere/file"), None))
+        line = "member 'h': No such file or directory"
     elif case == "device":  # /dev/sda: a raw disk inside the container
         hostile(image, (member("dev/sda", tarfile.BLKTYPE, devmajor=8, devminor=0), None))
         line = "member 'dev/sda': device node 8:0 is not a standard one"
