@@ -56,6 +56,16 @@ def test_export_then_create_from_the_image_and_execute(lxcpath: Path, tmp_path: 
     assert os.lstat(rootfs / "bin" / "sh").st_mode & 0o170000 == 0o120000
 
 
+def test_export_of_an_overlay_backed_container(lxcpath: Path, tmp_path: Path) -> None:
+    origin = make_busybox(lxcpath, "-B", "overlay")
+    run_in(lxcpath, origin, "echo upper > /root/made")
+    image = tmp_path / "ov.tar.xz"
+    lxc("image", "export", "-n", origin, str(image), lxcpath=lxcpath, check=True, timeout=120)
+    with tarfile.open(image, "r:xz") as tar:  # the merged tree: lower and upper
+        assert tar.getmember("rootfs/bin/busybox").isreg()
+        assert tar.extractfile("rootfs/root/made").read() == b"upper\n"  # type: ignore[union-attr]
+
+
 def test_export_of_an_unknown_container_refused(lxcpath: Path, tmp_path: Path) -> None:
     ghost = unique()
     result = lxc("image", "export", "-n", ghost, str(tmp_path / "x.tar.xz"), lxcpath=lxcpath)
