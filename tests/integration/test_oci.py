@@ -353,3 +353,55 @@ def test_uid_mappings(root: Path) -> None:
         assert out.stdout.split() == ["0", "0", "1000", "2000"]
     finally:
         shutil.rmtree(base)
+
+
+def test_seccomp_json_profile_binds_init_and_exec(tmp_path: Path, root: Path) -> None:
+    """linux.seccomp (OCI JSON): mkdir fails with the profile's errno in the container's
+    process and in a process exec'd later (exec loads the very same filter)."""
+    b = make_bundle(tmp_path / "b", ["sleep", "1000"])
+    (b / "rootfs" / "bin" / "mkdir").symlink_to("busybox")
+    write_spec(b, lambda s: s["linux"].update(seccomp={
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 13}]}))
+    cid = unique("o")
+    assert oci(root, "run", "-d", "--bundle", str(b), cid).returncode == 0
+    try:
+        pid = json.loads(oci(root, "state", cid).stdout)["pid"]
+        status_lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        assert "Seccomp:\t2" in status_lines
+        out = oci(root, "exec", cid, "sh", "-c", "mkdir /tmp/x || echo denied; "
+                  "ls /proc/self/fd | wc -l")
+        assert out.returncode == 0
+        assert "Permission denied" in out.stdout + out.stderr and "denied" in out.stdout
+        assert not (b / "rootfs" / "tmp" / "x").exists()
+        # only stdin, stdout, stderr (and ls's own directory fd) reach an exec'd process
+        assert out.stdout.split()[-1] == "4"
+    finally:
+        oci(root, "delete", "--force", cid)
+    assert leftovers(cid) == []
+
+
+def test_preserve_fds_and_ps_table(tmp_path: Path, root: Path) -> None:
+    b = make_bundle(tmp_path / "b", ["sh", "-c", "cat <&3; sleep 1000"])
+    data = tmp_path / "data"
+    data.write_text("passed-on\n")
+    cid = unique("o")
+    # fd 3 of lxcpy-oci only (a shell redirection), passed on with --preserve-fds 1
+    argv = [tool("lxcpy-oci"), "--root", str(root), "run", "-d", "--preserve-fds", "1",
+            "--bundle", str(b), cid]
+    log = tmp_path / "out"
+    with open(log, "w") as out_file:
+        rc = subprocess.run(["sh", "-c", f'exec "$@" 3<"{data}"', "sh", *argv],
+                            stdout=out_file, stderr=out_file, stdin=subprocess.DEVNULL,
+                            timeout=60).returncode
+    out = subprocess.CompletedProcess(argv, rc, log.read_text(), log.read_text())
+    try:
+        assert out.returncode == 0, out.stderr
+        assert wait_until(lambda: "sleep" in oci(root, "ps", cid).stdout)
+        table = oci(root, "ps", cid).stdout.splitlines()
+        assert table[0].split()[:2] == ["UID", "PID"]
+        assert any("sleep 1000" in line for line in table[1:])
+        assert wait_until(lambda: "passed-on" in log.read_text())  # the container read fd 3
+    finally:
+        oci(root, "delete", "--force", cid)
