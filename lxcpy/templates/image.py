@@ -225,6 +225,7 @@ def unpack_image(path: str, rootfs: str, what: str = "image template") -> dict[s
                                                       "metadata.yaml")))
             if meta is not None:
                 metadata = parse_metadata(meta.read().decode(errors="replace"))
+            check_architecture(metadata.get("architecture"), path, what)
         for member in members:
             name = member.name
             parts = split_name(name, what)
@@ -240,6 +241,20 @@ def unpack_image(path: str, rootfs: str, what: str = "image template") -> dict[s
         os.umask(old)
         unpacker.close()
         tar.close()
+
+
+# what the host runs besides its own machine (a 64-bit kernel runs 32-bit images)
+COMPATIBLE = {"x86_64": {"i686", "i386", "i586"}, "aarch64": {"armv7l", "armv8l", "armhf"}}
+
+
+def check_architecture(arch: str | None, path: str, what: str) -> None:
+    """LXD refuses an image for another machine: its binaries would not run here."""
+    import platform
+
+    host = platform.machine()
+    if arch and arch != host and arch not in COMPATIBLE.get(host, set()):
+        raise Refused(f"{what}: {path}: image architecture '{arch}' cannot run on this "
+                      f"{host} host")
 
 
 def parse_metadata(text: str) -> dict[str, str]:

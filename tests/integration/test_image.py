@@ -111,7 +111,7 @@ def snapshot(where: Path) -> set[str]:
 
 @pytest.mark.parametrize("case", ["absolute", "dotdot", "symlink-out", "symlink-dotdot",
                                   "hardlink-out", "hardlink-via-symlink",
-                                  "hardlink-missing", "device", "corrupt"])
+                                  "hardlink-missing", "architecture", "device", "corrupt"])
 def test_hostile_image_refused(lxcpath: Path, tmp_path: Path, case: str) -> None:
     victim = tmp_path / "victim"
     victim.mkdir()
@@ -143,6 +143,10 @@ def test_hostile_image_refused(lxcpath: Path, tmp_path: Path, case: str) -> None
     elif case == "hardlink-missing":
         hostile(image, (member("h", tarfile.LNKTYPE, "nowhere/file"), None))
         line = "member 'h': No such file or directory"
+    elif case == "architecture":
+        hostile(image, (member("metadata.yaml"), b'architecture: "s390x"\ntemplates: {}\n'),
+                (member("rootfs/pwned"), data))
+        line = "image architecture 's390x' cannot run on this"
     elif case == "device":  # /dev/sda: a raw disk inside the container
         hostile(image, (member("dev/sda", tarfile.BLKTYPE, devmajor=8, devminor=0), None))
         line = "member 'dev/sda': device node 8:0 is not a standard one"
