@@ -332,7 +332,7 @@ def cmd_delete(args: argparse.Namespace, store: Store, logger: Logger) -> int:
 def _delete(store: Store, cid: str, force: bool) -> None:
     from lxcpy.cgroups import remove_paths
     from lxcpy.oci.create import run_hooks
-    from lxcpy.oci.state import is_frozen, start_time
+    from lxcpy.oci.state import is_frozen
 
     lock = store.lock(cid)
     try:
@@ -347,14 +347,7 @@ def _delete(store: Store, cid: str, force: bool) -> None:
         if st != "stopped":
             if is_frozen(rec.cgroup_paths):
                 _thaw(rec.cgroup_paths)
-            try:
-                os.kill(rec.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + 10
-            while start_time(rec.pid) == rec.start_time and time.monotonic() < deadline:
-                _reap_if_child(rec.pid)
-                time.sleep(0.01)
+            _kill_and_wait(rec.pid, rec.start_time)
         if rec.cgroup_paths:
             remove_paths(rec.cgroup_paths)
         if rec.seccomp:
@@ -374,11 +367,27 @@ def _delete(store: Store, cid: str, force: bool) -> None:
         os.close(lock)
 
 
-def _reap_if_child(pid: int) -> None:
+def _kill_and_wait(pid: int, started: str) -> None:
+    """SIGKILL the init and wait (its pidfd, no polling) until it has exited."""
+    import select
+
+    from lxcpy.oci.state import start_time
+
     try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        if start_time(pid) != started:  # the PID is another process's by now
+            return
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        select.select([pidfd], [], [], 10.0)  # readable once it has exited
+        try:
+            os.waitpid(pid, os.WNOHANG)  # ours (run): reap it
+        except ChildProcessError:
+            pass
+    finally:
+        os.close(pidfd)
 
 
 def _freeze(paths: list[str]) -> None:
