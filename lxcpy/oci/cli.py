@@ -331,7 +331,7 @@ def cmd_delete(args: argparse.Namespace, store: Store, logger: Logger) -> int:
 
 def _delete(store: Store, cid: str, force: bool) -> None:
     from lxcpy.cgroups import remove_paths
-    from lxcpy.oci.create import run_hooks
+    from lxcpy.oci.create import drop_rundir, run_hooks
     from lxcpy.oci.state import is_frozen
 
     lock = store.lock(cid)
@@ -358,6 +358,7 @@ def _delete(store: Store, cid: str, force: bool) -> None:
         final = state_json(store, rec)
         final["status"] = "stopped"
         store.remove(cid)
+        drop_rundir(store)
         if rec.hooks.get("poststop"):
             try:
                 run_hooks("poststop", rec.hooks["poststop"], final)

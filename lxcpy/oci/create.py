@@ -133,6 +133,24 @@ def _unlink(path: str) -> None:
         pass
 
 
+def drop_rundir(store: Store) -> None:
+    """The supervisor's run directory for --root (/run/lxcpy/HASH), once no container of
+    this root has a file there any more (only its lxcpath marker is left)."""
+    from lxcpy.paths import lxcpath_rundir
+
+    rundir = lxcpath_rundir(store.root)
+    try:
+        names = os.listdir(rundir)
+    except FileNotFoundError:
+        return
+    if set(names) <= {"lxcpath"} and not store.ids():
+        try:
+            os.unlink(os.path.join(rundir, "lxcpath"))
+            os.rmdir(rundir)
+        except OSError:
+            pass  # a create of this root made something meanwhile: it stays
+
+
 def send_console(socket_path: str, master: int) -> None:
     """The pty master to --console-socket over SCM_RIGHTS, as runc does."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
@@ -231,6 +249,7 @@ def create(store: Store, cid: str, bundle: str, cfg: ContainerConfig, extras: Ex
         if creator is not None:
             creator.abort()
         store.remove(cid)
+        drop_rundir(store)
         raise
     finally:
         os.close(lock)
