@@ -6,8 +6,8 @@
 #
 # Installs golang-go and runc with apt-get when missing, builds the suite once in
 # $RT_DIR (default /tmp/oci-runtime-tools), runs every validation/*/*.t with each runtime
-# (a file at a time, each under a timeout, inside a network namespace of its own so no
-# test touches the host's interfaces) and writes a per-file table: "ok" and "not ok"
+# (a file at a time, each under a timeout, inside network and mount namespaces of its own
+# so no test touches the host's interfaces or mount table) and writes a per-file table: "ok" and "not ok"
 # counts, and whether the file is clean (a TAP plan and no "not ok").
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,8 +35,10 @@ logs=$(mktemp -d /tmp/oci-conformance.XXXXXX)
 run_one() {  # runtime test-file -> "ok notok clean"
     local runtime=$1 t=$2 log
     log="$logs/$(basename "$t" .t).$(basename "$runtime").tap"
+    # a mount namespace of its own too: some files run a container without one (runc then
+    # mounts /proc, /dev, /sys on the bundle in the caller's) and would leave them behind
     (cd "$rt" && RUNTIME=$runtime timeout "$per_file_timeout" \
-        unshare --net -- "./$t" >"$log" 2>&1)
+        unshare --net --mount --propagation private -- "./$t" >"$log" 2>&1)
     local ok notok clean=no
     ok=$(grep -c '^ok ' "$log")
     notok=$(grep -c '^not ok ' "$log")
