@@ -83,6 +83,14 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Podman, s
         p("rmi", "--all", "--force")
         p("system", "reset", "--force")
         shutil.rmtree(base, ignore_errors=True)
+        # podman's cgroupfs parents (conmon's own cgroup): removed once empty
+        for hierarchy in Path("/sys/fs/cgroup").iterdir():
+            for leftover in (hierarchy / "libpod_parent" / "conmon",
+                             hierarchy / "libpod_parent"):
+                try:
+                    leftover.rmdir()
+                except OSError:
+                    pass  # absent, or in use by another podman
 
 
 def test_run_rm_and_exit_codes(podman: tuple[Podman, str]) -> None:
