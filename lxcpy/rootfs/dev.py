@@ -53,7 +53,7 @@ def setup_autodev(cfg: ContainerConfig, root: Root) -> None:
 
 
 def _mount_dev_tmpfs(root: Root, size: str = DEV_SIZE) -> None:
-    fd = root.open("/dev", "dir")
+    fd = root.mount_target("/dev", "dir")
     try:
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
             raise LxcError("lxc.autodev: /dev in the rootfs is not a directory")
@@ -89,7 +89,7 @@ def mount_devpts(root: Root, pty_max: int) -> None:
     data = f"newinstance,ptmxmode=0666,mode=0620,gid={TTY_GID}"
     if pty_max > 0:
         data += f",max={pty_max}"
-    fd = root.open("/dev/pts", "dir")
+    fd = root.mount_target("/dev/pts", "dir")
     try:
         k.mount("devpts", fd_path(fd), "devpts", k.MS_NOSUID | k.MS_NOEXEC, data)
     except KernelError as exc:

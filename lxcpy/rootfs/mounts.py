@@ -134,7 +134,7 @@ def _mount_entry_from(entry: MountEntry, opts: MountOptions, root: Root | None,
     if create is None and opts.bind:
         pass  # LXC does not create implicitly; missing target is an error unless optional
     if root is not None:
-        fd = root.open(entry.target, create)
+        fd = root.mount_target(entry.target, create)
     else:
         target = entry.target
         if create and not os.path.exists(target):
@@ -173,7 +173,7 @@ def _mount_at(root: Root | None, target: str, source: str, fstype: str | None, f
         os.makedirs(target, exist_ok=True)
         k.mount(source, target, fstype, flags, data)
         return
-    fd = root.open(target, create)
+    fd = root.mount_target(target, create)
     try:
         if not stat.S_ISDIR(os.fstat(fd).st_mode) and create == "dir":
             raise LxcError(f"cannot mount {fstype or source} on '{target}': not a directory")

@@ -14,7 +14,7 @@ import errno
 import os
 
 from lxcpy import kernel as k
-from lxcpy.errors import KernelError
+from lxcpy.errors import KernelError, LxcError
 
 _IN_ROOT = k.RESOLVE_IN_ROOT | k.RESOLVE_NO_MAGICLINKS
 
@@ -51,6 +51,16 @@ class Root:
                 raise
         self._create(rel, create)
         return k.openat2(self.fd, rel, os.O_PATH, _IN_ROOT)
+
+    def mount_target(self, target: str, create: str | None = None) -> int:
+        """:meth:`open` for a mount point, which is never the root itself: a symlink such as
+        ``dev -> ..`` resolves there, and a mount on it would hide the whole rootfs."""
+        fd = self.open(target, create)
+        here, top = os.fstat(fd), os.fstat(self.fd)
+        if (here.st_dev, here.st_ino) == (top.st_dev, top.st_ino):
+            os.close(fd)
+            raise LxcError(f"mount target '{target}' resolves to the container's root itself")
+        return fd
 
     def _create(self, rel: str, kind: str) -> None:
         # walk component by component, each step resolved inside the root
