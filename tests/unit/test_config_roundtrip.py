@@ -170,9 +170,9 @@ def test_set_get_save_load_get_clear(row: Key, tmp_path: Path) -> None:
     if net:
         try:
             set_item(cfg, "lxc.net.0.type", _net_type(row))
-        except ConfigError as exc:  # a network type lxcpy refuses: so are its keys
-            assert "not supported" in exc.message
-            pytest.skip(f"{row.name}: lxcpy refuses {_net_type(row)} interfaces")
+        except ConfigError as exc:  # a network type lxcpy refuses (ipvlan): so are its
+            assert "not supported" in exc.message  # keys, and the refusal is what we check
+            return
     set_item(cfg, key, value)
     want = value + "\n" if row.repeat else value
     if row.name in PREFIX_ROWS:
