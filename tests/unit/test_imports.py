@@ -39,9 +39,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("lxcpy.container", "lxcpy.storage.clone"):
         "Container.destroy removes a clone's directory with lxc-copy's helper, which makes "
         "Containers itself: lxc-copy's code, new today; the helper belongs below both",
-    ("lxcpy.oci.seccomp", "lxcpy.oci.spec"):
-        "the OCI front's seccomp converter raises spec.py's SpecError, which calls it: the "
-        "error class belongs in a module of its own (lxcpy-oci, new today)",
 }
 
 
