@@ -1,0 +1,248 @@
+"""lxc-unshare -s NAMESPACES [-u USER] [-H HOSTNAME] [-i IFNAME]... [-d] [-M] -- COMMAND
+
+As LXC's: run COMMAND in new namespaces. NAMESPACES is a |-separated list of MOUNT, PID,
+UTSNAME, IPC, USER and NETWORK; -u runs COMMAND as USER, -H sets the hostname (needs
+UTSNAME), -i moves the host's interface IFNAME into the new network namespace (needs
+NETWORK), -d does not wait for COMMAND (daemonize), -M mounts a fresh /proc and /sys (needs
+MOUNT and PID). Exit status: COMMAND's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+PROG = "lxc-unshare"
+
+USAGE = """usage: lxc-unshare -s NAMESPACES [-u USER] [-H HOSTNAME] [-i IFNAME]... [-d] [-M] \
+-- COMMAND [ARG...]
+
+  -s NAMESPACES  |-separated list of MOUNT, PID, UTSNAME, IPC, USER, NETWORK
+                 (default: MOUNT|PID|UTSNAME|IPC|NETWORK)
+  -u USER        run COMMAND as USER (name or uid)
+  -H HOSTNAME    set the hostname in the new UTS namespace (needs UTSNAME)
+  -i IFNAME      move the interface IFNAME into the new network namespace (needs NETWORK)
+  -d             daemonize: do not wait for COMMAND
+  -M             mount a fresh /proc and /sys (needs MOUNT and PID)
+  -h             this message
+"""
+
+NAMES = ("MOUNT", "PID", "UTSNAME", "IPC", "USER", "NETWORK")
+
+
+class Usage(Exception):
+    pass
+
+
+def parse_flags(text: str) -> int:
+    from lxcpy import kernel
+
+    bits = {"MOUNT": kernel.CLONE_NEWNS, "PID": kernel.CLONE_NEWPID,
+            "UTSNAME": kernel.CLONE_NEWUTS, "IPC": kernel.CLONE_NEWIPC,
+            "USER": kernel.CLONE_NEWUSER, "NETWORK": kernel.CLONE_NEWNET}
+    flags = 0
+    for word in text.split("|"):
+        if word not in bits:
+            raise Usage(f"-s {text}: unknown namespace {word!r} (one of {', '.join(NAMES)})")
+        flags |= bits[word]
+    return flags
+
+
+def _user(spec: str) -> tuple[int, int, str | None]:
+    import pwd
+
+    try:
+        entry = pwd.getpwuid(int(spec)) if spec.isdigit() else pwd.getpwnam(spec)
+    except (KeyError, ValueError):
+        if spec.isdigit():
+            return int(spec), int(spec), None
+        raise Usage(f"-u {spec}: no such user") from None
+    return entry.pw_uid, entry.pw_gid, entry.pw_name
+
+
+def _interfaces(names: list[str]) -> list[int]:
+    from lxcpy.net import _netlink as nl
+
+    if not names:
+        return []
+    IPRoute, _ = nl.load()
+    indexes = []
+    with IPRoute() as ipr:
+        for name in names:
+            found = ipr.link_lookup(ifname=name)
+            if not found:
+                raise Usage(f"-i {name}: no such network interface")
+            indexes.append(found[0])
+    return indexes
+
+
+def _move(indexes: list[int], names: list[str], pid: int) -> None:
+    from lxcpy.net import _netlink as nl
+
+    IPRoute, NetlinkError = nl.load()
+    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with IPRoute() as ipr:
+            for index, name in zip(indexes, names, strict=True):
+                try:
+                    ipr.link("set", index=index, net_ns_fd=fd)
+                except NetlinkError as exc:
+                    raise Usage(f"-i {name}: moving it: {nl.strerror(exc)}") from None
+    finally:
+        os.close(fd)
+
+
+def _map_user(pid: int) -> None:
+    uid, gid = os.geteuid(), os.getegid()
+    with open(f"/proc/{pid}/uid_map", "w") as f:
+        f.write(f"0 {uid} 1\n")
+    with open(f"/proc/{pid}/setgroups", "w") as f:
+        f.write("deny\n")
+    with open(f"/proc/{pid}/gid_map", "w") as f:
+        f.write(f"0 {gid} 1\n")
+
+
+def _child(flags: int, go: int, hostname: str | None, mount_fresh: bool,
+           user: tuple[int, int, str | None] | None, daemon: bool, cmd: list[str]) -> None:
+    """In the new namespaces: wait for the parent's set-up, then become COMMAND."""
+    from lxcpy import kernel
+
+    try:
+        if os.read(go, 1) != b"1":
+            os._exit(1)  # the parent failed and said so
+        os.close(go)
+        if daemon:
+            os.setsid()
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            if null > 2:
+                os.close(null)
+        if hostname is not None:
+            kernel.sethostname(hostname)
+        if mount_fresh:
+            kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
+            kernel.mount("proc", "/proc", "proc", kernel.MS_NOSUID | kernel.MS_NODEV
+                         | kernel.MS_NOEXEC)
+            try:
+                kernel.mount("sysfs", "/sys", "sysfs", kernel.MS_NOSUID | kernel.MS_NODEV
+                             | kernel.MS_NOEXEC)
+            except OSError:
+                if flags & kernel.CLONE_NEWNET:
+                    raise  # without a netns of its own sysfs may be refused: keep the old
+        if user is not None:
+            uid, gid, name = user
+            if name is not None:
+                os.initgroups(name, gid)
+            else:
+                os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        try:
+            os.execvp(cmd[0], cmd)
+        except OSError as exc:
+            exc.filename = cmd[0]
+            raise
+    except BaseException as exc:
+        text = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
+        if isinstance(exc, OSError) and exc.filename is not None and not hasattr(exc, "message"):
+            text = f"{exc.filename}: {exc.strerror}"
+        try:
+            sys.stderr.write(f"{PROG}: {text}\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(127 if isinstance(exc, FileNotFoundError) else 1)
+
+
+def run(flags: int, cmd: list[str], hostname: str | None = None,
+        ifnames: list[str] | None = None, daemon: bool = False, mount_fresh: bool = False,
+        user: str | None = None) -> int:
+    from lxcpy import kernel
+
+    ifnames = ifnames or []
+    if hostname is not None and not flags & kernel.CLONE_NEWUTS:
+        raise Usage("-H needs a new UTS namespace (-s UTSNAME)")
+    if ifnames and not flags & kernel.CLONE_NEWNET:
+        raise Usage("-i needs a new network namespace (-s NETWORK)")
+    need = kernel.CLONE_NEWNS | kernel.CLONE_NEWPID
+    if mount_fresh and flags & need != need:
+        raise Usage("-M needs new mount and PID namespaces (-s MOUNT|PID)")
+    who = _user(user) if user is not None else None
+    indexes = _interfaces(ifnames)
+    go_r, go_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = kernel.fork_into(flags)
+    if pid == 0:
+        os.close(go_w)
+        _child(flags, go_r, hostname, mount_fresh, who, daemon, cmd)
+    os.close(go_r)
+    try:
+        if flags & kernel.CLONE_NEWUSER:
+            _map_user(pid)
+        _move(indexes, ifnames, pid)
+    except BaseException:
+        os.close(go_w)  # the child reads EOF and leaves
+        os.waitpid(pid, 0)
+        raise
+    os.write(go_w, b"1")
+    os.close(go_w)
+    if daemon:
+        return 0
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except KeyboardInterrupt:
+            continue  # the child got the same Ctrl-C; its status decides
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else \
+        128 + os.WTERMSIG(status)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import getopt
+
+    from lxcpy.errors import LxcError
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        opts, rest = getopt.getopt(args, "s:u:H:i:dMh")  # stops at the first non-option
+    except getopt.GetoptError as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return 1
+    flags_text = "MOUNT|PID|UTSNAME|IPC|NETWORK"
+    user = hostname = None
+    ifnames: list[str] = []
+    daemon = mount_fresh = False
+    for opt, value in opts:
+        if opt == "-h":
+            sys.stdout.write(USAGE)
+            return 0
+        if opt == "-s":
+            flags_text = value
+        elif opt == "-u":
+            user = value
+        elif opt == "-H":
+            hostname = value
+        elif opt == "-i":
+            ifnames.append(value)
+        elif opt == "-d":
+            daemon = True
+        else:
+            mount_fresh = True
+    try:
+        if not rest:
+            raise Usage("no command to run (lxc-unshare -s NAMESPACES -- COMMAND)")
+        return run(parse_flags(flags_text), rest, hostname, ifnames, daemon, mount_fresh,
+                   user)
+    except Usage as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return 1
+    except LxcError as exc:
+        sys.stderr.write(f"{PROG}: {exc.message}\n")
+        return 1
+    except OSError as exc:
+        sys.stderr.write(f"{PROG}: {exc.strerror}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
