@@ -1,0 +1,124 @@
+"""lxc-top --batch against real running containers: LXC 5's columns, sort order, -r."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration._monitor_helpers import start_daemon
+from tests.integration.helpers import lxc, make, tool, unique
+
+pytestmark = pytest.mark.root
+
+# the bigger one: ~64 MiB of memory and a second of CPU, then it sleeps
+BIG = ("python3", "-c", "import time\nb = bytearray(64 << 20)\nfor i in range(64 << 20, 0, -4096):"
+       "\n    b[i - 1] = 1\nt = time.process_time()\nwhile time.process_time() - t < 1: pass\n"
+       "time.sleep(60)")
+
+
+def one_refresh(lxcpath: Path, *args: str, lines: int) -> list[str]:
+    """The first ``lines`` lines of ``lxc-top --batch -d 0.2 ARGS``, then it is ended by
+    its PID (it refreshes until stopped)."""
+    proc = subprocess.Popen([tool("lxc-top"), "-P", str(lxcpath), "--batch", "-d", "0.2",
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    buf = b""
+    deadline = time.monotonic() + 20
+    try:
+        while buf.count(b"\n") < lines and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+            if ready:
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                buf += chunk
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        assert proc.stderr is not None
+        proc.stderr.close()
+    out = buf.decode().split("\n")
+    assert len(out) > lines, f"lxc-top printed only {buf!r}"
+    return out[:lines]
+
+
+def names_of(table: list[str]) -> list[str]:
+    """The container rows of one refresh: after the two header lines, up to TOTAL."""
+    rows = []
+    for line in table[2:]:
+        if line.startswith("TOTAL "):
+            return rows
+        rows.append(line.split()[0])
+    raise AssertionError(f"no TOTAL row in {table}")
+
+
+@pytest.fixture
+def two(lxcpath: Path) -> tuple[str, str]:
+    """Two running containers: ``small`` (sleep; first by name), ``big`` (64 MiB, 1 s CPU)."""
+    tag = unique("")[:6]
+    small, big = make(lxcpath, name=f"top{tag}a"), make(lxcpath, name=f"top{tag}b")
+    start_daemon(lxcpath, small, "sleep", "60")
+    start_daemon(lxcpath, big, *BIG)
+    time.sleep(1.8)  # the big one has its memory and its second of CPU
+    return small, big
+
+
+def test_top_rows_columns_and_sort(lxcpath: Path, two: tuple[str, str]) -> None:
+    small, big = two
+    make(lxcpath, prefix="s")  # defined, stopped: not a row
+    table = one_refresh(lxcpath, lines=6)
+    assert re.fullmatch(r"Container +CPU +CPU +CPU +BlkIO +Mem( +VmemSwp)?( +KMem)?", table[0])
+    assert re.fullmatch(r"Name +Used +Sys +User +Total\(Read/Write\) +Used( +Used)*", table[1])
+    assert table[0].startswith(f"{'Container':<18} {'CPU':>12}")
+    assert names_of(table) == [small, big]  # -s n: names ascending
+    assert table[4].startswith("TOTAL 2 ")
+    assert table[5] == ""  # each refresh ends with an empty line
+    rows = {line.split()[0]: line for line in table[2:4]}
+    cpu = {name: float(rows[name][19:31]) for name in rows}
+    assert cpu[big] >= 0.9 > cpu[small]
+    mem = re.search(r"(\d+\.\d\d) MiB", rows[big][19 + 3 * 13 + 37:])
+    assert mem is not None and float(mem.group(1)) >= 60, rows[big]
+
+    assert names_of(one_refresh(lxcpath, "-r", lines=5)) == [big, small]
+    for key in ("m", "c"):  # values: largest first; -r: smallest first
+        assert names_of(one_refresh(lxcpath, "-s", key, lines=5)) == [big, small]
+        assert names_of(one_refresh(lxcpath, "-s", key, "-r", lines=5)) == [small, big]
+    assert len(one_refresh(lxcpath, "-s", "b", lines=5)) == 5
+
+
+def test_top_refreshes_below_the_last(lxcpath: Path, two: tuple[str, str]) -> None:
+    out = one_refresh(lxcpath, lines=12)
+    assert out[:6][0] == out[6] and names_of(out[6:]) == names_of(out) == list(two)
+    assert "\033" not in "".join(out)  # no clearing, no bold: not a terminal
+
+
+def test_top_no_containers(lxcpath: Path) -> None:
+    make(lxcpath, prefix="s")
+    table = one_refresh(lxcpath, lines=4)
+    assert table[0].startswith("Container") and table[1].startswith("Name")
+    assert table[2].split() == ["TOTAL", "0", "-", "-", "-", "-", "-"]
+    assert table[3] == ""
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (("-s", "x"), "lxc-top: invalid sort key 'x': one of n, c, b, m, k"),
+    (("-d", "0"), "lxc-top: invalid delay '0': a number of seconds above 0"),
+    (("-d", "soon"), "lxc-top: invalid delay 'soon': a number of seconds above 0"),
+])
+def test_top_bad_values_one_line(lxcpath: Path, args: tuple[str, ...], line: str) -> None:
+    r = lxc("top", *args, lxcpath=lxcpath, timeout=20)
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", line + "\n")
+
+
+def test_top_python_module_importable() -> None:
+    r = subprocess.run([sys.executable, "-c", "import lxcpy.cli.top"], check=False)
+    assert r.returncode == 0
