@@ -85,7 +85,7 @@ def synopsis(prog: str, module_doc: str, fallback: str) -> list[str]:
     lines = []
     for line in first.splitlines():
         for part in line.split(" / "):
-            part = part.strip()
+            part = re.sub(r":\s+[A-Z].*$", "", part.strip())  # "USAGE: A sentence."
             if part == prog or part.startswith(prog + " "):
                 lines.append(part)
     return lines or [fallback]
