@@ -217,10 +217,31 @@ TABLE = [
     row("usernsexec", "-m u:0:100000:1 -- /nonexistent", 1,
         "lxc-usernsexec: no gid map for id 0: lxc-usernsexec runs the command as root of the "
         "namespace"),
+    row("unshare", "-s MOUNT|BOGUS -- true", 1,
+        "lxc-unshare: -s MOUNT|BOGUS: unknown namespace 'BOGUS' (one of MOUNT, PID, UTSNAME, "
+        "IPC, USER, NETWORK)"),
+    row("unshare", "-s MOUNT -M -- true", 1,
+        "lxc-unshare: -M needs new mount and PID namespaces (-s MOUNT|PID)"),
+    row("unshare", "-s MOUNT -- /nonexistent", 127,
+        "lxc-unshare: /nonexistent: No such file or directory"),
+    row("unshare", "-s MOUNT", 1,
+        "lxc-unshare: no command to run (lxc-unshare -s NAMESPACES -- COMMAND)"),
+    # ---- lxc-device
+    row("device", "add eth0", 1, "lxc-device: No container name specified"),
+    row("device", "-n {ghost} add eth0", 1,
+        "lxc-device: {ghost}: container '{ghost}' is not defined in {P}"),
+    row("device", "-n {stopped} add eth0", 1, "lxc-device: {stopped}: {stopped} is not running"),
+    row("device", "-n {up}", 1,
+        "lxc-device: {up}: usage: lxc-device -n NAME [add|del] DEV [NAME-INSIDE]"),
+    row("device", "-n {up} add nosuchif0", 1,
+        "lxc-device: {up}: nosuchif0: no such network interface"),
+    row("device", "-n {up} add /dev/nosuchdev", 1,
+        "lxc-device: {up}: /dev/nosuchdev: No such file or directory"),
+    row("device", "-n {up} --bogus-option", 1, "lxc-device: No such option '--bogus-option'."),
 ]
 
 # tools that take no -P (LXC's take none either)
-NO_LXCPATH = {"update-config", "checkconfig", "config", "usernsexec"}
+NO_LXCPATH = {"update-config", "checkconfig", "config", "usernsexec", "unshare"}
 
 
 class World(NamedTuple):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.hostnet import links, require_private_netns
-from tests.integration.helpers import tool, unique, wait_until
+from tests.integration.helpers import lxc, lxcpath_dir, make, tool, unique, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -118,3 +118,67 @@ def test_daemonize(tmp_path: Path) -> None:
 def test_refusals_one_line(args: list[str], line: str) -> None:
     r = unshare(*args)
     assert r.returncode != 0 and (r.stdout, r.stderr) == ("", line + "\n")
+
+
+# ---- lxc-device
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[Path, str, int]]:
+    """A running container with a network namespace of its own (no rootfs: the host's)."""
+    require_private_netns()
+    with lxcpath_dir(tmp_path) as lxcpath:
+        name = make(lxcpath, "lxc.net.0.type = empty\n", prefix="dv")
+        r = lxc("execute", "-n", name, "-d", "--", "sleep", "300", lxcpath=lxcpath)
+        assert r.returncode == 0, r.stderr
+        assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout
+                          == "RUNNING\n", 15)
+        pid = int(lxc("info", "-n", name, "-p", "-H", lxcpath=lxcpath, check=True).stdout)
+        yield lxcpath, name, pid
+        lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30)
+
+
+def links_of(pid: int) -> set[str]:
+    lines = Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]
+    return {line.split(":")[0].strip() for line in lines}
+
+
+def device(lxcpath: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return lxc("device", *args, lxcpath=lxcpath)
+
+
+def test_device_moves_an_interface_in_and_back(running: tuple[Path, str, int],
+                                               veth: tuple[str, str]) -> None:
+    lxcpath, name, pid = running
+    a, _ = veth
+    r = device(lxcpath, "-n", name, "add", a, "eth7")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    assert "eth7" in links_of(pid) and a not in links_of(os.getpid())
+    r = device(lxcpath, "-n", name, "del", "eth7", a)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    assert "eth7" not in links_of(pid) and a in links_of(os.getpid())
+
+
+def test_device_without_action_adds(running: tuple[Path, str, int],
+                                    veth: tuple[str, str]) -> None:
+    lxcpath, name, pid = running
+    a, _ = veth
+    assert device(lxcpath, "-n", name, a).returncode == 0
+    assert a in links_of(pid)
+    assert device(lxcpath, "-n", name, "del", a).returncode == 0
+    assert a in links_of(os.getpid())
+
+
+def test_device_refusals_one_line(running: tuple[Path, str, int]) -> None:
+    lxcpath, name, _ = running
+    for args, line in [
+        (["add", "nosuchif0"], f"lxc-device: {name}: nosuchif0: no such network interface"),
+        (["del", "nosuchif0"],
+         f"lxc-device: {name}: nosuchif0: no such network interface in the container"),
+        (["add", "lo"],
+         f"lxc-device: {name}: lo: a network interface of that name exists in the container"),
+        (["add", "/dev/nosuchdev"],
+         f"lxc-device: {name}: /dev/nosuchdev: No such file or directory"),
+    ]:
+        r = device(lxcpath, "-n", name, *args)
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", line + "\n"), args
