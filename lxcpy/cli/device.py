@@ -101,7 +101,6 @@ def _free(ipr: object, dev: str, where: str) -> None:
 def node(container: Container, pid: int, action: str, dev: str, inside: str | None) -> None:
     """A device node at ``inside`` (default ``dev``) under the container's /dev, reached
     through /proc/PID/root without following a symlink out of it."""
-    from lxcpy import kernel
     from lxcpy.errors import LxcError
 
     target = os.path.normpath(inside or dev)
@@ -120,7 +119,7 @@ def node(container: Container, pid: int, action: str, dev: str, inside: str | No
         else:
             raise LxcError(f"{dev}: not a character or block device")
         rule = f"{kind} {os.major(st.st_rdev)}:{os.minor(st.st_rdev)} rwm"
-    dirfd = _open_dir(kernel, root, os.path.dirname(target))
+    dirfd = _open_dir(root, os.path.dirname(target))
     base = os.path.basename(target)
     try:
         if action == "add":
@@ -149,16 +148,17 @@ def node(container: Container, pid: int, action: str, dev: str, inside: str | No
         os.close(dirfd)
 
 
-def _open_dir(kernel: object, root: str, path: str) -> int:
+def _open_dir(root: str, path: str) -> int:
+    """The directory ``path`` of the container's tree, resolved inside it (openat2)."""
     from lxcpy import kernel as k
-    from lxcpy.errors import LxcError
+    from lxcpy.errors import KernelError, LxcError
 
     rootfd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         return k.openat2(rootfd, path.lstrip("/") or ".", os.O_PATH | os.O_DIRECTORY
                          | os.O_CLOEXEC, k.RESOLVE_IN_ROOT | k.RESOLVE_NO_MAGICLINKS)
-    except OSError as exc:
-        raise LxcError(f"{path} in the container: {exc.strerror}") from None
+    except KernelError as exc:
+        raise LxcError(f"{path} in the container: {os.strerror(exc.errno)}") from None
     finally:
         os.close(rootfd)
 

@@ -182,3 +182,33 @@ def test_device_refusals_one_line(running: tuple[Path, str, int]) -> None:
     ]:
         r = device(lxcpath, "-n", name, *args)
         assert (r.returncode, r.stdout, r.stderr) == (1, "", line + "\n"), args
+
+
+def test_device_node_added_allowed_and_taken_back(tmp_path: Path) -> None:
+    """A node made in a busybox container's own /dev and opened there; ``del`` removes it
+    and denies it again (a node made behind lxc-device's back then cannot be opened)."""
+    require_private_netns()
+    with lxcpath_dir(tmp_path) as lxcpath:
+        name = make(lxcpath, "lxc.net.0.type = empty\n", prefix="dn", template="busybox")
+        r = lxc("execute", "-n", name, "-d", "--", "sleep", "300", lxcpath=lxcpath)
+        assert r.returncode == 0, r.stderr
+        assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout
+                          == "RUNNING\n", 15)
+        pid = int(lxc("info", "-n", name, "-p", "-H", lxcpath=lxcpath, check=True).stdout)
+        node = Path(f"/proc/{pid}/root/dev/lc")
+        assert not node.exists() and not Path("/dev/lc").exists()
+
+        def open_inside() -> subprocess.CompletedProcess[str]:
+            return lxc("attach", "-n", name, "--", "sh", "-c", ": < /dev/lc", lxcpath=lxcpath)
+
+        r = device(lxcpath, "-n", name, "add", "/dev/loop-control", "/dev/lc")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+        st = os.stat(node)
+        assert (os.major(st.st_rdev), os.minor(st.st_rdev)) == (10, 237)
+        assert open_inside().returncode == 0
+        r = device(lxcpath, "-n", name, "del", "/dev/lc")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+        assert not node.exists()
+        os.mknod(node, 0o600 | 0o020000, os.makedev(10, 237))
+        assert open_inside().returncode != 0
+        lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30)
