@@ -27,6 +27,11 @@ USAGE = """usage: lxc-unshare -s NAMESPACES [-u USER] [-H HOSTNAME] [-i IFNAME].
   -h             this message
 """
 
+# LXC's long spellings
+LONG = ["namespaces=", "user=", "hostname=", "ifname=", "daemon", "remount", "help"]
+SHORT = {"--namespaces": "-s", "--user": "-u", "--hostname": "-H", "--ifname": "-i",
+         "--daemon": "-d", "--remount": "-M", "--help": "-h"}
+
 NAMES = ("MOUNT", "PID", "UTSNAME", "IPC", "USER", "NETWORK")
 
 
@@ -206,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        opts, rest = getopt.getopt(args, "s:u:H:i:dMh")  # stops at the first non-option
+        opts, rest = getopt.getopt(args, "s:u:H:i:dMh", LONG)  # stops at the first non-option
     except getopt.GetoptError as exc:
         sys.stderr.write(f"{PROG}: {exc}\n")
         return 1
@@ -214,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     user = hostname = None
     ifnames: list[str] = []
     daemon = mount_fresh = False
-    for opt, value in opts:
+    for long_opt, value in opts:
+        opt = SHORT.get(long_opt, long_opt)
         if opt == "-h":
             sys.stdout.write(USAGE)
             return 0

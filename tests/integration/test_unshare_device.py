@@ -212,3 +212,8 @@ def test_device_node_added_allowed_and_taken_back(tmp_path: Path) -> None:
         os.mknod(node, 0o600 | 0o020000, os.makedev(10, 237))
         assert open_inside().returncode != 0
         lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30)
+
+
+def test_unshare_long_options() -> None:
+    r = unshare("--namespaces", "UTSNAME", "--hostname", "long-box", "--", "hostname")
+    assert (r.returncode, r.stdout) == (0, "long-box\n"), r.stderr
