@@ -59,24 +59,21 @@ def network(pid: int, action: str, dev: str, inside: str | None) -> None:
     there = _open_container_netns(pid)
     here = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if action == "add":
-            with IPRoute() as ipr, iproute_in(there) as ipr_there:
-                index = _lookup(ipr, dev, "network interface")
-                _free(ipr_there, inside or dev, "in the container")
-                try:
-                    ipr.link("set", index=index, net_ns_fd=there, ifname=inside or dev)
-                except NetlinkError as exc:
-                    raise LxcError(f"{dev}: moving it into the container: "
-                                   f"{nl.strerror(exc)}") from None
-        else:
-            with iproute_in(there) as ipr_there, IPRoute() as ipr:
-                index = _lookup(ipr_there, dev, "network interface in the container")
-                _free(ipr, inside or dev, "on the host")
-                try:
-                    ipr_there.link("set", index=index, net_ns_fd=here, ifname=inside or dev)
-                except NetlinkError as exc:
-                    raise LxcError(f"{dev}: moving it out of the container: "
-                                   f"{nl.strerror(exc)}") from None
+        with IPRoute() as ipr, iproute_in(there) as ipr_there:
+            if action == "add":  # from the host into the container, and del the way back
+                source, target, target_fd = ipr, ipr_there, there
+                found, free, moving = "network interface", "in the container", "into"
+            else:
+                source, target, target_fd = ipr_there, ipr, here
+                found, free, moving = ("network interface in the container", "on the host",
+                                       "out of")
+            index = _lookup(source, dev, found)
+            _free(target, inside or dev, free)
+            try:
+                source.link("set", index=index, net_ns_fd=target_fd, ifname=inside or dev)
+            except NetlinkError as exc:
+                raise LxcError(f"{dev}: moving it {moving} the container: "
+                               f"{nl.strerror(exc)}") from None
     finally:
         os.close(here)
         os.close(there)

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from lxcpy.config.model import NetConfig
 
 Record = dict[str, "Any"]  # "Any": typing is not imported at run time
-# types without a device (lxcpy.net.names.DEVICELESS_TYPES, repeated to keep this import free)
+# types without a device: their host side makes nothing (no netlink import needed)
 _DEVICELESS = ("empty", "none")
 
 

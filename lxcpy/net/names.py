@@ -17,8 +17,6 @@ ALNUM = string.ascii_letters + string.digits
 
 # Types whose device ends up inside the container (and is renamed there).
 MOVED_TYPES = ("veth", "macvlan", "phys", "vlan")
-# Types whose host-side preparation needs no device at all.
-DEVICELESS_TYPES = ("empty", "none")
 
 # SystemRandom, not the module-level generator: a forked process inherits the Mersenne
 # state, so a supervisor and its children would draw the same "random" names.

@@ -227,12 +227,17 @@ def write_sysctls(cfg: ContainerConfig) -> None:
                 raise LxcError(f"{origin_of(cfg, 'lxc.sysctl.' + name)}: cannot open "
                                f"/proc/sys/{name.replace('.', '/')}: "
                                f"{os.strerror(exc.errno)}") from None
-            try:
-                os.write(fd, value.encode())
-            except OSError as exc:
-                raise LxcError(f"{origin_of(cfg, 'lxc.sysctl.' + name)}: the kernel refuses "
-                               f"'{value}': {exc.strerror}") from None
-            finally:
-                os.close(fd)
+            write_setting(fd, value, origin_of(cfg, 'lxc.sysctl.' + name))
     finally:
         os.close(root)
+
+
+def write_setting(fd: int, value: str, where: str) -> None:
+    """Write a /proc value (lxc.sysctl, lxc.proc) to ``fd`` and close it; a value the kernel
+    refuses is one line naming the config line ``where``."""
+    try:
+        os.write(fd, value.encode())
+    except OSError as exc:
+        raise LxcError(f"{where}: the kernel refuses '{value}': {exc.strerror}") from None
+    finally:
+        os.close(fd)

@@ -15,6 +15,7 @@ from lxcpy.config.keys import origin_of, parse_prlimit
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
 from lxcpy.log import log
+from lxcpy.runtime.namespaces import write_setting
 
 # lxc.arch values by (host machine, personality): LXC's lxc_config_parse_arch()
 _ARCHES = {
@@ -107,10 +108,4 @@ def write_proc(cfg: ContainerConfig) -> None:
         except OSError as exc:
             raise LxcError(f"{origin_of(cfg, 'lxc.proc.' + name)}: cannot open "
                            f"/proc/self/{name}: {exc.strerror}") from None
-        try:
-            os.write(fd, value.encode())
-        except OSError as exc:
-            raise LxcError(f"{origin_of(cfg, 'lxc.proc.' + name)}: the kernel refuses "
-                           f"'{value}': {exc.strerror}") from None
-        finally:
-            os.close(fd)
+        write_setting(fd, value, origin_of(cfg, 'lxc.proc.' + name))

@@ -327,21 +327,15 @@ def default_maps(subuid: str = "/etc/subuid", subgid: str = "/etc/subgid") -> li
         user = pwd.getpwuid(os.getuid()).pw_name
     except KeyError:
         raise LxcError(f"uid {os.getuid()} has no passwd entry: give the maps with -m") from None
+    from lxcpy.kernel.userns import granted
+
     maps = []
     for kind, path in (("u", subuid), ("g", subgid)):
-        try:
-            with open(path) as f:
-                lines = f.read().splitlines()
-        except OSError:
-            lines = []
-        for line in lines:
-            fields = line.split(":")
-            if len(fields) == 3 and fields[0] == user and fields[1].isdigit() \
-                    and fields[2].isdigit():
-                maps.append(IdMap(kind, 0, int(fields[1]), int(fields[2])))
-                break
-        else:
+        ranges = granted(kind, path)  # the file read as newuidmap reads it, in one place
+        if not ranges:
             raise LxcError(f"no range for '{user}' in {path}: give the maps with -m")
+        first, count = ranges[0]
+        maps.append(IdMap(kind, 0, first, count))
     return maps
 
 

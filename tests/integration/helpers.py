@@ -196,3 +196,24 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+class PtyReader:
+    """What a program wrote to the master side of a pty so far, read as it comes."""
+
+    def __init__(self, master: int) -> None:
+        self.master = master
+        self.seen = b""
+
+    def wait_for(self, text: bytes, timeout: float = 20) -> bool:
+        """Read until ``text`` has been seen (True) or ``timeout`` seconds pass (False)."""
+        import select
+
+        deadline = time.monotonic() + timeout
+        while text not in self.seen and time.monotonic() < deadline:
+            if select.select([self.master], [], [], 0.5)[0]:
+                try:
+                    self.seen += os.read(self.master, 4096)
+                except OSError:
+                    break
+        return text in self.seen

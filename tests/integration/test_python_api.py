@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import cgroup_version
+from tests.integration.helpers import PtyReader, cgroup_version
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
@@ -498,7 +498,6 @@ def test_attach_runs_a_python_function_inside(lxcpath: Path) -> None:
 def test_python3_lxc_pyconsole_example(lxcpath: Path) -> None:
     """examples/pyconsole.py NAME 0 on a terminal: the console shell answers, Ctrl-a q."""
     import pty
-    import select
     import time
 
     from tests.integration.helpers import lxc, make
@@ -512,28 +511,18 @@ def test_python3_lxc_pyconsole_example(lxcpath: Path) -> None:
                             stdout=slave, stderr=slave, env=_env(lxcpath),
                             start_new_session=True)
     os.close(slave)
-    seen = b""
-
-    def wait_for(text: bytes, timeout: float = 20) -> bool:
-        nonlocal seen
-        deadline = time.monotonic() + timeout
-        while text not in seen and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.5)[0]:
-                try:
-                    seen += os.read(master, 4096)
-                except OSError:
-                    break
-        return text in seen
+    reader = PtyReader(master)
+    wait_for = reader.wait_for
 
     try:
-        assert wait_for(f"Container:{name} tty:0 Ctrl-a q to quit".encode()), seen
+        assert wait_for(f"Container:{name} tty:0 Ctrl-a q to quit".encode()), reader.seen
         deadline = time.monotonic() + 20  # the console shell may still be starting
-        while b"hi-3" not in seen and time.monotonic() < deadline:
+        while b"hi-3" not in reader.seen and time.monotonic() < deadline:
             os.write(master, b"echo hi-$((1+2))\r")
             wait_for(b"hi-3", 1)
-        assert b"hi-3" in seen, seen[-500:]
+        assert b"hi-3" in reader.seen, reader.seen[-500:]
         os.write(master, b"\x01q")
-        assert wait_for(b"Console done"), seen[-500:]
+        assert wait_for(b"Console done"), reader.seen[-500:]
         assert proc.wait(15) == 0
     finally:
         if proc.poll() is None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from lxcpy.paths import ContainerPaths, Lock, ensure_rundir
-from tests.integration.helpers import lxc, tool, unique, wait_until
+from tests.integration.helpers import PtyReader, lxc, tool, unique, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -217,28 +217,18 @@ def test_interactive_console_gets_the_pty(lxcpath: Path, tmp_path: Path) -> None
     proc = subprocess.Popen([tool("lxc-console"), "-P", str(lxcpath), "-n", name, "-t", "0"],
                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
-    seen = b""
-
-    def wait_for(text: bytes, timeout: float = 20) -> bool:
-        nonlocal seen
-        deadline = time.monotonic() + timeout
-        while text not in seen and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.5)[0]:
-                try:
-                    seen += os.read(master, 4096)
-                except OSError:
-                    break
-        return text in seen
+    reader = PtyReader(master)
+    wait_for = reader.wait_for
 
     try:
         assert wait_for(b"Connected to tty 0")
         # the console shell may still be starting (and flush what was typed ahead): ask
         # until it answers
         deadline = time.monotonic() + 20
-        while b"hi-3" not in seen and time.monotonic() < deadline:
+        while b"hi-3" not in reader.seen and time.monotonic() < deadline:
             os.write(master, b"echo hi-$((1+2))\r")
             wait_for(b"hi-3", 1)
-        assert b"hi-3" in seen, seen[-500:]
+        assert b"hi-3" in reader.seen, reader.seen[-500:]
         # its terminal is resized (SIGWINCH): so is the container's console
         import fcntl
         import signal
@@ -248,10 +238,10 @@ def test_interactive_console_gets_the_pty(lxcpath: Path, tmp_path: Path) -> None
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 101, 0, 0))
         proc.send_signal(signal.SIGWINCH)
         deadline = time.monotonic() + 10
-        while b"41 101" not in seen and time.monotonic() < deadline:
+        while b"41 101" not in reader.seen and time.monotonic() < deadline:
             os.write(master, b"stty size\r")
             wait_for(b"41 101", 1)
-        assert b"41 101" in seen, seen[-300:]
+        assert b"41 101" in reader.seen, reader.seen[-300:]
         # one thread: the console is served by the supervisor's event loop
         assert os.listdir(f"/proc/{sup}/task") == [str(sup)]
         # a second lxc-console gets a clear refusal while this one holds it
