@@ -73,7 +73,8 @@ class Container:
         if not os.path.isdir(self.paths.dir):
             raise NotDefined(f"container '{self.name}' is not defined")
         ensure_rundir(self.lxcpath)
-        self.recover()
+        if self.recover() and not os.path.isdir(self.paths.dir):
+            return  # an ephemeral container: the recovery destroyed it
         lock = Lock(self.paths.lock)
         if not lock.acquire(blocking=False):
             if not force:
@@ -98,7 +99,22 @@ class Container:
             return False
         from lxcpy.runtime.resources import recover_if_stale
 
-        return recover_if_stale(self.paths)
+        if not recover_if_stale(self.paths):
+            return False
+        self._destroy_if_ephemeral()
+        return True
+
+    def _destroy_if_ephemeral(self) -> None:
+        """After a killed supervisor: an ephemeral container goes, as its supervisor would
+        have destroyed it on stop (_ephemeral)."""
+        try:
+            ephemeral = self.defined and self.load_config().ephemeral
+        except LxcError:
+            return  # a config that no longer parses: left for lxc-destroy
+        if ephemeral:
+            import sys
+
+            self._ephemeral_destroy(os.path.basename(sys.argv[0]) or "lxcpy")
 
     @property
     def state(self) -> str:
@@ -194,14 +210,17 @@ class Container:
         """lxc.ephemeral = 1: the container is destroyed once it has stopped (or failed to
         start), by the process that supervised it."""
         if cfg.ephemeral and self.defined:
-            try:
-                self.destroy(snapshots=True)
-            except LxcError as exc:
-                import sys
-
-                sys.stderr.write(f"lxc-start: {self.name}: ephemeral container not "
-                                 f"destroyed: {exc.message}\n")
+            self._ephemeral_destroy("lxc-start")
         return status
+
+    def _ephemeral_destroy(self, prog: str) -> None:
+        try:
+            self.destroy(snapshots=True)
+        except LxcError as exc:
+            import sys
+
+            sys.stderr.write(f"{prog}: {self.name}: ephemeral container not destroyed: "
+                             f"{exc.message}\n")
 
     def stop(self, timeout: float = 60, kill: bool = False, nowait: bool = False,
              nokill: bool = False) -> None:

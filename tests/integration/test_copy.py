@@ -168,6 +168,34 @@ def test_ephemeral_clone_is_destroyed_when_it_stops(lxcpath: Path, origin: str,
     assert mounts_under(lxcpath) == []
 
 
+@pytest.mark.parametrize("keepdata", [False, True])
+def test_ephemeral_clone_of_a_killed_supervisor_destroyed_by_recovery(
+        lxcpath: Path, origin: str, keepdata: bool) -> None:
+    """SIGKILL of an ephemeral clone's supervisor: the next command that finds its dead
+    record cleans up and destroys the clone, as the supervisor would have on stop (-D: a
+    plain clone, kept)."""
+    import json
+    import os
+    import signal
+
+    from lxcpy.paths import ContainerPaths
+
+    new = unique("r")
+    lxc("copy", "-n", origin, "-N", new, "-e", *(["-D"] if keepdata else []),
+        lxcpath=lxcpath, check=True, timeout=60)
+    record = Path(ContainerPaths(new, str(lxcpath)).resources)
+    supervisor = json.loads(record.read_text())["supervisor_pid"]
+    os.kill(supervisor, signal.SIGKILL)
+    # lxc-state: STOPPED (-D), or the clone is gone already ("doesn't exist")
+    assert wait_until(lambda: lxc("state", "-n", new, lxcpath=lxcpath).stdout != "RUNNING\n",
+                      timeout=20)
+    assert not record.exists()
+    assert (lxcpath / new).exists() == keepdata
+    assert (lxcpath / origin / "config").is_file()
+    assert not (lxcpath / origin / "lxc_snapshots").exists() or keepdata
+    assert mounts_under(lxcpath) == []
+
+
 def test_ephemeral_keepdata_and_a_named_clone(lxcpath: Path, origin: str) -> None:
     new = unique("k")
     result = lxc("copy", "-n", origin, "-N", new, "-e", "-D", lxcpath=lxcpath, timeout=60)
