@@ -164,6 +164,9 @@ class Container:
         self._cfg: ContainerConfig | None = None
         self._changed = False  # the config in memory differs from the file
         self.network = ContainerNetworkList(self)
+        # console_getfd's command connections: each holds its tty while it is open (liblxc
+        # keeps its command socket open too); closed with this object
+        self._held: list[Any] = []
 
     def __repr__(self) -> str:
         return f"Container({self.name!r}, config_path={self._core.lxcpath!r})"
@@ -264,13 +267,16 @@ class Container:
 
         return _listed(get_item(self._model(), key))
 
-    def get_running_config_item(self, key: str) -> str | list[str] | None:
-        """The value the running container was started with (None when not running)."""
-        if not self.running:
-            return None
-        from lxcpy.config.parser import get_item, parse_file
+    def get_running_config_item(self, key: str) -> str | None:
+        """The value the running container was started with, asked of its supervisor (as
+        liblxc's command): None when it is not running or the key has no value there."""
+        from lxcpy.errors import NotRunning
+        from lxcpy.runtime.commands import running_config_item
 
-        return _listed(get_item(parse_file(self.config_file_name), key)) or None
+        try:
+            return running_config_item(self._core.paths, key) or None
+        except (NotRunning, LxcError):
+            return None
 
     def get_keys(self, key: str | None = None) -> list[str]:
         from lxcpy.config.parser import get_keys
@@ -527,17 +533,54 @@ class Container:
         return tuple(line.split(":", 1)[0].strip() for line in lines)
 
     def get_ips(self, interface: str | None = None, family: str | None = None,
-                scope: str | None = None, timeout: int = 0) -> tuple[str, ...]:
-        """Global addresses of the container ("inet"/"inet6" for ``family``)."""
+                scope: int | None = None, timeout: int = 0) -> tuple[str, ...]:
+        """The container's addresses as liblxc's get_ips: every IPv4 address, the IPv6
+        ones whose scope id is ``scope`` (0: not link-local; an interface index: that
+        interface's link-local ones), of ``interface`` (default: all but lo), of
+        ``family`` ("inet"/"inet6"); retried each second for ``timeout`` seconds
+        ($LXC_GETIP_TIMEOUT) until there is one, as python3-lxc."""
+        import time
+
+        timeout = int(os.environ.get("LXC_GETIP_TIMEOUT", timeout))
+        while True:
+            ips = self._ips(interface, family, int(scope or 0))
+            if ips or timeout <= 0:
+                return ips
+            timeout -= 1
+            time.sleep(1)  # python3-lxc polls the same way
+
+    def _ips(self, interface: str | None, family: str | None, scope: int) -> tuple[str, ...]:
+        import ipaddress
+        import socket
+
         try:
-            v4, v6 = self._core.get_ips()
+            pid = self.init_pid
         except LxcError:
             return ()
-        if family == "inet":
-            return tuple(v4)
-        if family == "inet6":
-            return tuple(v6)
-        return tuple(v4 + v6)
+        if pid <= 0:
+            return ()
+        from lxcpy.net.query import addresses_with_names
+
+        out = []
+        for fam, index, name, text in addresses_with_names(pid):
+            if fam == socket.AF_INET:
+                if family and family != "inet":
+                    continue
+            else:
+                if family and family != "inet6":
+                    continue
+                addr = ipaddress.ip_address(text)
+                # glibc's getifaddrs: sin6_scope_id is the interface for link-local ones
+                scope_id = index if addr.is_link_local or (
+                    addr.is_multicast and addr.packed[1] & 0x0F == 2) else 0
+                if scope_id != scope:
+                    continue
+            if interface is not None and interface != name:
+                continue
+            if interface is None and name == "lo":
+                continue
+            out.append(text)
+        return tuple(out)
 
     def console(self, ttynum: int = -1, stdinfd: int = 0, stdoutfd: int = 1,
                 stderrfd: int = 2, escape: int = 1) -> bool:
@@ -550,8 +593,19 @@ class Container:
         except LxcError:
             return False
 
-    def console_getfd(self, ttynum: int = -1) -> int:
-        raise ValueError("Unable to allocate tty: lxcpy's console is reached with console()")
+    def console_getfd(self, ttynum: int = -1) -> int | bool:
+        """A pty master fd of tty ``ttynum`` (-1: the first free one, 0: the console), the
+        caller's to read, write and close; False when not running (python3-lxc)."""
+        if not self.running:
+            return False
+        from lxcpy.runtime.console import connect_console
+
+        try:
+            sock, _number, fd = connect_console(self._core.paths, ttynum)
+        except LxcError:
+            raise ValueError("Unable to allocate tty") from None
+        self._held.append(sock)
+        return fd
 
     # ---- attach --------------------------------------------------------------------------
     def attach_wait(self, run: Callable[..., Any], payload: Any = None, *,
@@ -634,10 +688,24 @@ class Container:
                                 str(self.init_pid), "name", destname or name]) == 0
 
     def add_device_node(self, path: str, destpath: str | None = None) -> bool:
-        return False  # lxcpy does not add device nodes to a running container
+        """lxc-device add: make the host's device node ``path`` at ``destpath`` (default:
+        the same path) under the running container's /dev and allow it in its cgroup."""
+        return self._device_node("add", path, destpath)
 
     def remove_device_node(self, path: str, destpath: str | None = None) -> bool:
-        return False
+        """lxc-device del: remove the node at ``destpath`` (default ``path``) from the
+        container's /dev and deny it in its cgroup again."""
+        return self._device_node("del", path, destpath)
+
+    def _device_node(self, action: str, path: str, destpath: str | None) -> bool:
+        from lxcpy.cli.device import device_node
+
+        try:
+            device_node(self._core, action, os.fsdecode(path),
+                        os.fsdecode(destpath) if destpath else None)
+        except LxcError:
+            return False
+        return True
 
 
 def _quiet(flags: int, make: Callable[[], None]) -> None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def run(name: str, lxcpath: str, words: tuple[str, ...], **_: object) -> None:
     """Add a host device to a running container, or take one away."""
     from lxcpy.container import Container
-    from lxcpy.errors import LxcError, NotRunning
+    from lxcpy.errors import LxcError
 
     args = list(words)
     action = "add"
@@ -37,16 +37,28 @@ def run(name: str, lxcpath: str, words: tuple[str, ...], **_: object) -> None:
     container = Container(name, lxcpath)
     if not container.defined:
         raise LxcError(f"container '{name}' is not defined in {lxcpath}")
+    if dev.startswith("/dev/"):
+        device_node(container, action, dev, inside)
+    else:
+        network(_running_pid(container), action, dev, inside)
+
+
+def _running_pid(container: Container) -> int:
+    from lxcpy.errors import NotRunning
+
     try:
         pid = container.init_pid
     except NotRunning:
-        raise NotRunning(f"{name} is not running") from None
+        pid = -1
     if pid <= 0:
-        raise NotRunning(f"{name} is not running")
-    if dev.startswith("/dev/"):
-        node(container, pid, action, dev, inside)
-    else:
-        network(pid, action, dev, inside)
+        raise NotRunning(f"{container.name} is not running")
+    return pid
+
+
+def device_node(container: Container, action: str, dev: str, inside: str | None) -> None:
+    """``add`` ("del") the device node ``dev`` at ``inside`` in a running container: the
+    one implementation behind lxc-device and python3-lxc's add/remove_device_node."""
+    node(container, _running_pid(container), action, dev, inside)
 
 
 def network(pid: int, action: str, dev: str, inside: str | None) -> None:

@@ -118,3 +118,30 @@ def interfaces_of(pid: int) -> list[str]:
     except OSError:
         return []
     return [line.split(":", 1)[0].strip() for line in lines if ":" in line]
+
+
+def addresses_with_names(pid: int) -> list[tuple[int, int, str, str]]:
+    """``(family, ifindex, ifname, address)`` of every address in the netns of ``pid``
+    (lo and any scope included, in the kernel's order), for liblxc's get_ips filters."""
+    import fcntl
+
+    from lxcpy.net.nsexec import netns_socket
+
+    try:
+        fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        entries = dump_addresses(netns_socket(fd, kind=socket.SOCK_RAW))
+        names: dict[int, str] = {}
+        # SIOCGIFNAME (linux/sockios.h) on a socket of that netns: the index's name there
+        with netns_socket(fd, socket.AF_INET, socket.SOCK_DGRAM, 0) as sock:
+            for _family, _scope, index, _text in entries:
+                if index not in names:
+                    ifreq = fcntl.ioctl(sock, 0x8910, struct.pack("16si20x", b"", index))
+                    names[index] = ifreq[:16].split(b"\0", 1)[0].decode()
+    except (LxcError, OSError):
+        return []
+    finally:
+        os.close(fd)
+    return [(family, index, names[index], text) for family, _scope, index, text in entries]

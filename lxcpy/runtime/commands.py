@@ -166,6 +166,12 @@ def open_session(paths: ContainerPaths, op: str, timeout: float = 5.0,
     return sock, reply, fds
 
 
+def running_config_item(paths: ContainerPaths, key: str) -> str:
+    """LXC's lxc_cmd_get_config_item: ``key``'s value in the config the running container
+    was started with ("" when unset or unknown). NotRunning when none answers."""
+    return str(call(paths, "get_config_item", key=key).get("value", ""))
+
+
 def query_state(paths: ContainerPaths) -> tuple[str, int]:
     """(state, init pid) from the supervisor; (STOPPED, -1) when none answers. A
     supervisor that is there but does not answer raises LxcError: it is not STOPPED."""

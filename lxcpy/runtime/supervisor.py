@@ -473,6 +473,17 @@ class Supervisor:
 
         return {"stats": asdict(self.cgroup.stats())}
 
+    def _cmd_get_config_item(self, request: dict[str, Any], _client: Client) -> dict[str, Any]:
+        """LXC's lxc_cmd_get_config_item: a key's value in the config this container runs
+        with (not the file on disk, which may have changed since)."""
+        from lxcpy.config.parser import get_item
+
+        key = request.get("key")
+        try:
+            return {"value": get_item(self.cfg, key) if isinstance(key, str) else ""}
+        except KeyError:
+            return {"value": ""}  # LXC: no value for a key it does not know
+
     def _cmd_console(self, request: dict[str, Any], client: Client) -> Reply:
         """lxc-console: a pty master over SCM_RIGHTS, the client's while it stays connected."""
         console = self.console
@@ -651,6 +662,7 @@ COMMANDS: dict[str, Callable[[Supervisor, dict[str, Any], Client], dict[str, Any
     "cgroup_attach": Supervisor._cmd_cgroup_attach,
     "procs": Supervisor._cmd_procs,
     "stats": Supervisor._cmd_stats,
+    "get_config_item": Supervisor._cmd_get_config_item,
     "console": Supervisor._cmd_console,
     "resize": Supervisor._cmd_resize,
 }

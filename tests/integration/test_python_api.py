@@ -567,3 +567,126 @@ def test_network_objects_edit_the_config_in_memory(lxcpath: Path) -> None:
         c.network[0].macvlan_mode = "bridge"  # not a key of a veth interface
     assert c.network.remove(0) is True and len(c.network) == 0
     assert not (lxcpath / "net").exists()  # nothing saved
+
+
+def test_get_running_config_item_asks_the_supervisor(lxcpath: Path) -> None:
+    """The running value comes from the supervisor (liblxc's command), not the saved file:
+    a key changed on disk after the start still reads as the container runs it."""
+    import lxcpy as lxc
+
+    c = lxc.Container("runcfg", config_path=str(lxcpath))
+    c.clear_config()
+    c.set_config_item("lxc.uts.name", "before")
+    c.set_config_item("lxc.cap.drop", ["mknod", "sys_time"])
+    assert c.create() is True
+    assert c.get_running_config_item("lxc.uts.name") is None  # not running
+    assert c.start(cmd=("sleep", "100")) is True
+    try:
+        on_disk = lxc.Container("runcfg", config_path=str(lxcpath))
+        assert on_disk.set_config_item("lxc.uts.name", "after") and on_disk.save_config()
+        assert lxc.Container("runcfg", str(lxcpath)).get_config_item("lxc.uts.name") == "after"
+        assert c.get_running_config_item("lxc.uts.name") == "before"
+        assert c.get_running_config_item("lxc.cap.drop") == "mknod\nsys_time\n"  # liblxc's
+        assert c.get_running_config_item("lxc.tty.max") is None  # no value
+        assert c.get_running_config_item("lxc.bogus") is None  # liblxc: NULL, no KeyError
+    finally:
+        assert c.stop() is True
+    assert c.get_running_config_item("lxc.uts.name") is None
+    assert c.destroy() is True
+
+
+def test_get_ips_interface_family_and_scope(lxcpath: Path) -> None:
+    """liblxc's get_ips filters: all but lo by default, one interface (lo too) when named,
+    IPv6 by scope id (0: not link-local; an interface index: its link-local ones)."""
+    import lxcpy as lxc
+
+    if not _own_netns():
+        pytest.skip("run inside unshare --net")
+    c = lxc.Container("ips", config_path=str(lxcpath))
+    c.clear_config()
+    c.set_config_item("lxc.net.0.type", "empty")
+    c.set_config_item("lxc.net.0.flags", "up")  # lo up: 127.0.0.1 and ::1
+    assert c.create() is True
+    assert c.get_ips() == ()  # not running
+    assert c.start(cmd=("sleep", "100")) is True
+    try:
+        def inside(*args: str) -> str:  # ip in the container's network namespace
+            return subprocess.run(["nsenter", "-t", str(c.init_pid), "-n", "ip", *args],
+                                  check=True, capture_output=True, text=True).stdout
+
+        inside("link", "add", "v0", "type", "veth", "peer", "name", "v1")
+        inside("addr", "add", "10.1.2.3/24", "dev", "v0")
+        inside("-6", "addr", "add", "2001:db8::5/64", "dev", "v0", "nodad")
+        inside("-6", "addr", "add", "fe80::5/64", "dev", "v0", "nodad")
+        index = int(inside("-o", "link", "show", "dev", "v0").split(":")[0])
+        assert c.get_ips() == ("10.1.2.3", "2001:db8::5")
+        assert c.get_ips(family="inet") == ("10.1.2.3",)
+        assert c.get_ips(family="inet6") == ("2001:db8::5",)
+        assert c.get_ips(interface="lo") == ("127.0.0.1", "::1")
+        assert c.get_ips(interface="v1") == ()
+        assert c.get_ips("v0", "inet6", index) == ("fe80::5",)
+        assert c.get_ips(family="inet6", scope=index + 1) == ()
+    finally:
+        assert c.stop() is True
+    assert c.destroy() is True
+
+
+def test_console_getfd_hands_over_a_pty(lxcpath: Path) -> None:
+    """console_getfd(): an int fd of the console pty; what is written reaches the
+    container's shell and its answer comes back on the same fd."""
+    import time
+
+    import lxcpy as lxc
+    from tests.integration.helpers import lxc as run_lxc
+    from tests.integration.helpers import make
+
+    name = make(lxcpath, "lxc.tty.max = 1\n", template="busybox")
+    c = lxc.Container(name, config_path=str(lxcpath))
+    assert c.console_getfd() is False  # not running: python3-lxc returns False
+    assert run_lxc("start", "-n", name, "-d", lxcpath=lxcpath, timeout=30).returncode == 0
+    try:
+        fd = c.console_getfd(0)
+        assert isinstance(fd, int) and os.isatty(fd)
+        reader = PtyReader(fd)
+        deadline = time.monotonic() + 20  # the console shell may still be starting
+        while b"fd-7" not in reader.seen and time.monotonic() < deadline:
+            os.write(fd, b"echo fd-$((3+4))\r")
+            reader.wait_for(b"fd-7", 1)
+        assert b"fd-7" in reader.seen, reader.seen[-500:]
+        os.close(fd)
+        with pytest.raises(ValueError, match="Unable to allocate tty"):
+            c.console_getfd(5)  # lxc.tty.max = 1: there is no tty 5
+    finally:
+        assert c.stop() is True
+
+
+def test_add_and_remove_device_node(lxcpath: Path) -> None:
+    """add_device_node makes the node in the container's /dev and allows it (lxc-device's
+    own function); remove_device_node takes both back. True/False as python3-lxc."""
+    import lxcpy as lxc
+    from tests.integration.helpers import make
+
+    name = make(lxcpath, "lxc.net.0.type = empty\n", template="busybox")
+    c = lxc.Container(name, config_path=str(lxcpath))
+    assert c.add_device_node("/dev/loop-control", "/dev/lc") is False  # not running
+    assert c.start(useinit=True, cmd=("sleep", "300")) is True
+    try:
+        node = Path(f"/proc/{c.init_pid}/root/dev/lc")
+
+        def open_inside() -> int:
+            return c.attach_wait(lxc.attach_run_command, ["sh", "-c", ": < /dev/lc"])
+
+        assert not node.exists()
+        assert c.add_device_node("/dev/loop-control", "/dev/lc") is True
+        st = os.stat(node)
+        assert (os.major(st.st_rdev), os.minor(st.st_rdev)) == (10, 237)
+        assert open_inside() == 0
+        assert c.add_device_node("/dev/loop-control", "/dev/lc") is False  # it exists
+        assert c.remove_device_node("/dev/loop-control", "/dev/lc") is True
+        assert not node.exists()
+        os.mknod(node, 0o600 | 0o020000, os.makedev(10, 237))
+        assert open_inside() != 0  # denied again in the device cgroup
+        assert c.remove_device_node("/dev/nonexistent") is False
+        assert c.add_device_node("/etc/passwd") is False  # not a device
+    finally:
+        assert c.stop() is True
