@@ -93,9 +93,21 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--process-label")
     c.add_argument("--apparmor")
     c.add_argument("--ignore-paused", action="store_true")
-    c.add_argument("--cgroup")
+    c.add_argument("--cgroup", action="append", default=[])
     c.add_argument("id")
     c.add_argument("args", nargs=argparse.REMAINDER)
+    c = cmd("update")
+    c.add_argument("--resources", "-r")
+    for flag in ("--memory", "--memory-reservation", "--memory-swap", "--kernel-memory",
+                 "--kernel-memory-tcp", "--cpu-share", "--cpu-period", "--cpu-quota",
+                 "--cpu-rt-period", "--cpu-rt-runtime", "--cpuset-cpus", "--cpuset-mems",
+                 "--pids-limit", "--blkio-weight", "--l3-cache-schema", "--mem-bw-schema"):
+        c.add_argument(flag)
+    c.add_argument("id")
+    c = cmd("events")
+    c.add_argument("--interval", default="5s")
+    c.add_argument("--stats", action="store_true")
+    c.add_argument("id")
     cmd("features")
     c = cmd("spec")
     c.add_argument("-b", "--bundle", default=".")
@@ -507,9 +519,9 @@ def cmd_exec(args: argparse.Namespace, store: Store, logger: Logger) -> int:
         raise StateError("cannot exec in a created container: start it first")
     if args.process_label or args.apparmor:
         raise StateError("no LSM is enabled on this host: --process-label/--apparmor refused")
-    if args.cap or args.cgroup:
-        raise StateError("exec --cap/--cgroup are not supported by lxcpy-oci")
     proc = _exec_process(args, rec)
+    if args.cgroup:
+        proc.cgroup_paths = _exec_cgroups(args.cgroup, rec.cgroup_paths)
     if proc.terminal and not args.console_socket and args.detach:
         raise StateError("cannot allocate tty if lxcpy-oci will detach without setting "
                          "console socket")
@@ -532,12 +544,16 @@ def _exec_process(args: argparse.Namespace, rec: Record) -> Any:
             raise StateError(f"{args.process}: process.args is empty")
         user = spec.get("user") or {}
         env = [tuple(e.split("=", 1)) for e in spec.get("env") or [] if "=" in e]
+        caps = spec.get("capabilities")
+        bounding = None
+        if isinstance(caps, dict) and caps.get("bounding") is not None:
+            bounding = [_cap_name(c) for c in caps["bounding"]]
         return Process(args=list(spec["args"]), env=env,  # type: ignore[arg-type]
                        cwd=spec.get("cwd") or "/", uid=int(user.get("uid", 0)),
                        gid=int(user.get("gid", 0)),
                        groups=[int(g) for g in user.get("additionalGids") or []],
                        terminal=bool(spec.get("terminal")) or args.tty,
-                       no_new_privs=bool(spec.get("noNewPrivileges")))
+                       no_new_privs=bool(spec.get("noNewPrivileges")), bounding=bounding)
     cmd = [a for a in args.args]
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
@@ -558,10 +574,66 @@ def _exec_process(args: argparse.Namespace, rec: Record) -> Any:
                                                                    or {}).get("gid", 0))
     if args.user:
         u, _, g = args.user.partition(":")
+        if not u.isdigit() or not (g or "0").isdigit():
+            raise StateError(f"parsing {args.user} as int: uid and gid must be numbers "
+                             "(<uid>[:<gid>])")
         uid, gid = int(u), int(g or 0)
+    groups = []
+    for text in args.additional_gids:
+        for g in text.split(","):
+            if not g.strip().isdigit():
+                raise StateError(f"invalid additional-gids value {text}")
+            groups.append(int(g))
+    if args.cwd and not args.cwd.startswith("/"):
+        raise StateError(f"cwd {args.cwd} is not an absolute path")
     return Process(args=cmd, env=env, cwd=args.cwd or base.get("cwd") or "/", uid=uid,  # type: ignore[arg-type]
-                   gid=gid, groups=[int(g) for g in args.additional_gids],
-                   terminal=args.tty, no_new_privs=args.no_new_privs)
+                   gid=gid, groups=groups, terminal=args.tty, no_new_privs=args.no_new_privs,
+                   caps_add=[_cap_name(c) for c in args.cap])
+
+
+def _cap_name(text: object) -> str:
+    """CAP_NET_ADMIN (or NET_ADMIN) -> python-prctl's name, net_admin; else refused."""
+    import prctl
+
+    name = str(text).upper().removeprefix("CAP_").lower()
+    if name not in prctl.ALL_CAP_NAMES:
+        raise StateError(f'unknown capability "{text}"')
+    return name
+
+
+def _exec_cgroups(specs: list[str], paths: list[str]) -> list[str]:
+    """exec --cgroup [CONTROLLER[,CONTROLLER]:]SUB: join SUB below the container's
+    cgroup (in the named controllers' hierarchies only), as runc's exec --cgroup."""
+    from lxcpy.cgroups import detect
+
+    layout = detect()
+    out = list(paths)
+    for spec in specs:
+        ctrls, sep, sub = spec.rpartition(":")
+        parts = [p for p in sub.split("/") if p]
+        if not parts or any(p in (".", "..") for p in parts):
+            raise StateError(f"invalid --cgroup argument: {spec}")
+        mounts: list[str] | None = None
+        if sep:
+            mounts = []
+            for ctrl in ctrls.split(","):
+                mount = layout.v1_mount(ctrl)
+                if mount is None:
+                    raise StateError(f"invalid --cgroup argument: {spec}: no {ctrl} "
+                                     "controller (cgroup v2 takes a path alone)")
+                mounts.append(mount.rstrip("/") + "/")
+        found = False
+        for i, path in enumerate(paths):
+            if mounts is not None and not any(path.startswith(m) for m in mounts):
+                continue
+            target = os.path.join(path, *parts)
+            if os.path.isdir(target):
+                out[i], found = target, True
+            elif mounts is not None:  # named controllers: each must have it
+                raise StateError(f"exec --cgroup: {target}: no such cgroup")
+        if not found:
+            raise StateError(f"exec --cgroup: {spec}: no such sub-cgroup of the container")
+    return out
 
 
 def cmd_features(args: argparse.Namespace, store: Store, logger: Logger) -> int:
@@ -605,7 +677,51 @@ def cmd_spec(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     return 0
 
 
+def cmd_update(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    from lxcpy.oci import update
+
+    lock = store.lock(args.id)
+    try:
+        rec = store.load(args.id)
+        if status(store, rec) == "stopped":
+            raise StateError("container not running")
+        res = update.from_file(args.resources) if args.resources else update.from_flags(args)
+        rec.resources = update.apply(rec, res)
+        store.save(rec)
+    finally:
+        os.close(lock)
+    return 0
+
+
+def parse_duration(text: str) -> float:
+    """Go's time.ParseDuration for the common forms: 5s, 500ms, 1m30s, 2h."""
+    import re
+
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise StateError(f"invalid value \"{text}\" for flag -interval: parse error")
+    seconds = sum(float(n) * units[u] for n, u in parts)
+    if seconds <= 0:
+        raise StateError("duration interval must be greater than 0")
+    return seconds
+
+
+def cmd_events(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+    from lxcpy.oci import events
+
+    interval = parse_duration(args.interval)
+    rec = store.load(args.id)
+    if status(store, rec) == "stopped":
+        raise StateError(f"container with id {args.id} is not running")
+    if args.stats:
+        print(events.event("stats", rec.id, events.stats(rec.cgroup_paths)))
+        return 0
+    return events.watch(rec.id, rec.pid, rec.start_time, rec.cgroup_paths, interval)
+
+
 COMMANDS = {
+    "update": cmd_update, "events": cmd_events,
     "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state,
     "kill": cmd_kill, "delete": cmd_delete, "pause": cmd_pause, "resume": cmd_resume,
     "list": cmd_list, "ps": cmd_ps, "exec": cmd_exec, "features": cmd_features,

@@ -35,6 +35,9 @@ class Process:
     groups: list[int] = field(default_factory=list)
     terminal: bool = False
     no_new_privs: bool = False
+    caps_add: list[str] = field(default_factory=list)  # --cap: kept though the init lacks them
+    bounding: list[str] | None = None  # --process's capabilities.bounding: exactly these
+    cgroup_paths: list[str] | None = None  # --cgroup: the sub-cgroups to join instead
 
 
 def run(init_pid: int, cgroup_paths: list[str], seccomp_file: str, proc: Process,
@@ -43,6 +46,8 @@ def run(init_pid: int, cgroup_paths: list[str], seccomp_file: str, proc: Process
     from lxcpy.runtime.confine import Running, running_confinement
 
     running: Running = running_confinement(_SeccompPaths(seccomp_file), init_pid)
+    if proc.cgroup_paths is not None:
+        cgroup_paths = proc.cgroup_paths
     fds = []
     for ns in ORDER:
         if not k.same_namespace("self", init_pid, ns):
@@ -137,6 +142,12 @@ def _joiner(cgroup_paths: list[str], fds: list[tuple[str, int]], running: object
             continue
     preload(running.seccomp)  # type: ignore[attr-defined]
     drop = running.drop()  # type: ignore[attr-defined]
+    if proc.bounding is not None:
+        import prctl
+
+        drop = [c for c in prctl.ALL_CAP_NAMES if c not in proc.bounding]
+    # --cap: the process gets them in every set but the ambient one, as runc 1.1's exec
+    drop = [c for c in drop if c not in proc.caps_add]
     for ns, fd in fds:
         k.setns(fd, k.NAMESPACES[ns][0])
         os.close(fd)

@@ -53,6 +53,7 @@ class Record:
     hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     seccomp: str = ""  # the compiled filter, for exec
     config: str = ""  # the bundle's config.json as read at create (for exec's defaults)
+    resources: dict[str, Any] = field(default_factory=dict)  # what `update` set since
 
 
 class Store:
