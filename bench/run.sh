@@ -77,9 +77,11 @@ fi
 src=$(mktemp -d /tmp/lxcpybench-src.XXXXXX)
 # build from a copy: a build in the tree would leave build/ and egg-info behind
 if [ -n "$ref" ]; then
-  git archive "$ref" pyproject.toml lxcpy bin README.md | tar -x -C "$src"
+  # man/ and completion/ too: pyproject's data-files name them, and a build without them
+  # fails (the old install would then be measured)
+  git archive "$ref" pyproject.toml lxcpy bin README.md man completion | tar -x -C "$src"
 else
-  cp -a pyproject.toml lxcpy bin "$src/"
+  cp -a pyproject.toml lxcpy bin man completion "$src/"
   [ -f README.md ] && cp README.md "$src/"
 fi
 find "$src" -name __pycache__ -prune -exec rm -rf {} +
@@ -87,8 +89,12 @@ find "$src" -name __pycache__ -prune -exec rm -rf {} +
   pyproject.toml > "$src/requirements.txt"
 say "pip install (regular, non-editable) lxcpy into $VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check -r "$src/requirements.txt" 2>&1 | grep -v '^WARNING' || true
-"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$src" 2>&1 | grep -v '^WARNING' || true
-rm -rf "$src"
+if ! "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$src" \
+    > "$src.log" 2>&1; then
+  grep -v '^WARNING' "$src.log" | tail -20 >&2; rm -rf "$src" "$src.log"
+  say "pip install of lxcpy failed: not measuring a stale install"; exit 1
+fi
+rm -rf "$src" "$src.log"
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 "$VENV/bin/python" -m compileall -q -j 0 "$site" >/dev/null || true
 # lxcpy's launchers run as `python -IS` (isolated, no site module: ~2-3 ms a start); pip
