@@ -38,6 +38,11 @@ class CgroupStats:
     kmem_bytes: int | None = None
     swap_bytes: int | None = None
     blkio_bytes: int | None = None
+    # lxc-top's split columns: CPU time in user and kernel mode, bytes read and written
+    cpu_user_ns: int | None = None
+    cpu_sys_ns: int | None = None
+    blkio_read_bytes: int | None = None
+    blkio_write_bytes: int | None = None
 
 
 def setting_label(setting: CgroupSetting) -> str:

@@ -165,29 +165,48 @@ class V1Manager(CgroupManager):
             return read_int(file) if file else None
 
         cpu = number("cpuacct", "cpuacct.usage")
+        user = system = None
+        acct = path("cpuacct", "cpuacct.stat")
+        text = fs.read_optional(acct) if acct else None
+        if text is not None:  # "user N" / "system N" in USER_HZ ticks (what lxc-top reads)
+            ticks = fs.parse_flat_keyed(text)
+            tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+            user = int(ticks["user"]) * tick_ns if "user" in ticks else None
+            system = int(ticks["system"]) * tick_ns if "system" in ticks else None
         if cpu is None and self.unified is not None:  # no cpuacct: cgroup2's cpu.stat is core
-            cpu = self.unified.stats().cpu_ns
+            core = self.unified.stats()
+            cpu, user, system = core.cpu_ns, core.cpu_user_ns, core.cpu_sys_ns
         memory = number("memory", "memory.usage_in_bytes")
         memsw = number("memory", "memory.memsw.usage_in_bytes")
+        total, read, write = self._blkio_bytes()
         return CgroupStats(
             cpu_ns=cpu,
             memory_bytes=memory,
             kmem_bytes=number("memory", "memory.kmem.usage_in_bytes"),
             swap_bytes=max(0, memsw - memory) if memsw is not None and memory is not None
             else None,
-            blkio_bytes=self._blkio_bytes(),
+            blkio_bytes=total,
+            cpu_user_ns=user,
+            cpu_sys_ns=system,
+            blkio_read_bytes=read,
+            blkio_write_bytes=write,
         )
 
-    def _blkio_bytes(self) -> int | None:
+    def _blkio_bytes(self) -> tuple[int | None, int | None, int | None]:
+        """(total, read, write) bytes of block I/O; None each without a blkio file."""
         directory = self._dir("blkio")
         if directory is None:
-            return None
+            return None, None, None
         # the _recursive file counts sub-cgroups too; per-device lines are
-        # "MAJ:MIN Total N", the last line "Total N" is their sum (not added again)
+        # "MAJ:MIN Read|Write|...|Total N", the last line "Total N" is their sum (not
+        # added again)
         for name in ("blkio.throttle.io_service_bytes_recursive",
                      "blkio.throttle.io_service_bytes"):
             text = fs.read_optional(os.path.join(directory, name))
             if text is not None:
-                return sum(int(f[2]) for f in (line.split() for line in text.splitlines())
-                           if len(f) == 3 and f[1] == "Total")
-        return None
+                sums = {"Total": 0, "Read": 0, "Write": 0}
+                for f in (line.split() for line in text.splitlines()):
+                    if len(f) == 3 and f[1] in sums:
+                        sums[f[1]] += int(f[2])
+                return sums["Total"], sums["Read"], sums["Write"]
+        return None, None, None

@@ -260,18 +260,26 @@ class V2Manager(CgroupManager):
             return fs.read_optional(os.path.join(self.dir, name))
 
         cpu = read("cpu.stat")
-        usage = fs.parse_flat_keyed(cpu).get("usage_usec") if cpu else None
+        usec = fs.parse_flat_keyed(cpu) if cpu else {}
+        usage = usec.get("usage_usec")
         memory = read("memory.current")
         swap = read("memory.swap.current")
         io = read("io.stat")
-        io_bytes = None
-        if io is not None:
-            io_bytes = sum(int(field.split("=", 1)[1]) for field in io.split()
-                           if field.startswith(("rbytes=", "wbytes=")))
+        io_bytes = rbytes = wbytes = None
+        if io is not None:  # "MAJ:MIN rbytes=N wbytes=N rios=N ..." per device
+            rbytes = sum(int(field[7:]) for field in io.split()
+                         if field.startswith("rbytes="))
+            wbytes = sum(int(field[7:]) for field in io.split()
+                         if field.startswith("wbytes="))
+            io_bytes = rbytes + wbytes
         return CgroupStats(
             cpu_ns=int(usage) * 1000 if usage is not None else None,
             memory_bytes=int(memory) if memory else None,
             kmem_bytes=None,  # v2 has no separate kernel-memory counter file
             swap_bytes=int(swap) if swap else None,
             blkio_bytes=io_bytes,
+            cpu_user_ns=int(usec["user_usec"]) * 1000 if "user_usec" in usec else None,
+            cpu_sys_ns=int(usec["system_usec"]) * 1000 if "system_usec" in usec else None,
+            blkio_read_bytes=rbytes,
+            blkio_write_bytes=wbytes,
         )

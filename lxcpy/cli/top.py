@@ -4,8 +4,9 @@ LXC's columns (lxc_top.c): name, CPU used (seconds), CPU sys and user, block I/O
 memory+swap (shown when any container uses swap), kernel memory (shown when any container
 accounts it), then a TOTAL row. Sizes as LXC's size_humanize prints them. The numbers come
 from each container's supervisor (Container.stats(): the cgroup manager reads its own
-files); a counter this host or driver cannot give prints as ``-`` (lxcpy's cgroup
-managers report no CPU sys/user split and no read/write split of block I/O).
+files: cpuacct.stat or cpu.stat's user_usec/system_usec for CPU sys and user,
+blkio.throttle.io_service_bytes or io.stat's rbytes/wbytes for the read/write split); a
+counter this host or driver cannot give prints as ``-``.
 
 On a terminal the screen is cleared and redrawn every DELAY seconds; ``q`` quits and a
 sort letter sorts by it (the same letter again reverses). ``--batch`` prints each refresh
@@ -96,7 +97,8 @@ def sort_rows(rows: list[tuple[str, dict[str, int | None]]], sort_by: str,
 def render(rows: list[tuple[str, dict[str, int | None]]], bold: bool = False) -> list[str]:
     """The table's lines: two header lines, a row per container, the TOTAL row."""
     total: dict[str, int | None] = {}
-    for key in ("cpu_ns", "blkio_bytes", "memory_bytes", "swap_bytes", "kmem_bytes"):
+    for key in ("cpu_ns", "cpu_sys_ns", "cpu_user_ns", "blkio_bytes", "blkio_read_bytes",
+                "blkio_write_bytes", "memory_bytes", "swap_bytes", "kmem_bytes"):
         values = [r[1].get(key) for r in rows]
         known = [int(v) for v in values if v is not None]
         total[key] = sum(known) if known else None
@@ -117,8 +119,12 @@ def render(rows: list[tuple[str, dict[str, int | None]]], bold: bool = False) ->
 
     def line(name: str, stats: dict[str, int | None]) -> str:
         blkio = stats.get("blkio_bytes")
-        io = "-" if blkio is None else f"{size_humanize(int(blkio))}(-/-)"
-        text = (f"{name[:18]:<18} {_seconds(stats.get('cpu_ns')):>12} {'-':>12} {'-':>12} "
+        io = "-" if blkio is None else (  # LXC: total(read/write), each size_humanize'd
+            f"{size_humanize(int(blkio))}({size_humanize(stats.get('blkio_read_bytes'))}/"
+            f"{size_humanize(stats.get('blkio_write_bytes'))})")
+        text = (f"{name[:18]:<18} {_seconds(stats.get('cpu_ns')):>12} "
+                f"{_seconds(stats.get('cpu_sys_ns')):>12} "
+                f"{_seconds(stats.get('cpu_user_ns')):>12} "
                 f"{io:>36} {size_humanize(stats.get('memory_bytes')):>10}")
         if show_swap:
             text += f" {size_humanize(_memswap(stats)):>10}"

@@ -14,13 +14,15 @@ from pathlib import Path
 import pytest
 
 from tests.integration._monitor_helpers import start_daemon
-from tests.integration.helpers import lxc, make, tool, unique
+from tests.integration.helpers import lxc, make, tool, unique, wait_until
 
 pytestmark = pytest.mark.root
 
-# the bigger one: ~64 MiB of memory and a second of CPU, then it sleeps
-BIG = ("python3", "-c", "import time\nb = bytearray(64 << 20)\nfor i in range(64 << 20, 0, -4096):"
-       "\n    b[i - 1] = 1\nt = time.process_time()\nwhile time.process_time() - t < 1: pass\n"
+# the bigger one: ~64 MiB of memory and a second of CPU, then it says so (the file named
+# by its argument) and sleeps
+BIG = ("python3", "-c", "import sys, time\nb = bytearray(64 << 20)\n"
+       "for i in range(64 << 20, 0, -4096):\n    b[i - 1] = 1\nt = time.process_time()\n"
+       "while time.process_time() - t < 1: pass\nopen(sys.argv[1], 'w').close()\n"
        "time.sleep(60)")
 
 
@@ -67,8 +69,10 @@ def two(lxcpath: Path) -> tuple[str, str]:
     tag = unique("")[:6]
     small, big = make(lxcpath, name=f"top{tag}a"), make(lxcpath, name=f"top{tag}b")
     start_daemon(lxcpath, small, "sleep", "60")
-    start_daemon(lxcpath, big, *BIG)
-    time.sleep(1.8)  # the big one has its memory and its second of CPU
+    ready = lxcpath.parent / f"{big}.ready"
+    start_daemon(lxcpath, big, *BIG, str(ready))
+    # the big one has its memory and its second of CPU once the file is there
+    assert wait_until(ready.exists, timeout=60), "the big container did not get ready"
     return small, big
 
 
@@ -122,3 +126,52 @@ def test_top_bad_values_one_line(lxcpath: Path, args: tuple[str, ...], line: str
 def test_top_python_module_importable() -> None:
     r = subprocess.run([sys.executable, "-c", "import lxcpy.cli.top"], check=False)
     assert r.returncode == 0
+
+
+# one row: name, CPU used, sys, user (seconds), then "TOTAL(READ/WRITE)" and memory
+ROW = re.compile(r"(?P<name>\S+) +(?P<used>[\d.]+) +(?P<sys>[\d.]+) +(?P<user>[\d.]+) +"
+                 r"(?P<total>[\d.]+ +\w*)\((?P<read>[\d.]+ +\w*)/(?P<write>[\d.]+ +\w*)\) +")
+
+
+def test_top_cpu_sys_user_and_blkio_read_write(lxcpath: Path, tmp_path: Path) -> None:
+    """A container that reads 8 MiB and writes 4 MiB of a loop device with O_DIRECT and
+    burns CPU in both modes: lxc-top's CPU Sys/User and BlkIO read/write columns show it
+    (they printed "-" and "(-/-)" before)."""
+    from tests.integration.helpers import cgroup_version
+
+    image = tmp_path / "disk.img"
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    loop = subprocess.run(["losetup", "--find", "--show", str(image)], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    try:
+        st = os.stat(loop)
+        dev = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+        if cgroup_version() == 1:
+            # v1's throttle counters count only on a disk with a throttle rule (Linux 6.9+)
+            limits = (f"lxc.cgroup.blkio.throttle.read_bps_device = {dev} 1099511627776\n"
+                      f"lxc.cgroup.blkio.throttle.write_bps_device = {dev} 1099511627776\n")
+        else:
+            limits = f"lxc.cgroup2.io.max = {dev} rbps=max\n"  # delegates io: io.stat
+        name = make(lxcpath, limits)
+        done = tmp_path / "done"
+        burn = ("import os, time\nt = time.process_time()\n"
+                "while time.process_time() - t < 0.6:\n    os.stat('/')\n"
+                "    sum(range(2000))\n")
+        start_daemon(lxcpath, name, "sh", "-c",
+                     f"dd if=/dev/zero of={loop} bs=1M count=4 oflag=direct 2>/dev/null && "
+                     f"dd if={loop} of=/dev/null bs=1M count=8 iflag=direct 2>/dev/null && "
+                     f"python3 -c \"{burn}\" && touch {done} && exec sleep 60")
+        assert wait_until(done.exists, timeout=30), "the container's dd/python did not finish"
+        table = one_refresh(lxcpath, lines=4)
+        row = ROW.match(table[2])
+        assert row is not None and row["name"] == name, table
+        assert float(row["sys"]) > 0 and float(row["user"]) > 0, table[2]
+        assert float(row["sys"]) + float(row["user"]) <= float(row["used"]) + 0.05, table[2]
+        assert (row["total"], row["read"], row["write"]) == (
+            "12.00 MiB", "8.00 MiB", "4.00 MiB"), table[2]
+        total = ROW.match(table[3].replace("TOTAL 1", "TOTAL", 1))
+        assert total is not None and total["read"] == "8.00 MiB", table[3]
+        lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30)
+    finally:
+        subprocess.run(["losetup", "-d", loop], check=False)
