@@ -1,12 +1,19 @@
-"""The one place pyroute2 is imported, lazily, plus the few netlink helpers every side shares.
+"""The one place pyroute2 is imported: a small rtnetlink client on its message classes.
+
+pyroute2's ``IPRoute`` costs ~100-160 ms of CPU to import and start (its socket core
+imports asyncio and runs an event loop). lxcpy needs a dozen requests, so ``Rtnl`` sends
+them itself over a plain ``AF_NETLINK``/``NETLINK_ROUTE`` socket: pyroute2's message
+classes (``ifinfmsg``, ``ifaddrmsg``, ``rtmsg``) encode each request and decode each reply,
+and the kernel's refusals surface as pyroute2's ``NetlinkError`` with the kernel's errno.
+``Rtnl`` answers the IPRoute calls lxcpy makes (``link``, ``link_lookup``, ``get_links``,
+``addr``, ``get_addr``, ``flush_addr``, ``route``) with the same messages and errors, so
+code written against IPRoute reads the same; each request is the one IPRoute sends.
 
 pyroute2's package ``__init__`` imports nearly the whole library (NDB, IPDB, conntrack,
-ipset, nftables, ...) and any ``pyroute2.x.y`` import runs it first. ``load()`` registers
-the package module *unexecuted*, imports only ``pyroute2.iproute.linux`` under it, and
-finishes the package's ``__init__`` the first time anyone asks the package for a name it
-lacks (PEP 562 ``__getattr__``) -- so a later ``from pyroute2 import NDB`` elsewhere still
-works. Measured here: ~125 ms instead of ~185 ms. If anything in that dance fails we
-fall back to the plain import.
+ipset, nftables, ...) and any ``pyroute2.x.y`` import runs it first. ``_lazy_package()``
+registers the package module *unexecuted*, so only the message modules load under it; the
+package's ``__init__`` runs the first time anyone asks the package for a name it lacks (PEP
+562 ``__getattr__``) -- a later ``from pyroute2 import IPRoute`` elsewhere still works.
 """
 
 from __future__ import annotations
@@ -14,9 +21,9 @@ from __future__ import annotations
 import errno
 import importlib
 import importlib.util
-import ipaddress
 import os
 import socket
+import struct
 import sys
 from types import ModuleType
 
@@ -24,7 +31,20 @@ TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every s
 if TYPE_CHECKING:
     from typing import Any
 
-_api: tuple[Any, type[Exception]] | None = None
+_api: tuple[type[Rtnl], type[Exception]] | None = None
+
+# <linux/netlink.h>, <linux/rtnetlink.h>, <linux/if.h>
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
+NLM_F_DUMP = 0x300
+NLM_F_EXCL, NLM_F_CREATE = 0x200, 0x400
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
+RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
+RTM_NEWROUTE, RTM_DELROUTE = 24, 25
+IFF_UP = 0x1
+RT_TABLE_MAIN, RTPROT_STATIC, RTN_UNICAST = 254, 4, 1
+_NLMSGHDR = struct.Struct("=IHHII")
+_RECV_SIZE = 1 << 16  # bigger than any message the kernel puts in one datagram here
 
 
 def _lazy_package() -> None:
@@ -49,28 +69,298 @@ def _lazy_package() -> None:
     sys.modules["pyroute2"] = package
 
 
-def load() -> tuple[Any, type[Exception]]:
-    """``(IPRoute, NetlinkError)``, importing the least of pyroute2 that provides them."""
-    global _api
-    if _api is not None:
-        return _api
+def _import_messages() -> None:
+    """pyroute2's rtnetlink message modules (not its sockets), under the lazy package."""
     if "pyroute2" not in sys.modules:
         try:
             _lazy_package()
-            from pyroute2.iproute.linux import IPRoute
-            from pyroute2.netlink.exceptions import NetlinkError
+            importlib.import_module("pyroute2.netlink.rtnl.ifinfmsg")
         except Exception:
             for name in [m for m in sys.modules if m == "pyroute2" or m.startswith("pyroute2.")]:
                 del sys.modules[name]
-    from pyroute2.iproute.linux import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
+    importlib.import_module("pyroute2.netlink.rtnl.ifinfmsg")
+    importlib.import_module("pyroute2.netlink.rtnl.ifaddrmsg")
 
-    _api = (IPRoute, NetlinkError)
+
+def _message_class(name: str) -> Any:
+    module, _, cls = name.rpartition(".")
+    return getattr(importlib.import_module(f"pyroute2.netlink.rtnl.{module}"), cls)
+
+
+def load() -> tuple[type[Rtnl], type[Exception]]:
+    """``(Rtnl, NetlinkError)``, importing the least of pyroute2 that provides them."""
+    global _api
+    if _api is None:
+        _import_messages()
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        _api = (Rtnl, NetlinkError)
     return _api
 
 
 def loaded_package() -> ModuleType | None:
     return sys.modules.get("pyroute2")
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class Rtnl:
+    """An rtnetlink socket in this netns (or ``fileno``'s, e.g. ``nsexec.netns_socket``).
+
+    One request at a time: each call sends one message and reads the replies with its
+    sequence number up to the kernel's ACK (or the dump's end); an error reply raises
+    ``NetlinkError(errno)``. Use it as a context manager: open, do, close.
+    """
+
+    __slots__ = ("_sock", "_seq")
+
+    def __init__(self, fileno: int | None = None) -> None:
+        if fileno is None:
+            self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                                       socket.NETLINK_ROUTE)
+        else:
+            self._sock = socket.socket(fileno=fileno)
+        self._seq = 0
+
+    def __enter__(self) -> Rtnl:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    # ----------------------------------------------------------------- links
+
+    def link(self, command: str, **spec: Any) -> list[Any]:
+        """``get`` / ``dump`` / ``add`` / ``set`` / ``del`` a link, as IPRoute.link does.
+
+        Keys: index, ifname, kind, peer (a name or a dict of these keys), state ('up' /
+        'down'), address, mtu, master, link, net_ns_fd, net_ns_pid, and the kind's own
+        (macvlan_mode, vlan_id, ...: IFLA_<KIND>_<KEY> of its IFLA_INFO_DATA)."""
+        if command == "dump":
+            return self.get_links()
+        mtype, flags = {
+            "get": (RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK),
+            "add": (RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL),
+            "set": (RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK),
+            "del": (RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK),
+        }[command]
+        return self.request(link_message(spec), mtype, flags)
+
+    def link_lookup(self, ifname: str) -> list[int]:
+        """``[index]`` of the link called ``ifname``, ``[]`` if there is none."""
+        _, NetlinkError = load()
+        try:
+            return [int(m["index"]) for m in self.link("get", ifname=ifname)]
+        except NetlinkError as exc:
+            if code_of(exc) in (errno.ENODEV, errno.ENOENT):
+                return []
+            raise
+
+    def get_links(self) -> list[Any]:
+        return self.request(link_message({}), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP)
+
+    # ----------------------------------------------------------------- addresses
+
+    def addr(self, command: str, **spec: Any) -> list[Any]:
+        """``add`` / ``del`` an address: index, address, prefixlen, broadcast, family."""
+        mtype, flags = {
+            "add": (RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL),
+            "del": (RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK),
+        }[command]
+        return self.request(addr_message(spec), mtype, flags)
+
+    def get_addr(self, index: int | None = None, family: int = socket.AF_UNSPEC) -> list[Any]:
+        """Every address of ``family`` (all by default), of link ``index`` if given."""
+        msg = _message_class("ifaddrmsg.ifaddrmsg")()
+        msg["family"] = family
+        found = self.request(msg, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP)
+        return [a for a in found if index is None or a["index"] == index]
+
+    def flush_addr(self, index: int) -> list[Any]:
+        """Delete every address of link ``index``; the ones deleted."""
+        found = self.get_addr(index=index)
+        for a in found:
+            spec = {"index": a["index"], "family": a["family"], "prefixlen": a["prefixlen"],
+                    "address": a.get("address")}
+            if a.get("local") is not None:
+                spec["local"] = a.get("local")
+            self.addr("del", **spec)
+        return found
+
+    # ----------------------------------------------------------------- routes
+
+    def route(self, command: str, **spec: Any) -> list[Any]:
+        """``add`` / ``del`` a route in the main table: dst ('a/len'), gateway, oif, scope,
+        family (from dst or gateway if not given)."""
+        mtype, flags = {
+            "add": (RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL),
+            "del": (RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK),
+        }[command]
+        return self.request(route_message(spec), mtype, flags)
+
+    # ----------------------------------------------------------------- the exchange
+
+    def request(self, msg: Any, mtype: int, flags: int) -> list[Any]:
+        """Send ``msg`` as ``mtype``; the decoded replies (a dump's messages, a get's one)."""
+        self._seq += 1
+        msg["header"] = {"type": mtype, "flags": flags, "sequence_number": self._seq, "pid": 0}
+        msg.encode()
+        self._sock.send(msg.data)
+        return self._replies(self._seq, type(msg), bool(flags & (NLM_F_ACK | NLM_F_DUMP)))
+
+    def _replies(self, seq: int, cls: Any, until_end: bool) -> list[Any]:
+        """The replies to request ``seq``, up to the ACK or the dump's end if ``until_end``."""
+        found: list[Any] = []
+        while True:
+            data = self._sock.recv(_RECV_SIZE)
+            offset = 0
+            while offset + _NLMSGHDR.size <= len(data):
+                length, mtype, flags, mseq, _pid = _NLMSGHDR.unpack_from(data, offset)
+                if length < _NLMSGHDR.size:
+                    raise OSError(errno.EPROTO, "netlink: a reply with a bad length")
+                if mseq == seq:  # anything else: a late reply to an earlier request
+                    if mtype in (NLMSG_ERROR, NLMSG_DONE):
+                        # both carry an int: 0 (ACK, end of dump) or a negative errno
+                        code = 0
+                        if length >= _NLMSGHDR.size + 4:
+                            (code,) = struct.unpack_from("=i", data, offset + _NLMSGHDR.size)
+                        if code:
+                            raise _error(-code)
+                        return found
+                    reply = cls(data, offset=offset)
+                    reply.decode()
+                    found.append(reply)
+                    if not until_end and not flags & NLM_F_MULTI:
+                        return found
+                offset += (length + 3) & ~3
+
+
+def _error(code: int) -> Exception:
+    _, NetlinkError = load()
+    return NetlinkError(code)
+
+
+# --------------------------------------------------------------------------- encoders
+
+
+def link_message(spec: dict[str, Any]) -> Any:
+    """An ``ifinfmsg`` for ``spec`` (see ``Rtnl.link``), ready to encode."""
+    ifinfmsg = _message_class("ifinfmsg.ifinfmsg")
+    msg = ifinfmsg()
+    _link_fields(msg, ifinfmsg, dict(spec))
+    return msg
+
+
+def _link_fields(msg: Any, ifinfmsg: Any, spec: dict[str, Any]) -> None:
+    """Fill an ``ifinfmsg`` or a veth peer's ``ifinfveth`` from ``spec`` (consumed)."""
+    msg["index"] = spec.pop("index", 0)
+    state = spec.pop("state", None)
+    msg["flags"] = IFF_UP if state == "up" else 0
+    msg["change"] = IFF_UP if state in ("up", "down") else 0
+    kind = spec.pop("kind", None)
+    peer = spec.pop("peer", None)
+    attrs: list[Any] = []
+    for key, value in list(spec.items()):
+        name = "IFLA_" + key.upper()
+        if key in ("ifname", "address", "mtu", "master", "link", "net_ns_fd", "net_ns_pid",
+                   "txqlen", "group", "ifalias"):
+            attrs.append((name, value))
+            del spec[key]
+    if kind is not None:
+        info: list[Any] = [("IFLA_INFO_KIND", kind)]
+        data: list[Any] = []
+        if peer is not None:
+            if kind != "veth":
+                raise TypeError(f"a peer is for veth links, not {kind}")
+            peer_spec = {"ifname": peer} if isinstance(peer, str) else dict(peer)
+            peer_msg = _message_class("ifinfmsg.ifinfveth")()
+            _link_fields(peer_msg, ifinfmsg, peer_spec)
+            data.append(("VETH_INFO_PEER", {"attrs": peer_msg["attrs"],
+                                            "index": peer_msg["index"],
+                                            "flags": peer_msg["flags"],
+                                            "change": peer_msg["change"]}))
+        kind_data = ifinfmsg.ifinfo.data_map.get(kind)
+        known = {n for n, *_ in getattr(kind_data, "nla_map", ())} if kind_data else set()
+        for key in list(spec):
+            name = f"IFLA_{key.upper()}"
+            if name in known:
+                data.append((name, spec.pop(key)))
+        if data:
+            info.append(("IFLA_INFO_DATA", {"attrs": data}))
+        attrs.append(("IFLA_LINKINFO", {"attrs": info}))
+    elif peer is not None:
+        raise TypeError("a peer needs kind = veth")
+    if spec:
+        raise TypeError(f"unknown link keys: {', '.join(sorted(spec))}")
+    msg["attrs"] = attrs
+
+
+def _family_of(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def addr_message(spec: dict[str, Any]) -> Any:
+    """An ``ifaddrmsg`` for ``spec`` (see ``Rtnl.addr``); IPv4 gets IFA_LOCAL as IPRoute."""
+    spec = dict(spec)
+    address = str(spec.pop("address"))
+    family = spec.pop("family", None) or _family_of(address)
+    msg = _message_class("ifaddrmsg.ifaddrmsg")()
+    msg["index"] = spec.pop("index")
+    msg["family"] = family
+    msg["prefixlen"] = spec.pop("prefixlen", 32 if family == socket.AF_INET else 128)
+    msg["flags"] = 0
+    msg["scope"] = 0
+    attrs: list[Any] = [("IFA_ADDRESS", address)]
+    broadcast = spec.pop("broadcast", None)
+    if broadcast is not None:
+        attrs.append(("IFA_BROADCAST", str(broadcast)))
+    local = spec.pop("local", None)
+    if local is None and family == socket.AF_INET:
+        local = address
+    if local is not None:
+        attrs.append(("IFA_LOCAL", str(local)))
+    if spec:
+        raise TypeError(f"unknown address keys: {', '.join(sorted(spec))}")
+    msg["attrs"] = attrs
+    return msg
+
+
+def route_message(spec: dict[str, Any]) -> Any:
+    """An ``rtmsg`` for ``spec`` (see ``Rtnl.route``): main table, proto static, unicast."""
+    spec = dict(spec)
+    dst, gateway = spec.pop("dst", None), spec.pop("gateway", None)
+    family = spec.pop("family", None)
+    if family is None:
+        family = _family_of(str(dst or gateway or ""))
+    msg = _message_class("rtmsg.rtmsg")()
+    msg["family"] = family
+    msg["dst_len"] = msg["src_len"] = msg["tos"] = msg["flags"] = 0
+    msg["table"], msg["proto"], msg["type"] = RT_TABLE_MAIN, RTPROT_STATIC, RTN_UNICAST
+    msg["scope"] = spec.pop("scope", 0)
+    attrs: list[Any] = []
+    if dst is not None:
+        host, _, length = str(dst).partition("/")
+        msg["dst_len"] = int(length) if length else (32 if family == socket.AF_INET else 128)
+        if msg["dst_len"]:
+            attrs.append(("RTA_DST", host))
+    if gateway is not None:
+        attrs.append(("RTA_GATEWAY", str(gateway)))
+    if "oif" in spec:
+        attrs.append(("RTA_OIF", spec.pop("oif")))
+    if spec:
+        raise TypeError(f"unknown route keys: {', '.join(sorted(spec))}")
+    msg["attrs"] = attrs
+    return msg
+
+
+# --------------------------------------------------------------------------- helpers
 
 
 def strerror(exc: BaseException) -> str:
@@ -121,6 +411,7 @@ def first_address(ipr: Any, index: int, family: int) -> str | None:
     addrs = [a.get("address") for a in ipr.get_addr(index=index, family=family)]
     addrs = [a for a in addrs if a]
     if family == socket.AF_INET6:  # a global gateway is the better default route
+        import ipaddress
 
         addrs.sort(key=lambda a: ipaddress.ip_address(a).is_link_local)
     return str(addrs[0]) if addrs else None
