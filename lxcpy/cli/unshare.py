@@ -3,8 +3,10 @@
 As LXC's: run COMMAND in new namespaces. NAMESPACES is a |-separated list of MOUNT, PID,
 UTSNAME, IPC, USER and NETWORK; -u runs COMMAND as USER, -H sets the hostname (needs
 UTSNAME), -i moves the host's interface IFNAME into the new network namespace (needs
-NETWORK), -d does not wait for COMMAND (daemonize), -M mounts a fresh /proc and /sys (needs
-MOUNT and PID). Exit status: COMMAND's.
+NETWORK), -d does not wait for COMMAND (daemonize), -M mounts LXC's default file systems,
+a new /proc, a tmpfs on /dev/shm and mqueue on /dev/mqueue (needs MOUNT; the mount
+namespace is made private first, so nothing of it reaches the host). Exit status:
+COMMAND's.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ USAGE = """usage: lxc-unshare -s NAMESPACES [-u USER] [-H HOSTNAME] [-i IFNAME].
   -H HOSTNAME    set the hostname in the new UTS namespace (needs UTSNAME)
   -i IFNAME      move the interface IFNAME into the new network namespace (needs NETWORK)
   -d             daemonize: do not wait for COMMAND
-  -M             mount a fresh /proc and /sys (needs MOUNT and PID)
+  -M             mount default fs (/proc /dev/shm and /dev/mqueue) (needs MOUNT)
   -h             this message
 """
 
@@ -126,15 +128,7 @@ def _child(flags: int, go: int, hostname: str | None, mount_fresh: bool,
         if hostname is not None:
             kernel.sethostname(hostname)
         if mount_fresh:
-            kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
-            kernel.mount("proc", "/proc", "proc", kernel.MS_NOSUID | kernel.MS_NODEV
-                         | kernel.MS_NOEXEC)
-            try:
-                kernel.mount("sysfs", "/sys", "sysfs", kernel.MS_NOSUID | kernel.MS_NODEV
-                             | kernel.MS_NOEXEC)
-            except OSError:
-                if flags & kernel.CLONE_NEWNET:
-                    raise  # without a netns of its own sysfs may be refused: keep the old
+            default_mounts()
         if user is not None:
             uid, gid, name = user
             if name is not None:
@@ -159,6 +153,22 @@ def _child(flags: int, go: int, hostname: str | None, mount_fresh: bool,
             os._exit(127 if isinstance(exc, FileNotFoundError) else 1)
 
 
+def default_mounts() -> None:
+    """LXC's lxc_setup_fs: proc on /proc, tmpfs on /dev/shm, mqueue on /dev/mqueue (the
+    directories made when missing, as LXC does), each stacked over what was there. Unlike
+    LXC, the new mount namespace is made private first: no mount or unmount made here
+    propagates back to the host's."""
+    from lxcpy import kernel
+
+    kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
+    for source, target, fstype, mode in (("proc", "/proc", "proc", None),
+                                         ("shmfs", "/dev/shm", "tmpfs", 0o777),
+                                         ("mqueue", "/dev/mqueue", "mqueue", 0o666)):
+        if mode is not None and not os.path.lexists(target):
+            os.mkdir(target, mode)
+        kernel.mount(source, target, fstype)
+
+
 def run(flags: int, cmd: list[str], hostname: str | None = None,
         ifnames: list[str] | None = None, daemon: bool = False, mount_fresh: bool = False,
         user: str | None = None) -> int:
@@ -169,9 +179,8 @@ def run(flags: int, cmd: list[str], hostname: str | None = None,
         raise Usage("-H needs a new UTS namespace (-s UTSNAME)")
     if ifnames and not flags & kernel.CLONE_NEWNET:
         raise Usage("-i needs a new network namespace (-s NETWORK)")
-    need = kernel.CLONE_NEWNS | kernel.CLONE_NEWPID
-    if mount_fresh and flags & need != need:
-        raise Usage("-M needs new mount and PID namespaces (-s MOUNT|PID)")
+    if mount_fresh and not flags & kernel.CLONE_NEWNS:
+        raise Usage("-M needs a new mount namespace (-s MOUNT)")
     who = _user(user) if user is not None else None
     indexes = _interfaces(ifnames)
     go_r, go_w = os.pipe()

@@ -220,8 +220,8 @@ TABLE = [
     row("unshare", "-s MOUNT|BOGUS -- true", 1,
         "lxc-unshare: -s MOUNT|BOGUS: unknown namespace 'BOGUS' (one of MOUNT, PID, UTSNAME, "
         "IPC, USER, NETWORK)"),
-    row("unshare", "-s MOUNT -M -- true", 1,
-        "lxc-unshare: -M needs new mount and PID namespaces (-s MOUNT|PID)"),
+    row("unshare", "-s UTSNAME -M -- true", 1,
+        "lxc-unshare: -M needs a new mount namespace (-s MOUNT)"),
     row("unshare", "-s MOUNT -- /nonexistent", 127,
         "lxc-unshare: /nonexistent: No such file or directory"),
     row("unshare", "-s MOUNT", 1,

@@ -65,12 +65,62 @@ def test_hostname() -> None:
     assert os.uname().nodename != "inside-box"
 
 
-def test_fresh_proc_pid_1() -> None:
-    r = unshare("-s", "MOUNT|PID", "-M", "--", "sh", "-c",
-                "echo $$; ls /proc | grep -c '^[0-9]'; test -d /sys/kernel")
+def sandboxed(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """lxc-unshare ARGS in a private mount namespace of the test whose /dev is a tmpfs with
+    null/zero/random/urandom bound in and no shm or mqueue directory: -M makes those
+    (as LXC's) there, never in the host's /dev."""
+    hostdev = tmp_path / "hostdev"
+    hostdev.mkdir()
+    script = (f"set -e; mount --rbind /dev {hostdev}; mount -t tmpfs sandbox /dev; "
+              f"for f in null zero random urandom; do touch /dev/$f; "
+              f"mount --bind {hostdev}/$f /dev/$f; done; "
+              '"$@"; echo "status=$?"; ls -d /dev/shm /dev/mqueue')
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                           script, "sh", tool("lxc-unshare"), *args], capture_output=True,
+                          text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+
+def _mounts() -> list[tuple[str, str]]:
+    """(mount point, fs type) of this process's mount table."""
+    out = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        out.append((fields[4], fields[fields.index("-") + 1]))
+    return out
+
+
+# what -M's command reports: its PID, how many processes its /proc shows, and the file
+# system now on each of LXC's default mount points (the last mount on a path wins)
+REPORT = ("echo $$; ls /proc | grep -c '^[0-9]'; "
+          "for p in /proc /dev/shm /dev/mqueue /sys; do "
+          "awk -v p=$p '$5 == p {t = $(NF - 2)} END {print p \"=\" t}' /proc/self/mountinfo; "
+          "done")
+
+
+def test_remount_default_fs_as_lxc(tmp_path: Path) -> None:
+    """-M: LXC's default file systems, a new proc on /proc (PID 1's, with PID), a tmpfs
+    on /dev/shm and mqueue on /dev/mqueue (made when missing), /sys left alone; none of it
+    reaches the caller's mount table."""
+    before = _mounts()
+    mqueue_before = os.path.lexists("/dev/mqueue")
+    r = sandboxed(tmp_path, "-s", "MOUNT|PID", "-M", "--", "sh", "-c", REPORT)
     assert r.returncode == 0, r.stderr
-    pid, count = r.stdout.split()
-    assert pid == "1" and int(count) <= 3
+    pid, count, *fs, status, mqueue, shm = r.stdout.split()  # ls sorts them
+    assert pid == "1" and int(count) <= 3, r.stdout
+    sys_fs = next(t for p, t in reversed(before) if p == "/sys")
+    assert fs == ["/proc=proc", "/dev/shm=tmpfs", "/dev/mqueue=mqueue", f"/sys={sys_fs}"]
+    assert (status, shm, mqueue) == ("status=0", "/dev/shm", "/dev/mqueue")
+    assert _mounts() == before and os.path.lexists("/dev/mqueue") == mqueue_before
+
+
+def test_remount_needs_only_a_mount_namespace(tmp_path: Path) -> None:
+    """LXC's -M needs MOUNT alone: without PID the new /proc shows the caller's PIDs."""
+    r = sandboxed(tmp_path, "-s", "MOUNT", "-M", "--", "sh", "-c", REPORT)
+    assert r.returncode == 0, r.stderr
+    pid, count, proc, shm, mqueue, _sys, status, *_ = r.stdout.split()
+    assert pid != "1" and int(count) > 3, r.stdout
+    assert (proc, shm, mqueue, status) == ("/proc=proc", "/dev/shm=tmpfs",
+                                           "/dev/mqueue=mqueue", "status=0")
 
 
 def test_user_namespace_root() -> None:
@@ -107,8 +157,8 @@ def test_daemonize(tmp_path: Path) -> None:
      "IPC, USER, NETWORK)"),
     (["-s", "MOUNT", "-H", "x", "--", "true"],
      "lxc-unshare: -H needs a new UTS namespace (-s UTSNAME)"),
-    (["-s", "MOUNT", "-M", "--", "true"],
-     "lxc-unshare: -M needs new mount and PID namespaces (-s MOUNT|PID)"),
+    (["-s", "UTSNAME|PID", "-M", "--", "true"],
+     "lxc-unshare: -M needs a new mount namespace (-s MOUNT)"),
     (["-s", "NETWORK", "-i", "nosuchif0", "--", "true"],
      "lxc-unshare: -i nosuchif0: no such network interface"),
     (["-s", "MOUNT", "--", "/nonexistent"],
