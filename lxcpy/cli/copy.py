@@ -1,6 +1,9 @@
-"""lxc-copy -n NAME -N NEW [-p PATH] [-s] [-B TYPE] [-L SIZE] [-K] [-M] [-a]
+"""lxc-copy -n NAME -N NEW [-p PATH] [-s] [-B TYPE] [-L SIZE] [-K] [-M] [-a] [-- HOOK-ARGS]
 lxc-copy -n NAME [-N NEW] -e [-d|-F] [-D] [-m bind=SRC[:DEST]] [-- CMD]
-lxc-copy -n NAME -N NEW -R"""
+lxc-copy -n NAME -N NEW -R
+
+As LXC's: the words after ``--`` are also handed to the copy's lxc.hook.clone hooks (after
+NEW, ``lxc``, ``clone``); with -e they are the command run in the clone too."""
 
 from __future__ import annotations
 
@@ -49,7 +52,7 @@ def command(name: str, lxcpath: str, newname: str | None, newpath: str | None, r
         argv = argv[1:]
     if not ephemeral:
         for flag, given in (("-F", foreground), ("-d", daemon), ("-D", keepdata),
-                            ("-m", bool(mounts)), ("-t", tmpfs), ("a command", bool(argv))):
+                            ("-m", bool(mounts)), ("-t", tmpfs)):
             if given:
                 raise UsageError(f"{flag} is only valid with -e")
     if tmpfs:
@@ -65,20 +68,21 @@ def command(name: str, lxcpath: str, newname: str | None, newpath: str | None, r
     if newpath is not None:
         newpath = os.path.abspath(newpath)
     if rename:
-        if snapshot or ephemeral or bdev or newpath:
-            raise UsageError("-R renames in place: no -s, -e, -B or -p with it")
+        if snapshot or ephemeral or bdev or newpath or argv:
+            raise UsageError("-R renames in place: no -s, -e, -B, -p or arguments with it")
         clones.rename(src, newname or "", keepname)
         return
     if not ephemeral:
         clones.clone(src, newname or "", newpath, snapshot=snapshot, bdev=bdev, fssize=size,
-                     keepname=keepname, keepmac=keepmac, allow_running=allowrunning)
+                     keepname=keepname, keepmac=keepmac, allow_running=allowrunning,
+                     hook_args=tuple(argv))
         return
     entries = tuple(clones.bind_entry(m) for m in mounts)
     target = newname or clones.random_name(src.name, newpath or src.lxcpath)
     new = clones.clone(src, target, newpath, snapshot=bdev in (None, "overlay", "overlayfs"),
                        bdev=bdev or "overlay", fssize=size, keepname=keepname,
                        keepmac=keepmac, allow_running=allowrunning,
-                       ephemeral=not keepdata, mount_entries=entries)
+                       ephemeral=not keepdata, mount_entries=entries, hook_args=tuple(argv))
     echo(f"Created {new.name} as {'clone' if keepdata else 'ephemeral clone'} of {src.name}")
     if foreground and not argv:
         raise SystemExit(new.start(daemonize=False))

@@ -1129,7 +1129,7 @@ APPLIED_BY: dict[str, str] = {
     **{f"lxc.hook.{hook}": _CHILD + "run_hooks"
        for hook in ("pre-mount", "mount", "autodev", "start")},
     **{f"lxc.hook.{hook}": _SUP + "_host_hooks" for hook in ("pre-start", "stop", "post-stop")},
-    "lxc.hook.clone": "stored: LXC runs it in lxc-copy only; lxcpy's lxc-copy does not",
+    "lxc.hook.clone": "lxcpy.storage.clone:run_clone_hooks",  # lxc-copy, lxc-snapshot
     "lxc.hook.destroy": REFUSED,
     "lxc.hook.start-host": REFUSED,
     "lxc.hook": "lxcpy.config.keys:_clear_hook",

@@ -26,9 +26,12 @@ def hook_env(name: str, cfg: ContainerConfig, hook: str) -> dict[str, str]:
     return env
 
 
-def run_hook(name: str, cfg: ContainerConfig, hook: str, commands: list[str]) -> None:
-    """Run every command of one hook type; the first failure raises (and aborts a start)."""
-    env = hook_env(name, cfg, hook)
+def run_hook(name: str, cfg: ContainerConfig, hook: str, commands: list[str],
+             args: list[str] | tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+    """Run every command of one hook type; the first failure raises (and aborts a start).
+    ``args``: appended to each command line, after LXC's three (lxc-copy's clone hooks);
+    ``env``: variables that replace hook_env's."""
+    env = {**hook_env(name, cfg, hook), **(env or {})}
     if hook not in ("pre-mount", "mount", "autodev", "start"):  # the container's have no log
         from lxcpy.log import log
 
@@ -38,6 +41,7 @@ def run_hook(name: str, cfg: ContainerConfig, hook: str, commands: list[str]) ->
             line = command  # version 1: arguments only in the environment
         else:
             line = f"{command} {shlex.quote(name)} lxc {hook}"
+        line += "".join(f" {shlex.quote(arg)}" for arg in args)  # LXC: in both versions
         try:
             result = subprocess.run(["/bin/sh", "-c", line], env=env, stdin=subprocess.DEVNULL,
                                     close_fds=True, check=False)

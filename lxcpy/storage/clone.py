@@ -30,6 +30,7 @@ from lxcpy.storage import (
 )
 
 if TYPE_CHECKING:
+    from lxcpy.config.model import ContainerConfig
     from lxcpy.container import Container
 
 SNAPSHOTS = "lxc_snapshots"
@@ -183,9 +184,11 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
           bdev: str | None = None, fssize: int | None = None, keepname: bool = False,
           keepmac: bool = False, allow_running: bool = False,
           ephemeral: bool | None = None, mount_entries: tuple[str, ...] = (),
-          into_existing: bool = False) -> Container:
+          into_existing: bool = False, hook_args: tuple[str, ...] = ()) -> Container:
     """lxc-copy: ``NEW`` as a copy (or snapshot clone) of ``src``. ``into_existing``: the
-    new directory is there already (a restore keeps the container's snaps/)."""
+    new directory is there already (a restore keeps the container's snaps/). The copy's
+    lxc.hook.clone hooks run on it (with ``hook_args`` after LXC's three); one failing
+    undoes the copy."""
     from lxcpy.config import parse_text
     from lxcpy.container import Container
     from lxcpy.paths import write_atomic
@@ -214,14 +217,16 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
                 shutil.copy2(path, os.path.join(new.paths.dir, entry))
         text = new_config_text(text, src, new, store.spec, keepname, keepmac, ephemeral)
         text += "".join(f"lxc.mount.entry = {e}\n" for e in mount_entries)
-        parse_text(text, new.paths.config)  # what we store must load
+        cfg = parse_text(text, new.paths.config)  # what we store must load
+        write_atomic(new.paths.config, text, 0o640)
+        if cfg.hooks.get("clone"):  # LXC: the hooks first, then the hostname
+            run_clone_hooks(cfg, src, new, store, hook_args)
         if not keepname:
             target = store.populate()
             try:
                 _set_hostname(store, target, new.name)
             finally:
                 store.close_read(target)
-        write_atomic(new.paths.config, text, 0o640)
         if isinstance(store, OverlayStore) and snapshot:
             add_dependency(lower_owner(src, src_store), new)
     except BaseException:
@@ -238,6 +243,45 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
             shutil.rmtree(new.paths.dir, ignore_errors=True)
         raise
     return new
+
+
+def run_clone_hooks(cfg: ContainerConfig, src: Container, new: Container, store: Store,
+                    args: tuple[str, ...] = ()) -> None:
+    """LXC's clone_update_rootfs: the new container's lxc.hook.clone hooks, each run as
+    ``HOOK NEW lxc clone ARGS...`` with LXC_NAME, LXC_SRC_NAME, LXC_CONFIG_FILE,
+    LXC_ROOTFS_PATH (the store's spelling) and LXC_ROOTFS_MOUNT (where the new rootfs is
+    mounted), in a mount namespace of their own, so an overlay or loop store is mounted
+    for them and nowhere else, and goes with them."""
+    from lxcpy import kernel as k
+    from lxcpy.runtime.hooks import run_hook
+
+    env = {"LXC_NAME": new.name, "LXC_SRC_NAME": src.name, "LXC_CONFIG_FILE": new.paths.config,
+           "LXC_ROOTFS_PATH": store.spec, "LXC_ROOTFS_MOUNT": store.rootfs}
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the hooks' private mount namespace: never returns
+        os.close(read_fd)
+        code = 0
+        try:
+            k.unshare(k.CLONE_NEWNS)
+            k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE, None)
+            if store.mounted:
+                os.makedirs(store.rootfs, 0o755, exist_ok=True)
+                store.mount(store.rootfs)
+            run_hook(new.name, cfg, "clone", cfg.hooks["clone"], args, env)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
+            message = exc.message if isinstance(exc, LxcError) else str(exc)
+            os.write(write_fd, message.encode(errors="replace")[:4000] or b"failed")
+            code = 1
+        os._exit(code)
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd, "rb") as f:
+            message = f.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if message or status:
+        raise LxcError(message.decode(errors="replace") or "lxc.hook.clone failed")
 
 
 # ---- the dependency record --------------------------------------------------------------

@@ -3,6 +3,7 @@ record, renames, ephemeral clones, lxc.ephemeral; bad input leaves nothing made.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -194,6 +195,82 @@ def test_ephemeral_clone_of_a_killed_supervisor_destroyed_by_recovery(
     assert (lxcpath / origin / "config").is_file()
     assert not (lxcpath / origin / "lxc_snapshots").exists() or keepdata
     assert mounts_under(lxcpath) == []
+
+
+CLONE_HOOK = """#!/bin/sh
+# what LXC hands a clone hook, and the rootfs as it sees it (LXC: before the new hostname)
+{ echo "ARGS: $*"; env | grep -E '^LXC_(NAME|SRC_NAME|CONFIG_FILE|ROOTFS_PATH|ROOTFS_MOUNT)=' \
+    | sort; echo "mark: $(cat "$LXC_ROOTFS_MOUNT/mark")"
+  echo "hostname: $(cat "$LXC_ROOTFS_MOUNT/etc/hostname")"; } > "$OUT/$LXC_NAME"
+echo "hooked $1" > "$LXC_ROOTFS_MOUNT/hooked"
+exit "${HOOK_EXIT:-0}"
+"""
+
+
+@pytest.fixture
+def hooked(lxcpath: Path, origin: str, tmp_path: Path) -> Path:
+    """The origin with an lxc.hook.clone that records what it was given in OUT/NAME."""
+    hook = tmp_path / "clone-hook"
+    hook.write_text(CLONE_HOOK)
+    hook.chmod(0o755)
+    with open(lxcpath / origin / "config", "a") as f:
+        f.write(f"lxc.hook.clone = {hook}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    return out
+
+
+@pytest.mark.parametrize("snapshot", [False, True], ids=["copy", "overlay-snapshot"])
+def test_clone_hook_runs_on_the_new_rootfs(lxcpath: Path, origin: str, hooked: Path,
+                                           snapshot: bool) -> None:
+    """lxc.hook.clone as LXC 5.0.2 runs it (checked against /usr/bin/lxc-copy): NEW lxc
+    clone ARGS..., LXC_* variables, the new rootfs mounted (an overlay's merged tree)
+    before the hostname is renewed; what it writes lands in the copy, never the origin."""
+    new = unique("h")
+    result = lxc("copy", "-n", origin, "-N", new, *(["-s"] if snapshot else []),
+                 "--", "one", "two words", lxcpath=lxcpath, env={**os.environ, "OUT": str(hooked)})
+    assert result.returncode == 0, result.stderr
+    spec = (f"overlay:{lxcpath / origin / 'rootfs'}:{lxcpath / new / 'delta0'}" if snapshot
+            else f"dir:{lxcpath / new / 'rootfs'}")
+    assert (hooked / new).read_text() == (
+        f"ARGS: {new} lxc clone one two words\n"
+        f"LXC_CONFIG_FILE={lxcpath / new / 'config'}\n"
+        f"LXC_NAME={new}\n"
+        f"LXC_ROOTFS_MOUNT={lxcpath / new / 'rootfs'}\n"
+        f"LXC_ROOTFS_PATH={spec}\n"
+        f"LXC_SRC_NAME={origin}\n"
+        "mark: origin\n"
+        f"hostname: {origin}\n")
+    assert not (lxcpath / origin / "rootfs" / "hooked").exists()
+    written = lxcpath / new / ("delta0" if snapshot else "rootfs") / "hooked"
+    assert written.read_text() == f"hooked {new}\n"
+    assert mounts_under(lxcpath) == []  # the overlay was mounted for the hook alone
+    assert run_in(lxcpath, new, "cat /hooked; hostname") == f"hooked {new}\n{new}\n"
+
+
+def test_failing_clone_hook_undoes_the_copy(lxcpath: Path, origin: str, hooked: Path) -> None:
+    """LXC: a clone hook that fails fails the clone (exit 1) and the copy is destroyed."""
+    env = {**os.environ, "OUT": str(hooked), "HOOK_EXIT": "3"}
+    for extra in ((), ("-s",)):
+        new = unique("f")
+        result = lxc("copy", "-n", origin, "-N", new, *extra, lxcpath=lxcpath, env=env)
+        hook = hooked.parent / "clone-hook"
+        assert (result.returncode, result.stdout, result.stderr) == (
+            1, "", f"lxc-copy: {origin}: lxc.hook.clone: '{hook}' failed with status 3\n")
+        assert (hooked / new).exists()  # it did run
+        assert sorted(p.name for p in lxcpath.iterdir()) == [origin]
+    assert not (lxcpath / origin / "lxc_snapshots").exists()
+    assert mounts_under(lxcpath) == []
+
+
+def test_clone_hook_runs_for_snapshots_too(lxcpath: Path, origin: str, hooked: Path) -> None:
+    """LXC's lxc-snapshot clones too: its hooks run for snapN, and for a restore's NEW."""
+    env = {**os.environ, "OUT": str(hooked)}
+    lxc("snapshot", "-n", origin, lxcpath=lxcpath, check=True, env=env)
+    assert (hooked / "snap0").read_text().startswith("ARGS: snap0 lxc clone\n")
+    new = unique("r")
+    lxc("snapshot", "-n", origin, "-r", "snap0", "-N", new, lxcpath=lxcpath, check=True, env=env)
+    assert "LXC_SRC_NAME=snap0\n" in (hooked / new).read_text()
 
 
 def test_ephemeral_keepdata_and_a_named_clone(lxcpath: Path, origin: str) -> None:
