@@ -1,4 +1,5 @@
-"""Container networking: veth, macvlan, phys, vlan, empty, none (pyroute2, imported lazily).
+"""Container networking: veth, macvlan, phys, vlan, empty, none (pyroute2's netlink messages,
+imported lazily).
 
 The runtime's order (see the lead's supervisor and child):
 
@@ -11,9 +12,9 @@ The runtime's order (see the lead's supervisor and child):
 4. the init calls :func:`inside_setup`: final names, MACs, MTUs, addresses, up, routes;
 5. at stop: :func:`run_scripts` ``"down"``, then :func:`host_teardown`.
 
-Importing this package costs nothing network-related: pyroute2 (~125 ms) is imported by
-the first function that needs netlink. :func:`preload` lets a caller pay that cost early,
-e.g. in the supervisor before it forks the init, so the init inherits it.
+Importing this package costs nothing network-related: pyroute2's message classes (~30 ms)
+are imported by the first function that needs netlink. :func:`preload` lets a caller pay
+that cost early, e.g. in the supervisor before it forks the init, so the init inherits it.
 
 Record dict (JSON-serialisable; one per veth/macvlan/phys/vlan interface, in config order)::
 

@@ -53,10 +53,10 @@ def host_setup(networks: list[NetConfig], container_pid: int, container_name: st
     ns_fd = _open_container_netns(container_pid)
     made: list[Record] = []
     try:
-        IPRoute, _ = nl.load()
+        Rtnl, _ = nl.load()
         names = default_names(networks)
         try:
-            with IPRoute() as ipr:
+            with Rtnl() as ipr:
                 for net in devices:
                     setup = TYPES[str(net.type)].setup
                     assert setup is not None
@@ -275,8 +275,8 @@ def _take_back(records: list[Record], ns_fd: int | None) -> list[str]:
     if not live:
         return warnings
     try:
-        IPRoute, _ = nl.load()
-        with IPRoute() as ipr:
+        Rtnl, _ = nl.load()
+        with Rtnl() as ipr:
             for rec in live:
                 host_down = TYPES[rec["type"]].host_down
                 try:
@@ -378,8 +378,8 @@ def recover(records: list[Record]) -> None:
     if not any(TYPES[r["type"]].recover is not None for r in live):
         return
     try:
-        IPRoute, _ = nl.load()
-        with IPRoute() as ipr:
+        Rtnl, _ = nl.load()
+        with Rtnl() as ipr:
             for rec in live:
                 recover_one = TYPES[rec["type"]].recover
                 try:

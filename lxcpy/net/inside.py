@@ -32,8 +32,8 @@ def inside_setup(networks: list[NetConfig], records: list[dict[str, Any]]) -> No
         return  # no device, lo stays down: no need to pay for pyroute2
     by_index = {r["index"]: r for r in records if not r.get("undone")}
     names = default_names(networks)
-    IPRoute, _ = nl.load()
-    with IPRoute() as ipr:
+    Rtnl, _ = nl.load()
+    with Rtnl() as ipr:
         indexes: dict[int, int] = {}
         for net in devices:
             rec = by_index.get(net.index)

@@ -3,8 +3,8 @@
 A socket belongs, for its whole life, to the network namespace of the thread that
 created it. So a short-lived thread setns()'s into the target namespace, creates the
 socket and ends -- its namespace change ends with it -- and the caller works through that
-socket from where it is: pyroute2 takes it as ``IPRoute(fileno=...)``, lxcpy's own
-netlink dumps (query.py) read it directly, and a request sent on it acts in the target
+socket from where it is: ``_netlink.Rtnl(fileno=...)`` and lxcpy's own netlink dumps
+(query.py) use it directly, and a request sent on it acts in the target
 namespace (moving a device "to" the host's netns fd included).
 
 Measured on the test machine (a netns with lo only, list the links): this way ~6 ms of
@@ -54,13 +54,13 @@ def netns_socket(ns_fd: int, family: int = socket.AF_NETLINK, kind: int = socket
 
 
 def iproute_in(ns_fd: int) -> Any:
-    """A pyroute2 ``IPRoute`` whose requests act in the network namespace ``ns_fd``."""
+    """An rtnetlink client (``_netlink.Rtnl``) whose requests act in the netns ``ns_fd``."""
     from lxcpy.net import _netlink as nl
 
-    IPRoute, _ = nl.load()
+    Rtnl, _ = nl.load()
     fd = netns_socket(ns_fd).detach()
     try:
-        return IPRoute(fileno=fd)
+        return Rtnl(fileno=fd)
     except BaseException:
         os.close(fd)
         raise
