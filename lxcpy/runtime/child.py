@@ -6,8 +6,8 @@ either succeeds or reports one line to the supervisor over the sync channel and 
 
 from __future__ import annotations
 
+import _signal as signal  # not signal: its IntEnums (enum) cost every start
 import os
-import signal
 
 from lxcpy import kernel as k
 from lxcpy._record import dataclass, field

@@ -7,9 +7,9 @@ When PID 1 exits, the kernel kills whatever is left in the PID namespace.
 
 from __future__ import annotations
 
+import _signal as signal  # not signal: its IntEnums (enum) cost every start
 import errno
 import os
-import signal
 
 from lxcpy import kernel as k
 

@@ -12,9 +12,9 @@ with kind ``state`` (value a state name) or ``exit`` (value the raw exit status)
 
 from __future__ import annotations
 
+import _socket as socket  # not socket: its IntEnums (enum, selectors) cost every start
 import errno
 import os
-import socket
 import time
 from collections.abc import Iterable, Iterator
 
