@@ -20,3 +20,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v '^WARNING' || true
 .venv/bin/python -c 'import click, pyroute2, prctl, lxcpy' >/dev/null
+
+# The man pages and bash completion ([tool.setuptools.data-files]) go where a regular pip
+# install puts them; an editable install skips data files (setuptools), so they are linked
+# there (live: `python -m lxcpy.cli.docs` regenerates them in place). man finds
+# .venv/share/man through .venv/bin on PATH.
+mkdir -p .venv/share/man/man1 .venv/share/bash-completion/completions
+for page in man/man1/*.1; do
+  ln -sfn "$PWD/$page" ".venv/share/man/man1/${page##*/}"
+done
+find .venv/share/man/man1 -xtype l -delete  # a page no longer generated
+ln -sfn "$PWD/completion/lxc" .venv/share/bash-completion/completions/lxc
