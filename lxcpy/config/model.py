@@ -11,6 +11,7 @@ from lxcpy._record import dataclass, field
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:  # annotations only: a config without addresses never imports ipaddress
     import ipaddress
+    from typing import Any
 
     from lxcpy.config.seccomp import Policy
 
@@ -226,6 +227,10 @@ class ContainerConfig:
     rootfs_propagation: int = 0  # OCI linux.rootfsPropagation: MS_* flags for / after pivot
     masked_paths: list[str] = field(default_factory=list)
     readonly_paths: list[str] = field(default_factory=list)
+    # OCI hooks run during the set-up (createRuntime: the supervisor's, before pivot_root;
+    # createContainer, startContainer: the container's), and the state they get on stdin
+    oci_hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    oci_state: dict[str, Any] = field(default_factory=dict)
 
     # keys we parse and validate but do not act on yet: a warning at start, never silence
     not_acted_on: list[Entry] = field(default_factory=list)

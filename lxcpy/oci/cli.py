@@ -276,8 +276,7 @@ def _start(store: Store, rec: Record) -> None:
     from lxcpy.oci.create import run_hooks
     from lxcpy.oci.state import start_time
 
-    if rec.hooks.get("startContainer"):
-        run_hooks("startContainer", rec.hooks["startContainer"], state_json(store, rec))
+    # (startContainer hooks run in the container, by its init after the gate: child.py)
     fifo = store.fifo(rec.id)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-import subprocess
 import termios
 import time
 from typing import Any
 
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
-from lxcpy.oci.spec import Extras
+from lxcpy.oci.spec import OCI_VERSION, Extras
 from lxcpy.oci.state import Record, StateError, Store, start_time, state_json
 from lxcpy.paths import ContainerPaths, ensure_rundir
 from lxcpy.runtime.console import Console, Terminal, _bind_onto, open_pty
@@ -86,6 +85,12 @@ class OciCreator(Supervisor):
         self.cgroups_path = cgroups_path
 
     gate_fd = -1  # the start gate's O_PATH fd: the init keeps it through its fd clean-up
+
+    def _runtime_hooks(self) -> None:
+        """createRuntime, in the runtime's namespaces once the container's mounts are made,
+        before its pivot_root (the container then runs createContainer in its own)."""
+        state = dict(self.cfg.oci_state, status="creating", pid=self.init_pid)
+        run_hooks("createRuntime", self.extras.hooks["createRuntime"], state)
 
     def _prepare_console(self) -> Any:
         console = OciConsole(self.extras.terminal, self.extras.console_size, self.preserved)
@@ -165,27 +170,14 @@ def send_console(socket_path: str, master: int) -> None:
 
 
 def run_hooks(kind: str, hooks: list[dict[str, Any]], state: dict[str, Any]) -> None:
-    """OCI hooks of one kind, in order, with the state JSON on stdin; a failure raises."""
-    import json
+    """OCI hooks of one kind in the runtime's namespaces, in order, with the state JSON on
+    stdin; a failure raises StateError."""
+    from lxcpy.runtime.hooks import run_oci_hooks
 
-    data = json.dumps(state).encode()
-    for hook in hooks:
-        path = hook["path"]
-        args = list(hook.get("args") or [path])
-        env = dict(e.split("=", 1) for e in hook.get("env") or [] if "=" in e)
-        timeout = hook.get("timeout")
-        try:
-            proc = subprocess.run(args, executable=path, input=data, env=env,
-                                  timeout=timeout, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, close_fds=True)
-        except subprocess.TimeoutExpired:
-            raise StateError(f"{kind} hook {path}: timed out after {timeout}s") from None
-        except OSError as exc:
-            raise StateError(f"{kind} hook {path}: {exc.strerror}") from None
-        if proc.returncode != 0:
-            why = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise StateError(f"{kind} hook {path} exited with status {proc.returncode}"
-                             + (f": {why[-1]}" if why else ""))
+    try:
+        run_oci_hooks(kind, hooks, state)
+    except LxcError as exc:
+        raise StateError(exc.message) from None
 
 
 def create(store: Store, cid: str, bundle: str, cfg: ContainerConfig, extras: Extras,
@@ -212,6 +204,13 @@ def create(store: Store, cid: str, bundle: str, cfg: ContainerConfig, extras: Ex
             cfg.keyring_session = False
         preserved = set(range(3, 3 + preserve_fds))
         paths = ContainerPaths(cid, store.root)
+        # the hooks run during the set-up, and the state they read (runtime-spec 1.x)
+        cfg.oci_hooks = {kind: extras.hooks[kind] for kind in
+                         ("createRuntime", "createContainer", "startContainer")
+                         if extras.hooks.get(kind)}
+        cfg.oci_state = {"ociVersion": OCI_VERSION, "id": cid, "bundle": bundle}
+        if extras.annotations:
+            cfg.oci_state["annotations"] = extras.annotations
         creator = OciCreator(paths, cfg, extras, preserved, extras.cgroups_path)
         creator.gate_fd = gate_fd
         try:
@@ -228,9 +227,10 @@ def create(store: Store, cid: str, bundle: str, cfg: ContainerConfig, extras: Ex
                      config=os.path.join(bundle, "config.json"))
         store.save(rec)
         state = state_json(store, rec)
-        for kind in ("prestart", "createRuntime", "createContainer"):
-            if rec.hooks.get(kind):
-                run_hooks(kind, rec.hooks[kind], state)
+        # prestart (deprecated) last, with status "created": runtime-tools' hooks_stdin.t
+        # wants that (runc runs it with createRuntime, "creating")
+        if rec.hooks.get("prestart"):
+            run_hooks("prestart", rec.hooks["prestart"], state)
         if isinstance(creator.console, OciConsole) and creator.console.console is not None:
             master = creator.console.take_master()
             try:

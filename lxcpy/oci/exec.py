@@ -52,6 +52,10 @@ def run(init_pid: int, cgroup_paths: list[str], seccomp_file: str, proc: Process
     for ns in ORDER:
         if not k.same_namespace("self", init_pid, ns):
             fds.append((ns, os.open(k.ns_path(init_pid, ns), os.O_RDONLY | os.O_CLOEXEC)))
+    # then the init's root: without a mount namespace of its own (or in a joined one) it is
+    # a detached tree (lxcpy.runtime.ocimounts.enter_tree), not that namespace's /
+    fds.append(("root", os.open(f"/proc/{init_pid}/root",
+                                os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
     console = None
     if proc.terminal:  # connected now: its path is the host's, the joiner's view is not
         console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
@@ -149,6 +153,11 @@ def _joiner(cgroup_paths: list[str], fds: list[tuple[str, int]], running: object
     # --cap: the process gets them in every set but the ambient one, as runc 1.1's exec
     drop = [c for c in drop if c not in proc.caps_add]
     for ns, fd in fds:
+        if ns == "root":
+            os.fchdir(fd)
+            os.chroot(".")
+            os.close(fd)
+            continue
         k.setns(fd, k.NAMESPACES[ns][0])
         os.close(fd)
         if ns == "user":

@@ -258,18 +258,21 @@ def _namespaces(linux: dict[str, Any], cfg: ContainerConfig) -> None:
         seen.add(name)
         path = ns.get("path")
         if path:
-            if name in ("pid", "mnt", "user", "time"):
+            if name in ("user", "time"):
                 raise _refuse(f"linux.namespaces[{i}].path", f"joining a {kind} namespace "
                               "is not supported by lxcpy-oci")
             cfg.namespace_share[name] = _want(path, str, f"linux.namespaces[{i}].path")
         else:
             cfg.namespace_clone.append(name)
-    if "mnt" not in cfg.namespace_clone:
-        raise _refuse("linux.namespaces", "lxcpy-oci needs a mount namespace of the "
-                      "container's own (it mounts /proc and the rootfs there)")
-    if "uts" in cfg.namespace_share and cfg.uts_name:
-        raise _refuse("hostname", "the uts namespace is joined by path: lxcpy does not "
-                      "rename a namespace the container does not own")
+    # a type not listed is the runtime's, as runc; a joined pid namespace gets the init
+    # forked into it, a mount namespace not made new gets the rootfs as a detached tree
+    # (lxcpy.runtime.ocimounts), a joined uts namespace the hostname (runc sets it too)
+    if cfg.uts_name and "uts" not in seen:
+        raise _refuse("hostname", "cannot set the hostname without a uts namespace of the "
+                      "container's own (runc refuses it too)")
+    if linux.get("rootfsPropagation") and "mnt" not in cfg.namespace_clone:
+        raise _refuse("linux.rootfsPropagation", "needs a new mount namespace (in the "
+                      "runtime's or a joined one it would change another's mounts)")
     if "net" not in seen:
         cfg.namespace_keep = []  # resolve() derives it; net: the caller's
         cfg.networks = []
@@ -277,6 +280,8 @@ def _namespaces(linux: dict[str, Any], cfg: ContainerConfig) -> None:
 
         cfg.networks.append(NetConfig(index=0, type="none"))
     # else: a network namespace with lo only (LXC 5's default without lxc.net keys)
+    if not cfg.namespace_clone:  # none made new (an empty clone list is lxcpy's default set)
+        cfg.namespace_keep = [ns for ns in NAMESPACES.values() if ns not in seen]
 
 
 def _mounts(mounts: list[Any], cfg: ContainerConfig) -> None:
@@ -331,6 +336,9 @@ def _idmaps(linux: dict[str, Any], cfg: ContainerConfig) -> None:
                                     _want(m.get("size"), int, f"linux.{key}")))
     if cfg.idmaps and "user" not in cfg.namespace_clone:
         raise _refuse("linux.uidMappings", "mappings need a user namespace")
+    if cfg.idmaps and not {"mnt", "pid"} <= set(cfg.namespace_clone):
+        raise _refuse("linux.uidMappings", "a user namespace needs new mount and PID "
+                      "namespaces with it in lxcpy-oci")
     if "user" in cfg.namespace_clone and not cfg.idmaps:
         raise _refuse("linux.namespaces", "a user namespace needs uidMappings and "
                       "gidMappings")

@@ -18,6 +18,7 @@ from lxcpy.runtime.sync import Channel
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from lxcpy.rootfs.pathrs import Root
     from lxcpy.runtime.console import Console
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -97,6 +98,11 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         from lxcpy.runtime.namespaces import write_time_offsets
 
         write_time_offsets(cfg)
+    home_mnt = -1
+    if cfg.oci_mounts is not None:  # OCI without a mount namespace of its own: staged
+        from lxcpy.runtime.namespaces import stage_mounts
+
+        home_mnt = stage_mounts(cfg)
     chan.send(sync.NAMESPACES)
     reply = _wait(chan, sync.NETWORK)
     if spec.new_netns:
@@ -143,10 +149,17 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     run_hooks(spec, "mount")
     if root is not None and cfg.autodev:
         run_hooks(spec, "autodev")  # LXC: after the mount hooks, /dev populated, before pivot
+    if cfg.oci_hooks:  # OCI: createRuntime (the supervisor's), then createContainer here
+        _create_hooks(cfg, chan, root)
     if root is not None:
         _preload(spec)
-        # the seed's lxc.chroot too: a plain chroot(2) is escaped with a second chroot
-        mounts.pivot(root, mounts.rootfs_read_only(cfg))
+        if home_mnt >= 0:  # OCI: into the runtime's or the joined mount namespace
+            from lxcpy.runtime.ocimounts import enter_tree
+
+            enter_tree(root, mounts.rootfs_read_only(cfg), home_mnt)
+        else:
+            # the seed's lxc.chroot too: a plain chroot(2) is escaped with a second chroot
+            mounts.pivot(root, mounts.rootfs_read_only(cfg))
         if cfg.rootfs_propagation:  # OCI: / of the container's own mount namespace
             k.mount(None, "/", None, cfg.rootfs_propagation, None)
     chan.send(sync.MOUNTED)
@@ -167,6 +180,10 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         os.chdir(cwd)
     except OSError as exc:
         raise LxcError(f"lxc.init.cwd: cannot change to '{cwd}': {exc.strerror}") from None
+    if cfg.oci_hooks.get("startContainer"):  # OCI: in the container, confined, before exec
+        from lxcpy.runtime.hooks import container_hooks
+
+        container_hooks(cfg, "startContainer", "created")
 
     if spec.mode == "execute":
         from lxcpy.runtime.init import run_init
@@ -218,8 +235,22 @@ def _preload(spec: ChildSpec) -> None:
         import shutil  # noqa: F401
 
         import lxcpy.runtime.capsets  # noqa: F401
-    if spec.cfg.hooks.get("start"):
+    if spec.cfg.hooks.get("start") or spec.cfg.oci_hooks.get("startContainer"):
+        import subprocess  # noqa: F401
+
+        import lxcpy.jsonlite  # noqa: F401
         import lxcpy.runtime.hooks  # noqa: F401
+
+
+def _create_hooks(cfg: ContainerConfig, chan: Channel, root: Root | None) -> None:
+    """OCI, after the mounts, before pivot_root: the supervisor runs createRuntime in the
+    runtime's namespaces, then createContainer runs here, in the rootfs (runc's order)."""
+    if cfg.oci_hooks.get("createRuntime"):
+        chan.send(sync.HOOKS)
+        _wait(chan, sync.HOOKS)
+    from lxcpy.runtime.hooks import container_hooks
+
+    container_hooks(cfg, "createContainer", "creating", root.path if root else None)
 
 
 def _wait(chan: Channel, name: str) -> sync.Message:

@@ -9,6 +9,10 @@ import subprocess
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
 
+TYPE_CHECKING = False  # no typing at run time (the container's first process imports us)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def hook_env(name: str, cfg: ContainerConfig, hook: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -50,3 +54,42 @@ def run_hook(name: str, cfg: ContainerConfig, hook: str, commands: list[str],
         if result.returncode != 0:
             raise LxcError(f"lxc.hook.{hook}: '{command}' failed with status "
                            f"{result.returncode}")
+
+
+# ---- OCI hooks (lxcpy-oci): config.json's, with the container's state on stdin ----------
+
+def run_oci_hooks(kind: str, hooks: list[dict[str, Any]], state: dict[str, Any],
+                  cwd: str | None = None) -> None:
+    """OCI hooks of one kind, in order, each with the state JSON on stdin, in the namespaces
+    of whoever calls this (the runtime's, or the container's for createContainer and
+    startContainer); the first failure raises LxcError."""
+    from lxcpy import jsonlite as json
+
+    data = json.dumps(state).encode()
+    for hook in hooks:
+        path = str(hook["path"])
+        args = [str(a) for a in hook.get("args") or [path]]
+        env = dict(str(e).split("=", 1) for e in hook.get("env") or [] if "=" in str(e))
+        timeout = hook.get("timeout")
+        try:
+            proc = subprocess.run(args, executable=path, input=data, env=env, cwd=cwd,
+                                  timeout=timeout, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, close_fds=True)
+        except subprocess.TimeoutExpired:
+            raise LxcError(f"{kind} hook {path}: timed out after {timeout}s") from None
+        except OSError as exc:
+            raise LxcError(f"{kind} hook {path}: {exc.strerror}") from None
+        if proc.returncode != 0:
+            why = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise LxcError(f"{kind} hook {path} exited with status {proc.returncode}"
+                           + (f": {why[-1]}" if why else ""))
+
+
+def container_hooks(cfg: ContainerConfig, kind: str, status: str, cwd: str | None = None
+                    ) -> None:
+    """createContainer / startContainer, run by the container's first process: the state
+    says its PID as it sees itself (runc's os.Getpid() there)."""
+    hooks = cfg.oci_hooks.get(kind)
+    if hooks:
+        state = dict(cfg.oci_state, status=status, pid=os.getpid())
+        run_oci_hooks(kind, hooks, state, cwd)

@@ -23,6 +23,10 @@ from lxcpy.log import log
 DEFAULT = ("mnt", "uts", "ipc", "pid", "net", "cgroup")
 # joining these is supported: the first process setns()es before its unshare
 JOINABLE = ("net", "ipc", "uts", "cgroup")
+# and for an OCI container (linux.namespaces[].path): the supervisor forks the init into a
+# joined PID namespace (pid_to_join); a mount namespace it does not make (joined or the
+# runtime's) gets the rootfs as a detached tree (stage_mounts, lxcpy.runtime.ocimounts)
+OCI_JOINABLE = ("pid", "mnt")
 
 
 def created(cfg: ContainerConfig) -> list[str]:
@@ -62,17 +66,19 @@ def resolve(cfg: ContainerConfig, lxcpath: str) -> None:
     if cfg.namespace_clone and cfg.namespace_keep:
         raise LxcError(f"{origin_of(cfg, 'lxc.namespace.clone')}: cannot be combined with "
                        "lxc.namespace.keep (LXC refuses both)")
+    oci = cfg.oci_mounts is not None
+    joinable = JOINABLE + OCI_JOINABLE if oci else JOINABLE
     for ns in cfg.namespace_share:
-        if ns not in JOINABLE:
+        if ns not in joinable:
             raise LxcError(f"{origin_of(cfg, 'lxc.namespace.share.' + ns)}: joining another "
                            f"container's {ns} namespace is not supported by lxcpy "
                            f"(only {', '.join(JOINABLE)})")
-    if "uts" in cfg.namespace_share and cfg.uts_name:
+    if "uts" in cfg.namespace_share and cfg.uts_name and not oci:  # OCI: runc sets it
         raise LxcError(f"{origin_of(cfg, 'lxc.uts.name')}: would rename the container whose "
                        "uts namespace lxc.namespace.share.uts joins")
     made = created(cfg)
     key = "lxc.namespace.clone" if cfg.namespace_clone else "lxc.namespace.keep"
-    if "mnt" not in made and "mnt" not in cfg.namespace_share:
+    if "mnt" not in made and "mnt" not in cfg.namespace_share and not oci:
         # set-up mounts /proc, /dev, the rootfs: in the host's mount namespace, on the host
         raise LxcError(f"{origin_of(cfg, key)}: lxcpy needs a mount namespace of the "
                        "container's own")
@@ -140,22 +146,53 @@ def _share(cfg: ContainerConfig, ns: str, value: str, lxcpath: str) -> tuple[str
     return ns, path, st.st_dev, st.st_ino
 
 
-def join_namespaces(cfg: ContainerConfig) -> None:
-    """In the container's first process, before it unshares: setns() into the shared ones."""
+def _open_joined(cfg: ContainerConfig, ns: str, path: str, dev: int, ino: int) -> int:
+    """The namespace file resolve() checked, opened; it must still be that very one."""
+    where = origin_of(cfg, "lxc.namespace.share." + ns)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise LxcError(f"{where}: cannot open '{path}': {exc.strerror}") from None
+    st = os.fstat(fd)
+    if (st.st_dev, st.st_ino) != (dev, ino):  # the PID was reused meanwhile
+        os.close(fd)
+        raise LxcError(f"{where}: the namespace's owner ended during the start")
+    return fd
+
+
+def pid_to_join(cfg: ContainerConfig) -> int:
+    """In the supervisor: an fd of the PID namespace the init is forked into, or -1."""
     for ns, path, dev, ino in cfg.namespace_joins:
+        if ns == "pid":
+            return _open_joined(cfg, ns, path, dev, ino)
+    return -1
+
+
+def join_namespaces(cfg: ContainerConfig) -> None:
+    """In the container's first process, before it unshares: setns() into the shared ones
+    (the mount namespace last; the PID namespace was joined by our fork)."""
+    joins = sorted(cfg.namespace_joins, key=lambda j: j[0] == "mnt")
+    for ns, path, dev, ino in joins:
+        if ns == "pid":
+            continue
+        fd = _open_joined(cfg, ns, path, dev, ino)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise LxcError(f"{origin_of(cfg, 'lxc.namespace.share.' + ns)}: cannot open "
-                           f"'{path}': {exc.strerror}") from None
-        try:
-            st = os.fstat(fd)
-            if (st.st_dev, st.st_ino) != (dev, ino):  # the PID was reused meanwhile
-                raise LxcError(f"{origin_of(cfg, 'lxc.namespace.share.' + ns)}: the "
-                               "namespace's owner ended during the start")
             k.setns(fd, k.NAMESPACES[ns][0])
         finally:
             os.close(fd)
+
+
+def stage_mounts(cfg: ContainerConfig) -> int:
+    """OCI, no mount namespace of the container's own (the runtime's or a joined one): an
+    fd of that namespace, and a private copy of it entered, in which the rootfs and its
+    mounts are put together without touching the namespace's own mount table; at the
+    end ocimounts.enter_tree() goes back into it with the finished tree as root. -1 when
+    the container makes its own mount namespace."""
+    if cfg.oci_mounts is None or "mnt" not in cfg.namespace_keep:
+        return -1
+    home = os.open(k.ns_path("self", "mnt"), os.O_RDONLY | os.O_CLOEXEC)
+    k.unshare(k.CLONE_NEWNS)
+    return home
 
 
 def wants_timens(cfg: ContainerConfig) -> bool:

@@ -6,6 +6,15 @@ inside the rootfs, never through its symlinks). A tmpfs on /dev is given the sta
 nodes and links (runc's default devices); ``cgroup`` mounts the container's own view of
 the host's hierarchies (``mount_cgroups``). lxcpy's own /proc protection (proc:mixed) is
 not added: as with runc, config.json's readonlyPaths and maskedPaths decide.
+
+A container without a mount namespace of its own (none listed: the runtime's; or one
+joined by path) is put together in a private copy of that namespace
+(``namespaces.stage_mounts``) and then rooted in a detached copy of the finished tree
+(:func:`enter_tree`): its process is in the runtime's (or the joined) mount namespace, as
+the runtime-spec says, and that namespace's mount table is left as it was. runc instead
+makes the namespace's / rslave and mounts the rootfs, /proc, /dev, ... in it (left
+behind on the host for a container without a mount namespace), then chroots (or
+pivot_roots every process of a joined namespace).
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import os
 import stat
 
+from lxcpy import kernel as k
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
 from lxcpy.rootfs.dev import LINKS, NODES, _make_node
@@ -31,6 +41,25 @@ def setup(cfg: ContainerConfig, root: Root | None) -> None:
             _populate_dev(cfg, root)
     for device in cfg.oci_devices:
         _make_device(root, *device)
+
+
+def enter_tree(root: Root, read_only: bool, home: int) -> None:
+    """Root ourselves in a detached copy (open_tree) of the rootfs with every mount made
+    beneath it, back in the mount namespace ``home``. The copy is in no namespace's mount
+    table: it ends with its last user, a chroot inside it cannot climb out of it (its top
+    has no parent), and mount(2) on it fails (EINVAL)."""
+    if read_only:
+        k.mount(None, root.path, None, k.MS_REMOUNT | k.MS_BIND | k.MS_RDONLY, None)
+    tree = k.open_tree(root.path)
+    try:
+        k.setns(home, k.CLONE_NEWNS)  # the staging copy ends with us leaving it
+        os.fchdir(tree)
+        os.chroot(".")
+        os.chdir("/")
+    finally:
+        os.close(tree)
+        os.close(home)
+        root.close()
 
 
 def _populate_dev(cfg: ContainerConfig, root: Root) -> None:

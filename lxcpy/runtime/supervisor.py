@@ -184,6 +184,10 @@ class Supervisor:
             fault_point("devices")
             run_scripts(cfg.networks, records, self.name, "up")
         self.chan.send(sync.NETWORK, records=records)
+        if cfg.oci_hooks.get("createRuntime"):  # OCI: after the mounts, before pivot_root
+            self._expect(sync.HOOKS)
+            self._runtime_hooks()
+            self.chan.send(sync.HOOKS)
         self._expect(sync.MOUNTED)
         fault_point("mounts")
         if self.mode == "execute":
@@ -226,6 +230,9 @@ class Supervisor:
         self.res.cgroup_paths = list(cgroup.paths())
         self.res.save(self.paths)
         self.cgroup.apply(self.cfg.cgroup_settings)
+
+    def _runtime_hooks(self) -> None:
+        """OCI createRuntime hooks (lxcpy.oci.create's supervisor runs them)."""
 
     def _leave_monitor(self) -> None:
         """The supervisor leaves its monitor cgroup, which is then removed: back to the
@@ -271,18 +278,27 @@ class Supervisor:
                 container_main(spec, child)
             return self._spawned(pid, parent, child)
         own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        join_pid = -1
+        if self.cfg.namespace_joins:  # OCI linux.namespaces pid path: the init joins it
+            from lxcpy.runtime.namespaces import pid_to_join
+
+            join_pid = pid_to_join(self.cfg)
         try:
             if new_pid:
                 # only our children enter the new PID namespace; we go back right after
                 k.unshare(k.CLONE_NEWPID)
+            elif join_pid >= 0:
+                k.setns(join_pid, k.CLONE_NEWPID)
             pid = os.fork()
             if pid == 0:
                 parent.close()
                 container_main(spec, child)
-            if new_pid:
+            if new_pid or join_pid >= 0:
                 k.setns(own_pidns, k.CLONE_NEWPID)
         finally:
             os.close(own_pidns)
+            if join_pid >= 0:
+                os.close(join_pid)
             if spec.rootfs_tree >= 0:
                 os.close(spec.rootfs_tree)  # the child has its own copy
         return self._spawned(pid, parent, child)

@@ -17,7 +17,9 @@ start, in order (as runc's ``libcontainer/sync.go`` writes its own down)::
     host side of the network (veth ends
     moved into /proc/PID/ns/net)
     NETWORK {records} ------------------>  inside side of the network, hostname, rootfs,
-                                           mounts, /dev, console, pivot_root
+                                           mounts, /dev, console
+    OCI createRuntime hooks:  <----------  HOOKS (only with createRuntime hooks)
+    HOOKS ------------------------------>  createContainer hooks, then pivot_root
                           <--------------  MOUNTED
                                            start hooks, capabilities, uid/gid, cwd
     lxc-execute:          <--------------  RUNNING {command_pid}   (init.py, then closes)
@@ -50,6 +52,7 @@ MOUNTED = "mounted"
 RUNNING = "running"
 EXEC = "exec"
 CREATED = "created"  # OCI create: set up, waiting at cfg.start_gate for `start`
+HOOKS = "hooks"  # OCI: run createRuntime now (child -> supervisor), done (-> child)
 ERROR = "error"
 
 EOF = "eof"  # not a message: what recv() says when the peer exec'd, exited or closed

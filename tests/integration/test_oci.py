@@ -230,24 +230,67 @@ def test_pause_and_resume(root: Path, bundle: Path) -> None:
     assert leftovers(cid) == []
 
 
-def test_hooks_get_the_state_on_stdin(tmp_path: Path, root: Path, bundle: Path) -> None:
-    log = tmp_path / "hooks.log"
+def ns_of(pid: int | str, ns: str) -> str:
+    return os.readlink(f"/proc/{pid}/ns/{ns}")
+
+
+def test_hooks_get_the_state_on_stdin_where_the_spec_says(tmp_path: Path, root: Path,
+                                                         bundle: Path) -> None:
+    """createRuntime, prestart, poststart, poststop: the runtime's namespaces; createContainer:
+    the container's mount (and PID) namespace before pivot_root (/ is still the host's);
+    startContainer: inside the container (/ is the rootfs) before the exec."""
+    (bundle / "rootfs" / "marker").write_text("rootfs")
+    (bundle / "rootfs" / "bin" / "readlink").symlink_to("busybox")
+    log = bundle / "rootfs" / "tmp" / "hooks.log"  # /tmp/hooks.log inside
     hooks = {}
-    for kind in ("prestart", "createRuntime", "startContainer", "poststart", "poststop"):
-        hooks[kind] = [{"path": "/bin/sh", "args": ["sh", "-c",
-                        f"read -r s; echo \"{kind} $s\" >> {log}"]}]
-    write_spec(bundle, lambda s: s.update(hooks=hooks))
+    for kind in ("prestart", "createRuntime", "createContainer", "startContainer",
+                 "poststart", "poststop"):
+        inside = kind == "startContainer"
+        where = "/tmp/hooks.log" if inside else str(log)
+        script = (f"read -r s; echo \"{kind} $(readlink /proc/self/ns/mnt) "
+                  f"$(readlink /proc/self/ns/pid) $(test -e /marker && echo rootfs || "
+                  f"echo host) $(pwd) $s\" >> {where}")
+        hooks[kind] = [{"path": "/bin/sh", "args": ["sh", "-c", script]}]
+    write_spec(bundle, lambda s: s.update(hooks=hooks, root={"path": "rootfs"}))
     cid = unique("o")
-    assert oci(root, "create", "--bundle", str(bundle), cid).returncode == 0
+    out = oci(root, "create", "--bundle", str(bundle), cid)
+    assert out.returncode == 0, out.stderr
+    pid = json.loads(oci(root, "state", cid).stdout)["pid"]
+    inside_mnt, inside_pid = ns_of(pid, "mnt"), ns_of(pid, "pid")
     assert oci(root, "start", cid).returncode == 0
+    # startContainer runs in the container once `start` released it, beside poststart
+    assert wait_until(lambda: "startContainer" in log.read_text())
     assert oci(root, "delete", "--force", cid).returncode == 0
-    lines = log.read_text().splitlines()
-    kinds = [line.split(" ", 1)[0] for line in lines]
-    assert kinds == ["prestart", "createRuntime", "startContainer", "poststart", "poststop"]
-    states = [json.loads(line.split(" ", 1)[1]) for line in lines]
-    assert all(s["id"] == cid and s["bundle"] == str(bundle) for s in states)
-    assert states[0]["status"] == "created" and states[0]["pid"] > 0
-    assert states[-1]["status"] == "stopped"
+    rows = [line.split(" ", 5) for line in log.read_text().splitlines()]
+    kinds = [r[0] for r in rows]
+    assert kinds[:3] == ["createRuntime", "createContainer", "prestart"]
+    assert sorted(kinds[3:5]) == ["poststart", "startContainer"] and kinds[5:] == ["poststop"]
+    seen = {r[0]: (r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows}
+    host = (ns_of("self", "mnt"), ns_of("self", "pid"))
+    for kind in ("createRuntime", "prestart", "poststart", "poststop"):
+        assert seen[kind][:3] == (*host, "host"), kind
+    assert seen["createContainer"][:3] == (inside_mnt, inside_pid, "host")
+    assert seen["createContainer"][3] == str(bundle / "rootfs")  # runc: cwd is the rootfs
+    assert seen["startContainer"][:3] == (inside_mnt, inside_pid, "rootfs")
+    states = {kind: v[4] for kind, v in seen.items()}
+    assert all(s["id"] == cid and s["bundle"] == str(bundle) for s in states.values())
+    assert states["createRuntime"]["status"] == "creating"
+    assert states["createRuntime"]["pid"] == pid
+    assert states["createContainer"]["status"] == "creating"
+    assert states["createContainer"]["pid"] == 1  # its own PID, as runc's init reports it
+    assert states["prestart"]["status"] == "created" and states["prestart"]["pid"] == pid
+    assert states["startContainer"]["status"] == "created"
+    assert states["poststop"]["status"] == "stopped"
+
+
+def test_failing_container_hook_undoes_the_create(root: Path, bundle: Path) -> None:
+    write_spec(bundle, lambda s: s.update(hooks={"createContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "echo no >&2; exit 3"]}]}))
+    cid = unique("o")
+    out = oci(root, "create", "--bundle", str(bundle), cid)
+    assert (out.returncode, out.stderr) == (1, "createContainer hook /bin/sh exited with "
+                                               "status 3: no\n")
+    assert not (root / cid).exists() and leftovers(cid) == []
 
 
 def test_failing_hook_undoes_the_create(tmp_path: Path, root: Path, bundle: Path) -> None:
@@ -405,3 +448,99 @@ def test_preserve_fds_and_ps_table(tmp_path: Path, root: Path) -> None:
         assert wait_until(lambda: "passed-on" in log.read_text())  # the container read fd 3
     finally:
         oci(root, "delete", "--force", cid)
+
+
+# ---- linux.namespaces: joined by path, or not listed (the runtime's) ---------------------
+@pytest.fixture
+def holder() -> Iterator[int]:
+    """A process in new ipc, mount, network, PID and uts namespaces, to join by path: the
+    PID of `unshare` (its child is PID 1 of the new PID namespace; --kill-child ends it)."""
+    proc = subprocess.Popen(["unshare", "--ipc", "--mount", "--net", "--pid", "--uts",
+                             "--fork", "--kill-child", "sh", "-c", "echo ready; exec sleep 1000"],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+
+
+def test_join_every_namespace_by_path(tmp_path: Path, root: Path, bundle: Path,
+                                      holder: int) -> None:
+    """runc's linux_ns_path.t: mnt and pid too, and the hostname set in the joined uts
+    namespace (runc does). The joined mount namespace's own mount table is left as it was:
+    the rootfs is a detached tree the container is rooted in."""
+    (bundle / "rootfs" / "marker").write_text("rootfs")
+    (bundle / "rootfs" / "bin" / "readlink").symlink_to("busybox")
+    joined = {"ipc": "ipc", "mount": "mnt", "network": "net", "uts": "uts"}
+    spaces = [{"type": t, "path": f"/proc/{holder}/ns/{ns}"} for t, ns in joined.items()]
+    spaces.append({"type": "pid", "path": f"/proc/{holder}/ns/pid_for_children"})
+    spaces.append({"type": "cgroup"})
+
+    def change(spec: dict) -> None:
+        spec["linux"]["namespaces"] = spaces
+        spec["hostname"] = "joined"
+    write_spec(bundle, change)
+    their_mounts = Path(f"/proc/{holder}/mountinfo").read_text()
+    cid = unique("o")
+    out = oci(root, "create", "--bundle", str(bundle), cid)
+    assert out.returncode == 0, out.stderr
+    pid = json.loads(oci(root, "state", cid).stdout)["pid"]
+    for ns in joined.values():
+        assert ns_of(pid, ns) == ns_of(holder, ns), ns
+    assert ns_of(pid, "pid") == ns_of(holder, "pid_for_children")
+    nspid = [line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+             if line.startswith("NSpid:")][0].split()
+    assert len(nspid) == 3 and nspid[2] != "1"  # the holder's sleep is PID 1 there
+    uts = subprocess.run(["nsenter", "-t", str(holder), "-u", "hostname"],
+                         capture_output=True, text=True)
+    assert uts.stdout == "joined\n"
+    assert Path(f"/proc/{pid}/root/marker").read_text() == "rootfs"
+    assert Path(f"/proc/{holder}/mountinfo").read_text() == their_mounts
+    assert oci(root, "start", cid).returncode == 0
+    # exec joins the init's namespaces and its root (the tree, not the namespace's /)
+    out = oci(root, "exec", cid, "sh", "-c", "cat /marker; readlink /proc/self/ns/mnt")
+    assert out.stdout == f"rootfs{ns_of(holder, 'mnt')}\n", out.stderr
+    assert oci(root, "delete", "--force", cid).returncode == 0
+    assert Path(f"/proc/{holder}/mountinfo").read_text() == their_mounts
+
+
+def test_no_namespace_listed_is_the_runtimes(tmp_path: Path, root: Path) -> None:
+    """runc's linux_ns_itype.t: every namespace inherited, the mount namespace too. runc
+    then mounts the rootfs, /proc, /dev, ... in the runtime's mount namespace (left behind
+    on the host); lxcpy-oci roots the process in a detached tree: the host's mount table
+    never changes, and the process still sees only its rootfs."""
+    bundle = make_bundle(tmp_path / "bundle", ["sh", "-c", "ls / > /tmp/seen"])
+    (bundle / "rootfs" / "marker").write_text("rootfs")
+
+    def change(spec: dict) -> None:
+        spec["linux"]["namespaces"] = []
+        del spec["hostname"]
+        spec["root"]["readonly"] = False
+    write_spec(bundle, change)
+    host_mounts = Path("/proc/self/mountinfo").read_text()
+    cid = unique("o")
+    out = oci(root, "create", "--bundle", str(bundle), cid)
+    assert out.returncode == 0, out.stderr
+    pid = json.loads(oci(root, "state", cid).stdout)["pid"]
+    for ns in ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts"):
+        assert ns_of(pid, ns) == ns_of("self", ns), ns
+    assert Path(f"/proc/{pid}/root/marker").read_text() == "rootfs"
+    assert Path("/proc/self/mountinfo").read_text() == host_mounts
+    assert oci(root, "start", cid).returncode == 0
+    assert wait_until(lambda: status(root, cid) == "stopped")
+    seen = (bundle / "rootfs" / "tmp" / "seen").read_text().split()
+    assert "marker" in seen and "proc" in seen and "pytest" not in " ".join(seen)
+    assert oci(root, "delete", cid).returncode == 0
+    assert Path("/proc/self/mountinfo").read_text() == host_mounts
+
+
+def test_hostname_needs_a_uts_namespace(root: Path, bundle: Path) -> None:
+    """runc's validator refuses it too: it would rename the host."""
+    write_spec(bundle, lambda s: s["linux"].update(namespaces=[{"type": "mount"},
+                                                               {"type": "pid"}]))
+    cid = unique("o")
+    out = oci(root, "create", "--bundle", str(bundle), cid)
+    assert out.returncode == 1
+    assert out.stderr.startswith("config.json: hostname: cannot set the hostname without")
+    assert out.stderr.count("\n") == 1 and not (root / cid).exists()

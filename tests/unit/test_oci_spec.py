@@ -48,15 +48,35 @@ def test_default_spec_maps(tmp_path: Path) -> None:
 
 def test_no_network_namespace_shares_the_callers(tmp_path: Path) -> None:
     s = spec()
-    s["linux"]["namespaces"] = [{"type": "pid"}, {"type": "mount"}]
+    s["linux"]["namespaces"] = [{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]
     cfg, _ = to_config(s, str(tmp_path))
     assert not cfg.wants_netns
 
 
+def test_no_namespace_listed_makes_none(tmp_path: Path) -> None:
+    """runc (linux_ns_itype.t): a type not listed is the runtime's, the mount namespace too
+    (lxcpy.runtime.ocimounts roots the process in a detached tree)."""
+    s = spec()
+    s["linux"]["namespaces"] = []
+    del s["hostname"]
+    cfg, _ = to_config(s, str(tmp_path))
+    assert cfg.namespace_clone == [] and not cfg.wants_netns
+    assert set(cfg.namespace_keep) >= {"mnt", "pid", "uts", "ipc", "net", "cgroup"}
+
+
 def test_namespace_path_is_joined(tmp_path: Path) -> None:
     s = spec()
-    s["linux"]["namespaces"] = [{"type": "mount"}, {"type": "uts", "path": "/proc/1/ns/uts"}]
-    with pytest.raises(SpecError, match="^config.json: hostname: the uts namespace is joined"):
+    s["linux"]["namespaces"] = [{"type": "mount"}, {"type": "uts", "path": "/proc/1/ns/uts"},
+                                {"type": "pid", "path": "/proc/1/ns/pid"}]
+    cfg, _ = to_config(s, str(tmp_path))  # runc sets the hostname in a joined one too
+    assert cfg.uts_name and cfg.namespace_share == {"uts": "/proc/1/ns/uts",
+                                                     "pid": "/proc/1/ns/pid"}
+    s["linux"]["namespaces"] = [{"type": "mount", "path": "/proc/1/ns/mnt"}]
+    del s["hostname"]
+    cfg, _ = to_config(s, str(tmp_path))
+    assert cfg.namespace_share == {"mnt": "/proc/1/ns/mnt"}
+    s["linux"]["namespaces"] = [{"type": "user", "path": "/proc/1/ns/user"}]
+    with pytest.raises(SpecError, match=r"namespaces\[0\].path: joining a user namespace"):
         to_config(s, str(tmp_path))
     s["linux"]["namespaces"] = [{"type": "mount"}, {"type": "network",
                                                     "path": "/proc/1/ns/net"}]
@@ -69,7 +89,10 @@ def test_namespace_path_is_joined(tmp_path: Path) -> None:
     (lambda s: s["linux"]["namespaces"].append({"type": "bogus"}),
      "linux.namespaces[6].type: unknown namespace type 'bogus'"),
     (lambda s: s["linux"]["namespaces"].append({"type": "pid"}), "listed twice"),
-    (lambda s: s["linux"].update(namespaces=[{"type": "pid"}]), "needs a mount namespace"),
+    (lambda s: s["linux"].update(namespaces=[{"type": "pid"}]),
+     "hostname: cannot set the hostname without a uts namespace"),
+    (lambda s: s["linux"].update(namespaces=[{"type": "uts"}], rootfsPropagation="slave"),
+     "linux.rootfsPropagation: needs a new mount namespace"),
     (lambda s: s["linux"]["namespaces"].append({"type": "pid", "path": "/x"}),
      "listed twice"),
     (lambda s: s.update(ociVersion="0.9"), "ociVersion"),
