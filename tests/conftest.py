@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +40,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "root" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def probe_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's probe rootfs (crun's model: one static multi-call binary, busybox, for
+    every program), built once, shared read-mostly by the containers of every test that
+    asks for it (``make(lxcpath, rootfs=probe_rootfs)``), removed at the end. A test that
+    changes files in its rootfs builds its own with ``busybox_rootfs(tmp_path / ...)``."""
+    from tests.integration.helpers import busybox_rootfs
+
+    root = busybox_rootfs(tmp_path_factory.mktemp("probe") / "rootfs")
+    yield root
+    shutil.rmtree(root.parent, ignore_errors=True)

@@ -1,15 +1,14 @@
-"""Shared pieces of the fault suite: a busybox rootfs, snapshots of what a test made, checks.
+"""Shared pieces of the fault suite: snapshots of what a test made, checks.
 
-Builds on tests/integration/helpers.py (containers: ``make``; leftover cgroups:
-``cgroup_leftovers``). A snapshot holds only what the test itself can have made (its
-container's cgroups, mounts under its own directories, links of its private netns): other
-work on the same host changes nothing in it.
+Builds on tests/integration/helpers.py (containers: ``make``; the probe rootfs:
+``busybox_rootfs``; leftover cgroups: ``cgroup_leftovers``). A snapshot holds only what the
+test itself can have made (its container's cgroups, mounts under its own directories, links
+of its private netns): other work on the same host changes nothing in it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -20,10 +19,6 @@ import pytest
 
 from tests.faults.hostnet import bridge, in_private_netns, links, require_private_netns
 from tests.integration.helpers import cgroup_leftovers, tool
-
-BUSYBOX = shutil.which("busybox") or "/bin/busybox"
-APPLETS = ("sh", "ls", "cat", "mount", "sleep", "true", "echo", "readlink", "stat", "test",
-           "grep", "wc", "touch", "pwd", "id", "env", "hostname", "umount", "mkdir")
 
 
 # ---- the network layer (landing from another engineer) ---------------------------------
@@ -60,19 +55,6 @@ def network(net: str, subnet: str = "10.210.0") -> Iterator[str]:
     require_net()
     with bridge(f"{subnet}.1/24") as br:
         yield veth_keys(br, f"{subnet}.2/24")
-
-
-# ---- a rootfs ----------------------------------------------------------------------------
-def busybox_rootfs(root: Path) -> Path:
-    """A tiny rootfs: static busybox and a few applet links, the usual empty directories."""
-    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "mnt", "root"):
-        (root / d).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    for applet in APPLETS:
-        link = root / "bin" / applet
-        if not link.is_symlink() and not link.exists():
-            link.symlink_to("busybox")
-    return root
 
 
 # ---- what the test made on the host ------------------------------------------------------

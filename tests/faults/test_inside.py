@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults._helpers import busybox_rootfs, descendants, kill_pids, kill_tree, tool
-from tests.integration.helpers import lxc, make, wait_until
+from tests.faults._helpers import descendants, kill_pids, kill_tree, tool
+from tests.integration.helpers import busybox_rootfs, lxc, make, wait_until
 
 pytestmark = pytest.mark.root
 

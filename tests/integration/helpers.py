@@ -53,16 +53,82 @@ def write_config(directory: Path, name: str, text: str) -> Path:
 
 
 def make(lxcpath: Path, extra: str = "", *, name: str | None = None, prefix: str = "t",
-         template: str | None = None, uts: bool = True) -> str:
+         template: str | None = None, uts: bool = True, rootfs: Path | None = None) -> str:
     """Define a container (``lxc-create -f``) and return its name: the one test helper
-    for it. Its config, ``lxc.uts.name = NAME`` (unless ``uts=False``) then ``extra``, is
-    written beside the lxcpath (``LXCPATH/../NAME.conf``); ``template`` adds ``-t``."""
+    for it. Its config, ``lxc.uts.name = NAME`` (unless ``uts=False``), the rootfs keys
+    (``rootfs``: a probe rootfs, see ``busybox_rootfs``) then ``extra``, is written beside
+    the lxcpath (``LXCPATH/../NAME.conf``); ``template`` adds ``-t``."""
     name = name or unique(prefix)
     conf = write_config(Path(lxcpath).parent, name,
-                        (f"lxc.uts.name = {name[:60]}\n" if uts else "") + extra)
+                        (f"lxc.uts.name = {name[:60]}\n" if uts else "")
+                        + (rootfs_keys(rootfs) if rootfs is not None else "") + extra)
     args = ["-t", template] if template else []
     lxc("create", "-n", name, "-f", str(conf), *args, lxcpath=lxcpath, check=True)
     return name
+
+
+# ---- the probe rootfs (crun's model) ------------------------------------------------------
+# A container that runs the host's own sh/ls/ps (no rootfs) gives results that depend on the
+# host's tools. The probe rootfs holds one static multi-call binary, Debian's busybox-static,
+# linked under every applet name it knows: the same programs on every host.
+BUSYBOX = shutil.which("busybox") or "/bin/busybox"
+PROBE_DIRS = ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "etc", "tmp", "mnt",
+              "root", "run", "var/tmp", "host")
+HOST_DIR = "/host"  # where ``bind_host`` puts a host directory inside a probe container
+
+
+def _static(binary: str) -> bool:
+    """An ELF file without a PT_INTERP program header: it needs no host library."""
+    import struct
+
+    with open(binary, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2:  # 64-bit ELF only (x86_64, aarch64, ...)
+            return False
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    return all(struct.unpack_from("<I", table, i * phentsize)[0] != 3 for i in range(phnum))
+
+
+def busybox_rootfs(root: Path) -> Path:
+    """A probe rootfs at ``root``: static busybox as /bin/busybox, every applet
+    (``busybox --list-full``) a symlink to it, root and nobody in /etc/passwd and /etc/group,
+    the usual empty directories. Fails (not skips) without a static busybox: the tests are
+    written against it (scripts/install.sh installs busybox-static)."""
+    import pytest
+
+    if not os.path.exists(BUSYBOX) or not _static(BUSYBOX):
+        pytest.fail(f"{BUSYBOX}: a static busybox is needed (apt-get install busybox-static)",
+                    pytrace=False)
+    for d in PROBE_DIRS:
+        (root / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)
+    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
+    applets = subprocess.run([BUSYBOX, "--list-full"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    for applet in applets:
+        link = root / applet
+        if not link.is_symlink() and not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to("/bin/busybox")
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
+                                         "nobody:x:65534:65534:nobody:/:/bin/false\n")
+    (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    return root
+
+
+def rootfs_keys(rootfs: Path) -> str:
+    """The config lines of a container on the probe rootfs: the rootfs, and a /dev of its own
+    (lxc.autodev, as LXC's templates set it) so /dev/null and friends exist inside."""
+    return f"lxc.rootfs.path = dir:{rootfs}\nlxc.autodev = 1\n"
+
+
+def bind_host(directory: Path) -> str:
+    """The mount entry that shows host ``directory`` at ``HOST_DIR`` inside a probe
+    container: where a test lets the container leave what the host then checks."""
+    return f"lxc.mount.entry = {directory} {HOST_DIR.lstrip('/')} none bind 0 0\n"
 
 
 def cgroup_mounts() -> list[Path]:

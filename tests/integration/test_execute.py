@@ -1,4 +1,8 @@
-"""lxc-execute for real: namespaces, PID 1 init, exit codes, signals, /proc, mounts, caps."""
+"""lxc-execute for real: namespaces, PID 1 init, exit codes, signals, /proc, mounts, caps.
+
+The containers run on the probe rootfs (busybox, the same tools on every host), except the
+ones about lxc-execute without a rootfs, which LXC supports on purpose: the command runs in
+the host's tree (test_no_rootfs_*)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import (
+    HOST_DIR,
+    bind_host,
     cgroup_leftovers,
     children,
     init_pid,
@@ -27,8 +33,8 @@ def execute(lxcpath: Path, name: str, *cmd: str, **kw: object) -> subprocess.Com
     return lxc("execute", "-n", name, "--", *cmd, lxcpath=lxcpath, **kw)  # type: ignore[arg-type]
 
 
-def test_hostname_pid1_and_private_proc(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_hostname_pid1_and_private_proc(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = execute(lxcpath, name, "sh", "-c",
                 "hostname; echo $$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'")
     assert r.returncode == 0, r.stderr
@@ -41,50 +47,51 @@ def test_hostname_pid1_and_private_proc(lxcpath: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("script", "code"), [
     ("exit 0", 0), ("exit 7", 7), ("kill -9 $$", 137), ("kill -TERM $$", 143)])
-def test_exit_codes(lxcpath: Path, tmp_path: Path, script: str, code: int) -> None:
-    name = make(lxcpath)
+def test_exit_codes(lxcpath: Path, probe_rootfs: Path, script: str, code: int) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     assert execute(lxcpath, name, "sh", "-c", script).returncode == code
 
 
-def test_missing_command_is_127_with_a_message(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_missing_command_is_127_with_a_message(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = execute(lxcpath, name, "/nonexistent")
     assert r.returncode == 127
     assert "/nonexistent: No such file or directory" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_no_command_is_a_usage_error(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_no_command_is_a_usage_error(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = lxc("execute", "-n", name, lxcpath=lxcpath)
     assert r.returncode == 1
     assert "no command" in r.stderr
 
 
-def test_execute_cmd_from_config(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.execute.cmd = /bin/sh -c \"echo from-config; exit 4\"\n")
+def test_execute_cmd_from_config(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.execute.cmd = /bin/sh -c \"echo from-config; exit 4\"\n",
+                rootfs=probe_rootfs)
     r = lxc("execute", "-n", name, lxcpath=lxcpath)
     assert (r.returncode, r.stdout.strip()) == (4, "from-config")
 
 
-def test_environment_is_cleared(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.environment = FOO=bar\n")
+def test_environment_is_cleared(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.environment = FOO=bar\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "env", env={**os.environ, "SECRET": "x"})
     env = dict(line.split("=", 1) for line in r.stdout.splitlines())
     assert env["container"] == "lxc" and env["FOO"] == "bar" and "PATH" in env
     assert "SECRET" not in env
 
 
-def test_stdin_is_the_callers(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_stdin_is_the_callers(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = lxc("execute", "-n", name, "--", "cat", lxcpath=lxcpath, input="hello\n")
     assert r.stdout == "hello\n"
 
 
-def test_only_stdio_fds_inside(lxcpath: Path, tmp_path: Path) -> None:
+def test_only_stdio_fds_inside(lxcpath: Path, probe_rootfs: Path) -> None:
     """The command gets stdin, stdout and stderr and nothing else (seen from the host,
     so no tool inside adds fds of its own to what is listed)."""
-    name = make(lxcpath)
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = lxc("execute", "-n", name, "-d", "--", "sleep", "100", lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
     command = children(init_pid(lxcpath, name))
@@ -92,19 +99,18 @@ def test_only_stdio_fds_inside(lxcpath: Path, tmp_path: Path) -> None:
     assert sorted(os.listdir(f"/proc/{command[0]}/fd"), key=int) == ["0", "1", "2"]
 
 
-def test_mount_entry_visible_inside_not_outside(lxcpath: Path, tmp_path: Path) -> None:
-    target = tmp_path / "mnt"
-    target.mkdir()
-    name = make(lxcpath, f"lxc.mount.entry = tmpfs {target} tmpfs size=1m 0 0\n")
-    r = execute(lxcpath, name, "sh", "-c", f"grep -c ' {target} ' /proc/self/mountinfo; "
-                                           f"touch {target}/inside")
+def test_mount_entry_visible_inside_not_outside(lxcpath: Path, probe_rootfs: Path) -> None:
+    target = probe_rootfs / "mnt"
+    name = make(lxcpath, "lxc.mount.entry = tmpfs mnt tmpfs size=1m 0 0\n", rootfs=probe_rootfs)
+    r = execute(lxcpath, name, "sh", "-c", "grep -c ' /mnt ' /proc/self/mountinfo; "
+                                           "touch /mnt/inside")
     assert r.returncode == 0 and r.stdout.strip() == "1", r.stderr
     assert not (target / "inside").exists()
     assert str(target) not in Path("/proc/self/mountinfo").read_text()
 
 
-def test_caps_dropped(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.cap.drop = sys_admin net_raw\n")
+def test_caps_dropped(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.cap.drop = sys_admin net_raw\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "grep", "CapBnd", "/proc/self/status")
     bnd = int(r.stdout.split()[1], 16)
     assert not bnd & (1 << 21)  # CAP_SYS_ADMIN
@@ -112,11 +118,11 @@ def test_caps_dropped(lxcpath: Path, tmp_path: Path) -> None:
     assert bnd & (1 << 0)  # CAP_CHOWN kept
 
 
-def test_signal_forwarding(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_signal_forwarding(lxcpath: Path, tmp_path: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, bind_host(tmp_path), rootfs=probe_rootfs)
     ready = tmp_path / "trapped"
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh",
-                             "-c", f"trap 'exit 42' USR1; touch {ready}; "
+                             "-c", f"trap 'exit 42' USR1; touch {HOST_DIR}/trapped; "
                                    "while :; do sleep 0.05; done"],
                             stdin=subprocess.DEVNULL)
     try:
@@ -130,8 +136,8 @@ def test_signal_forwarding(lxcpath: Path, tmp_path: Path) -> None:
         proc.wait()
 
 
-def test_life_cycle_states_stop_and_kill(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_life_cycle_states_stop_and_kill(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "100"], stdin=subprocess.DEVNULL)
@@ -161,8 +167,8 @@ def test_life_cycle_states_stop_and_kill(lxcpath: Path, tmp_path: Path) -> None:
         proc.wait()
 
 
-def test_stop_k_and_lxc_kill_every_process(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_stop_k_and_lxc_kill_every_process(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh",
                              "-c", "trap : TERM USR2; sleep 100 & sleep 100 & "
                                    "while :; do sleep 0.1; done"],
@@ -191,8 +197,8 @@ def test_stop_k_and_lxc_kill_every_process(lxcpath: Path, tmp_path: Path) -> Non
         proc.wait()
 
 
-def test_stop_timeout_then_kill(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_stop_timeout_then_kill(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = lxc("execute", "-n", name, "-d", "--", "sh", "-c", "trap '' TERM; while :; do sleep 1; "
                                                            "done", lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
@@ -203,8 +209,8 @@ def test_stop_timeout_then_kill(lxcpath: Path, tmp_path: Path) -> None:
     assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
 
 
-def test_supervisor_sigkill_then_recovery(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_supervisor_sigkill_then_recovery(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh",
                              "-c", "sleep 100 & sleep 100"], stdin=subprocess.DEVNULL)
     assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout == "RUNNING\n")
@@ -217,8 +223,8 @@ def test_supervisor_sigkill_then_recovery(lxcpath: Path, tmp_path: Path) -> None
     assert execute(lxcpath, name, "true").returncode == 0
 
 
-def test_failing_pre_start_hook_aborts_cleanly(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.hook.pre-start = /bin/false\n")
+def test_failing_pre_start_hook_aborts_cleanly(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.hook.pre-start = /bin/false\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "true")
     assert r.returncode == 1
     assert "pre-start" in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -226,27 +232,28 @@ def test_failing_pre_start_hook_aborts_cleanly(lxcpath: Path, tmp_path: Path) ->
     assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
 
 
-def test_hook_environment(lxcpath: Path, tmp_path: Path) -> None:
+def test_hook_environment(lxcpath: Path, tmp_path: Path, probe_rootfs: Path) -> None:
     out = tmp_path / "hook.out"
     hook = tmp_path / "hook.sh"
     hook.write_text(f"#!/bin/sh\necho \"$LXC_NAME $LXC_HOOK_TYPE $*\" >> {out}\n")
     hook.chmod(0o755)
-    name = make(lxcpath, f"lxc.hook.pre-start = {hook}\nlxc.hook.post-stop = {hook}\n")
+    name = make(lxcpath, f"lxc.hook.pre-start = {hook}\nlxc.hook.post-stop = {hook}\n",
+                rootfs=probe_rootfs)
     assert execute(lxcpath, name, "true").returncode == 0
     assert out.read_text().splitlines() == [f"{name} pre-start {name} lxc pre-start",
                                             f"{name} post-stop {name} lxc post-stop"]
 
 
-def test_no_rootfs_no_command_start_is_refused(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_no_rootfs_no_command_start_is_refused(lxcpath: Path) -> None:
+    name = make(lxcpath)  # no rootfs on purpose: lxc-start would boot the host's /sbin/init
     r = lxc("start", "-n", name, lxcpath=lxcpath)
     assert r.returncode == 1
     assert "refusing" in r.stderr
     assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
 
 
-def test_attach(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_attach(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = lxc("execute", "-n", name, "-d", "--", "sleep", "100", lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
     r = lxc("attach", "-n", name, "--", "sh", "-c", "hostname; ls /proc | grep -c '^[0-9]'",
@@ -260,3 +267,14 @@ def test_attach(lxcpath: Path, tmp_path: Path) -> None:
     assert r.returncode == 127 and "No such file" in r.stderr
     lxc("stop", "-n", name, "-k", lxcpath=lxcpath, check=True)
     assert lxc("attach", "-n", name, "--", "true", lxcpath=lxcpath).returncode == 1
+
+
+def test_no_rootfs_runs_in_the_hosts_tree(lxcpath: Path, tmp_path: Path) -> None:
+    """LXC's lxc-execute without a rootfs: the command runs in the host's tree (its own
+    mount namespace), with the container's hostname and PID namespace."""
+    marker = tmp_path / "marker"
+    marker.write_text("host file\n")
+    name = make(lxcpath)  # no rootfs on purpose
+    r = execute(lxcpath, name, "sh", "-c", f"cat {marker}; hostname; echo $$")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["host file", name, "2"]
