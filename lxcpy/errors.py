@@ -18,6 +18,18 @@ class LxcError(Exception):
         return str(self.args[0]) if self.args else self.__class__.__name__
 
 
+def exec_status(err: int) -> int:
+    """The exit status of a command that could not be executed, from exec's errno, one rule
+    for lxc-execute's init, lxc-attach, lxc-usernsexec and lxc-unshare (the shell's, and
+    LXC's attach): 127 when it was not found (no such file, a path component that is not a
+    directory or does not resolve), 126 when it was found but cannot run (permission, format,
+    a directory...)."""
+    import errno
+
+    not_found = (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP)
+    return 127 if err in not_found else 126
+
+
 class ConfigError(LxcError):
     """A config line we cannot accept; the message names file, line and key."""
 

@@ -22,7 +22,7 @@ def run(name: str, lxcpath: str, key: str, value: str | None, **_: object) -> No
         else:
             container.set_cgroup_item(key, value)
     except NotRunning:
-        raise NotRunning(f"'{name}' is not running") from None
+        raise NotRunning(f"{name} is not running") from None  # as every other tool says
 
 
 def build() -> click.Command:

@@ -113,6 +113,7 @@ def _child(flags: int, go: int, hostname: str | None, mount_fresh: bool,
            user: tuple[int, int, str | None] | None, daemon: bool, cmd: list[str]) -> None:
     """In the new namespaces: wait for the parent's set-up, then become COMMAND."""
     from lxcpy import kernel
+    from lxcpy.errors import exec_status
 
     try:
         if os.read(go, 1) != b"1":
@@ -146,11 +147,13 @@ def _child(flags: int, go: int, hostname: str | None, mount_fresh: bool,
         text = getattr(exc, "message", None) or getattr(exc, "strerror", None) or str(exc)
         if isinstance(exc, OSError) and exc.filename is not None and not hasattr(exc, "message"):
             text = f"{exc.filename}: {exc.strerror}"
+        code = (exec_status(exc.errno) if isinstance(exc, OSError) and exc.errno
+                and exc.filename == cmd[0] else 1)  # the exec's failure, or the set-up's
         try:
             sys.stderr.write(f"{PROG}: {text}\n")
             sys.stderr.flush()
         finally:
-            os._exit(127 if isinstance(exc, FileNotFoundError) else 1)
+            os._exit(code)
 
 
 def default_mounts() -> None:

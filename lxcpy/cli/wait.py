@@ -15,9 +15,12 @@ def run(name: str, lxcpath: str, wanted: str, timeout: float, **_: object) -> No
     from lxcpy.cli.common import fail
     from lxcpy.container import Container
 
-    if not Container(name, lxcpath).wait(wanted, timeout):
-        # one line, as the README promises (LXC's: "Failed to receive state from monitor")
-        fail(f"timed out after {timeout:g} seconds waiting for state {wanted}")
+    container = Container(name, lxcpath)
+    if not container.wait(wanted, timeout):
+        # one line, as the README promises (LXC 5.0.2 exits 1 and says nothing); an
+        # undefined container may still be made and started meanwhile, so it is waited for
+        why = "" if container.defined else f" ({name} is not defined)"
+        fail(f"timed out after {timeout:g} seconds waiting for state {wanted}{why}")
 
 
 def build() -> click.Command:

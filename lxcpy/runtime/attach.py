@@ -12,12 +12,11 @@ cannot open /proc/<pid>/exe of it (the runc CVE-2019-5736 class).
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 
 from lxcpy import kernel as k
-from lxcpy.errors import LxcError, NotRunning
+from lxcpy.errors import LxcError, NotRunning, exec_status
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
@@ -251,9 +250,9 @@ def _child(paths: ContainerPaths, fds: list[tuple[str, int]], running: Running,
     os.close(exec_w)
     os.write(status_w, b"x")
     failure = os.read(exec_r, 32)
-    if failure:
+    if failure:  # as lxc-execute says it
         err = int(failure)
-        sys.stderr.write(f"lxc-attach: failed to exec '{argv[0]}': {os.strerror(err)}\n")
+        sys.stderr.write(f"lxc-attach: {paths.name}: {argv[0]}: {os.strerror(err)}\n")
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -261,6 +260,6 @@ def _child(paths: ContainerPaths, fds: list[tuple[str, int]], running: Running,
         except InterruptedError:
             continue
     if failure:
-        return 126 if int(failure) in (errno.EACCES, errno.ENOEXEC) else 127
+        return exec_status(int(failure))
     code = os.waitstatus_to_exitcode(status)
     return code if code >= 0 else 128 - code

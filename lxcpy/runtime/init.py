@@ -12,6 +12,7 @@ import errno
 import os
 
 from lxcpy import kernel as k
+from lxcpy.errors import exec_status
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
     command_status: int | None = None
     if failure:
         err = int(failure)
-        code = 126 if err in (errno.EACCES, errno.ENOEXEC, errno.EISDIR) else 127
+        code = exec_status(err)
         print_error(spec.prog, spec.name, f"{spec.argv[0]}: {os.strerror(err)}")
         command_status = code
     target[0] = pid

@@ -25,7 +25,7 @@ import stat
 
 from lxcpy import kernel as k
 from lxcpy.config.keys import idmap_overlap
-from lxcpy.errors import KernelError, LxcError
+from lxcpy.errors import KernelError, LxcError, exec_status
 from lxcpy.kernel.userns import (  # noqa: F401 - lxc-usernsexec's and the supervisor's
     as_mapped_root,
     granted,
@@ -368,7 +368,7 @@ def usernsexec(idmaps: list[IdMap], argv: list[str]) -> int:
                     os.execvp(argv[0], argv)
                 except OSError as exc:
                     os.write(2, f"lxc-usernsexec: {argv[0]}: {exc.strerror}\n".encode())
-                    code = 127 if isinstance(exc, FileNotFoundError) else 126
+                    code = exec_status(exc.errno or 0)
         except BaseException as exc:  # noqa: BLE001 - one line, never a traceback
             os.write(2, f"lxc-usernsexec: {exc}\n".encode())
         os._exit(code)

@@ -127,12 +127,17 @@ TABLE = [
     row("wait", "-n {stopped} -t 0", 1, "lxc-wait: Missing option '-s' / '--state'."),
     row("wait", "-n {stopped} -s RUNNING -t 0", 1,
         "lxc-wait: {stopped}: timed out after 0 seconds waiting for state RUNNING"),
+    # LXC 5.0.2: exit 1, silent, after waiting (the container may be made meanwhile)
     row("wait", "-n {ghost} -s RUNNING -t 0", 1,
-        "lxc-wait: {ghost}: timed out after 0 seconds waiting for state RUNNING"),
+        "lxc-wait: {ghost}: timed out after 0 seconds waiting for state RUNNING "
+        "({ghost} is not defined)"),
     # ---- lxc-state / lxc-info / lxc-ps / lxc-ls
     row("state", "", 1, "lxc-state: No container name specified"),
     row("state", "-n {ghost}", 1, "lxc-state: {ghost}: {ghost} doesn't exist"),
     row("info", "-n {ghost}", 1, "lxc-info: {ghost}: {ghost} doesn't exist"),
+    # LXC 5.0.2 says "lxc.bogus invalid" and exits 0; bad input exits non-zero here
+    row("info", "-n {stopped} -c lxc.bogus", 1,
+        "lxc-info: {stopped}: unknown config key 'lxc.bogus'"),
     row("info", "-n {stopped} -l BOGUS", 1,
         "lxc-info: Invalid value for '-l' / '--logpriority': invalid log priority 'BOGUS'"),
     row("ps", "-n {ghost}", 1, "lxc-ps: {ghost}: {ghost} doesn't exist"),
@@ -150,20 +155,22 @@ TABLE = [
     row("attach", "-- true", 1, "lxc-attach: No container name specified"),
     row("attach", "-n {stopped} -- true", 1, "lxc-attach: {stopped}: {stopped} is not running"),
     row("attach", "-n {ghost} -- true", 1, "lxc-attach: {ghost}: {ghost} is not running"),
+    # exec failures as lxc-execute's (and lxc-usernsexec's, lxc-unshare's): 127 not found,
+    # 126 found but not executable (LXC 5.0.2's attach: the same, but 255 for ENOTDIR)
     row("attach", "-n {up} -- /nonexistent", 127,
-        "lxc-attach: failed to exec '/nonexistent': No such file or directory"),
-    row("attach", "-n {up} -- /etc", 126, "lxc-attach: failed to exec '/etc': Permission denied"),
+        "lxc-attach: {up}: /nonexistent: No such file or directory"),
+    row("attach", "-n {up} -- /etc", 126, "lxc-attach: {up}: /etc: Permission denied"),
     row("attach", "-n {up} -- {D}/not-executable", 126,
-        "lxc-attach: failed to exec '{D}/not-executable': Permission denied"),
+        "lxc-attach: {up}: {D}/not-executable: Permission denied"),
     row("attach", "-n {up} -- {D}/bad-elf", 126,
-        "lxc-attach: failed to exec '{D}/bad-elf': Exec format error"),
+        "lxc-attach: {up}: {D}/bad-elf: Exec format error"),
     row("attach", "-n {up} -- {D}/good.conf/x", 127,
-        "lxc-attach: failed to exec '{D}/good.conf/x': Not a directory"),
+        "lxc-attach: {up}: {D}/good.conf/x: Not a directory"),
     row("attach", "-n {up} --bogus-option", 1, "lxc-attach: No such option '--bogus-option'."),
     # ---- lxc-cgroup
     row("cgroup", "-n {up}", 1, "lxc-cgroup: Missing argument 'KEY'."),
-    row("cgroup", "-n {stopped} pids.max", 1, "lxc-cgroup: {stopped}: '{stopped}' is not running"),
-    row("cgroup", "-n {ghost} pids.max", 1, "lxc-cgroup: {ghost}: '{ghost}' is not running"),
+    row("cgroup", "-n {stopped} pids.max", 1, "lxc-cgroup: {stopped}: {stopped} is not running"),
+    row("cgroup", "-n {ghost} pids.max", 1, "lxc-cgroup: {ghost}: {ghost} is not running"),
     row("cgroup", "-n {up} no.such.key", 1,
         "lxc-cgroup: {up}: no.such.key: no 'no' controller on this host"),
     row("cgroup", "-n {up} pids.nosuchfile", 1,
@@ -218,6 +225,13 @@ TABLE = [
     row("usernsexec", "-m u:0:100000:1 -- /nonexistent", 1,
         "lxc-usernsexec: no gid map for id 0: lxc-usernsexec runs the command as root of the "
         "namespace"),
+    row("usernsexec", "-m b:0:100000:65536 -- /nonexistent", 127,
+        "lxc-usernsexec: /nonexistent: No such file or directory"),
+    row("usernsexec", "-m b:0:100000:65536 -- /etc", 126,
+        "lxc-usernsexec: /etc: Permission denied"),
+    # (a host path the namespace's root may search: {D} is beneath root's 0700 tmp)
+    row("usernsexec", "-m b:0:100000:65536 -- /etc/passwd/x", 127,
+        "lxc-usernsexec: /etc/passwd/x: Not a directory"),
     row("unshare", "-s MOUNT|BOGUS -- true", 1,
         "lxc-unshare: -s MOUNT|BOGUS: unknown namespace 'BOGUS' (one of MOUNT, PID, UTSNAME, "
         "IPC, USER, NETWORK)"),
@@ -225,6 +239,7 @@ TABLE = [
         "lxc-unshare: -M needs a new mount namespace (-s MOUNT)"),
     row("unshare", "-s MOUNT -- /nonexistent", 127,
         "lxc-unshare: /nonexistent: No such file or directory"),
+    row("unshare", "-s MOUNT -- /etc", 126, "lxc-unshare: /etc: Permission denied"),
     row("unshare", "-s MOUNT", 1,
         "lxc-unshare: no command to run (lxc-unshare -s NAMESPACES -- COMMAND)"),
     # ---- lxc-device
