@@ -28,11 +28,11 @@ def listening(lxcpath: Path, pid: int | None = None) -> bool:
     return any(pid is None or s.startswith(f"{pid}-") for s in socks)
 
 
-def drain(lxcpath: Path, *monitors: Monitor, name: str | None = None) -> str:
+def drain(lxcpath: Path, rootfs: Path, *monitors: Monitor, name: str | None = None) -> str:
     """Run one more container to its end and wait until every monitor has its last line:
     the datagrams of earlier events are queued before it, so every line that was coming
     has come (no sleep). Returns the name of that sentinel container."""
-    sentinel = make(lxcpath, name=name)
+    sentinel = make(lxcpath, name=name, rootfs=rootfs)
     assert lxc("execute", "-n", sentinel, "--", "true", lxcpath=lxcpath).returncode == 0
     for mon in monitors:
         assert mon.wait_line(states(sentinel, "STOPPED")[0]), mon.lines
@@ -46,8 +46,8 @@ def execute_bg(lxcpath: Path, name: str, *cmd: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_execute_exit_7(lxcpath: Path) -> None:
-    name = make(lxcpath)
+def test_execute_exit_7(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     with Monitor(lxcpath) as mon:
         r = lxc("execute", "-n", name, "--", "sh", "-c", "exit 7", lxcpath=lxcpath)
         assert r.returncode == 7, r.stderr
@@ -55,8 +55,8 @@ def test_execute_exit_7(lxcpath: Path) -> None:
     assert got == states(name, "STARTING", "RUNNING", "exit:7", "STOPPING", "STOPPED")
 
 
-def test_stop_of_a_running_container(lxcpath: Path) -> None:
-    name = make(lxcpath)
+def test_stop_of_a_running_container(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     with Monitor(lxcpath) as mon:
         proc = execute_bg(lxcpath, name, "sleep", "30")
         assert mon.wait_line(states(name, "RUNNING")[0]), proc.stderr
@@ -67,8 +67,8 @@ def test_stop_of_a_running_container(lxcpath: Path) -> None:
     assert got == states(name, "STARTING", "RUNNING", f"exit:{rc}", "STOPPING", "STOPPED")
 
 
-def test_freeze_and_unfreeze(lxcpath: Path) -> None:
-    name = make(lxcpath)
+def test_freeze_and_unfreeze(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     start_daemon(lxcpath, name)
     with Monitor(lxcpath) as mon:
         assert lxc("freeze", "-n", name, lxcpath=lxcpath).returncode == 0
@@ -78,34 +78,33 @@ def test_freeze_and_unfreeze(lxcpath: Path) -> None:
     assert got == states(name, "FREEZING", "FROZEN", "THAWED", "RUNNING")
 
 
-def test_aborted_start(lxcpath: Path) -> None:
-    name = make(lxcpath, "lxc.hook.pre-start = /bin/false\n")
+def test_aborted_start(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.hook.pre-start = /bin/false\n", rootfs=probe_rootfs)
     with Monitor(lxcpath) as mon:
         r = lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath)
         assert r.returncode != 0
-        drain(lxcpath, mon)  # nothing more may follow
+        drain(lxcpath, probe_rootfs, mon)  # nothing more may follow
         got = mon.for_name(name)
     assert got == states(name, "STARTING", "ABORTING", "STOPPED")
 
 
-def test_name_regex_is_anchored_and_may_repeat(lxcpath: Path) -> None:
+def test_name_regex_is_anchored_and_may_repeat(lxcpath: Path, probe_rootfs: Path) -> None:
     tag = unique("")
-    a, xa, b = make(lxcpath, name=f"a{tag}"), make(lxcpath, name=f"xa{tag}"), \
-        make(lxcpath, name=f"b{tag}")
+    a, xa, b = (make(lxcpath, name=f"{p}{tag}", rootfs=probe_rootfs) for p in ("a", "xa", "b"))
     with Monitor(lxcpath, args=("-n", "a.*")) as only_a, \
             Monitor(lxcpath, args=("-n", "a.*", "-n", f"b{tag}")) as a_and_b:
         for name in (a, xa, b):
             assert lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath).returncode == 0
-        last = drain(lxcpath, only_a, a_and_b, name=f"a{tag}z")  # seen by both
+        last = drain(lxcpath, probe_rootfs, only_a, a_and_b, name=f"a{tag}z")  # seen by both
     assert {ln.split("'")[1] for ln in only_a.lines} == {a, last}  # not xa...: anchored
     assert {ln.split("'")[1] for ln in a_and_b.lines} == {a, b, last}
 
 
-def test_several_lxcpaths(lxcpath: Path, tmp_path: Path) -> None:
+def test_several_lxcpaths(lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     try:
-        one, two = make(lxcpath), make(other)
+        one, two = make(lxcpath, rootfs=probe_rootfs), make(other, rootfs=probe_rootfs)
         with Monitor(lxcpath, other) as mon:
             for path, name in ((lxcpath, one), (other, two)):
                 assert lxc("execute", "-n", name, "--", "true", lxcpath=path).returncode == 0
@@ -115,12 +114,13 @@ def test_several_lxcpaths(lxcpath: Path, tmp_path: Path) -> None:
         cleanup_lxcpath(other)
 
 
-def test_late_monitor_sees_nothing_stale(lxcpath: Path) -> None:
-    name = make(lxcpath)
+def test_late_monitor_sees_nothing_stale(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     start_daemon(lxcpath, name)
-    assert lxc("execute", "-n", make(lxcpath), "--", "true", lxcpath=lxcpath).returncode == 0
+    other = make(lxcpath, rootfs=probe_rootfs)
+    assert lxc("execute", "-n", other, "--", "true", lxcpath=lxcpath).returncode == 0
     with Monitor(lxcpath) as mon:
-        last = drain(lxcpath, mon)
+        last = drain(lxcpath, probe_rootfs, mon)
         assert {ln.split("'")[1] for ln in mon.lines} == {last}  # nothing stale came
         lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
         got = mon.wait_for(name, 3)
@@ -128,8 +128,8 @@ def test_late_monitor_sees_nothing_stale(lxcpath: Path) -> None:
     assert {ln.split("'")[1] for ln in mon.lines} == {name, last}
 
 
-def test_stress_20_containers_3_monitors(lxcpath: Path) -> None:
-    names = [make(lxcpath, prefix="s") for _ in range(20)]
+def test_stress_20_containers_3_monitors(lxcpath: Path, probe_rootfs: Path) -> None:
+    names = [make(lxcpath, prefix="s", rootfs=probe_rootfs) for _ in range(20)]
     monitors = [Monitor(lxcpath) for _ in range(3)]
     try:
         procs = [execute_bg(lxcpath, n, "sh", "-c", "sleep 0.5; exit 3") for n in names]
@@ -169,9 +169,9 @@ def test_quit_option_and_bad_regex(lxcpath: Path) -> None:
     assert len(r.stderr.splitlines()) == 1 and "regular expression" in r.stderr
 
 
-def test_pipe_to_a_reading_loop(lxcpath: Path) -> None:
+def test_pipe_to_a_reading_loop(lxcpath: Path, probe_rootfs: Path) -> None:
     """`lxc-monitor | while read` gets each line at once (no buffering until exit)."""
-    name = make(lxcpath)
+    name = make(lxcpath, rootfs=probe_rootfs)
     script = (f"{tool('lxc-monitor')} -P {lxcpath} -n {name} | "
               "while read -r line; do echo \"got $line\"; "
               "case $line in *STOPPED*) exit 0;; esac; done")
@@ -202,9 +202,9 @@ def timed(*args: str, lxcpath: Path) -> tuple[int, float, str]:
     return r.returncode, time.monotonic() - t0, r.stderr
 
 
-def test_wait_already_in_state(lxcpath: Path) -> None:
+def test_wait_already_in_state(lxcpath: Path, probe_rootfs: Path) -> None:
     """No -t: lxc-wait would wait for ever; it returns (a hang is the run's timeout)."""
-    name = make(lxcpath)
+    name = make(lxcpath, rootfs=probe_rootfs)
     rc, _, err = timed("-n", name, "-s", "STOPPED", lxcpath=lxcpath)
     assert (rc, err) == (0, "")
     start_daemon(lxcpath, name)
@@ -213,8 +213,8 @@ def test_wait_already_in_state(lxcpath: Path) -> None:
         assert (rc, err) == (0, "")
 
 
-def test_wait_for_a_change(lxcpath: Path) -> None:
-    name = make(lxcpath)
+def test_wait_for_a_change(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     start_daemon(lxcpath, name)
     waiter = subprocess.Popen([tool("lxc-wait"), "-P", str(lxcpath), "-n", name,
                                "-s", "STOPPED"])
@@ -229,8 +229,8 @@ def test_wait_for_a_change(lxcpath: Path) -> None:
             waiter.wait()
 
 
-def test_wait_timeout(lxcpath: Path) -> None:
-    name = make(lxcpath)
+def test_wait_timeout(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     start_daemon(lxcpath, name)
     rc, took, _ = timed("-n", name, "-s", "STOPPED", "-t", "1", lxcpath=lxcpath)
     assert rc == 1 and took >= 0.9  # it did wait the second
@@ -240,8 +240,8 @@ def test_wait_timeout(lxcpath: Path) -> None:
     assert rc == 0
 
 
-def test_wait_invalid_state(lxcpath: Path) -> None:
-    name = make(lxcpath)
+def test_wait_invalid_state(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = lxc("wait", "-n", name, "-s", "BOGUS", lxcpath=lxcpath, timeout=10)
     assert r.returncode == 1 and r.stdout == ""
     assert len(r.stderr.splitlines()) == 1 and "invalid state 'BOGUS'" in r.stderr
