@@ -1,4 +1,7 @@
-"""lxc-attach joins the RUNNING container's confinement, never the config file on disk."""
+"""lxc-attach joins the RUNNING container's confinement, never the config file on disk.
+
+The containers run on the probe rootfs (busybox), except the seccomp one whose probe is a
+Python program (raw syscalls), which runs the host's Python without a rootfs."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lxcpy.paths import ContainerPaths
-from tests.integration.helpers import lxc, unique, wait_until
+from tests.integration.helpers import lxc, rootfs_keys, unique, wait_until
 
 pytestmark = pytest.mark.root
 
@@ -22,11 +25,12 @@ SYS_ADMIN = 1 << 21
 
 @contextmanager
 def running(lxcpath: Path, tmp_path: Path, extra: str, *start_args: str,
-            create: bool = False) -> Iterator[tuple[str, int]]:
-    """A daemonised container running `sleep`; (name, host PID of its init). Stopped after."""
+            create: bool = False, rootfs: Path | None = None) -> Iterator[tuple[str, int]]:
+    """A daemonised container running `sleep` (on ``rootfs``, else in the host's tree);
+    (name, host PID of its init). Stopped after."""
     name = unique("ac")
     config = tmp_path / f"{name}.conf"
-    config.write_text(f"lxc.uts.name = {name}\n{extra}")
+    config.write_text(f"lxc.uts.name = {name}\n{rootfs_keys(rootfs) if rootfs else ''}{extra}")
     if create:
         lxc("create", "-n", name, "-f", str(config), lxcpath=lxcpath, check=True)
         args = ["-n", name]
@@ -55,9 +59,10 @@ def attach_status(lxcpath: Path, name: str) -> dict[str, str]:
     return {k: v.strip() for k, v in status(r.stdout).items()}
 
 
-def test_caps_dropped_with_s_at_start_are_dropped_in_the_attach(lxcpath: Path,
-                                                                tmp_path: Path) -> None:
-    with running(lxcpath, tmp_path, "", "-s", "lxc.cap.drop=sys_admin") as (name, pid):
+def test_caps_dropped_with_s_at_start_are_dropped_in_the_attach(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
+    with running(lxcpath, tmp_path, "", "-s", "lxc.cap.drop=sys_admin",
+                 rootfs=probe_rootfs) as (name, pid):
         init = proc_status(pid)
         assert not int(init["CapBnd"], 16) & SYS_ADMIN
         got = attach_status(lxcpath, name)
@@ -71,20 +76,22 @@ def test_caps_dropped_with_s_at_start_are_dropped_in_the_attach(lxcpath: Path,
         assert r.returncode != 0
 
 
-def test_the_config_file_edited_after_the_start_changes_nothing(lxcpath: Path,
-                                                              tmp_path: Path) -> None:
+def test_the_config_file_edited_after_the_start_changes_nothing(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
     with running(lxcpath, tmp_path, "lxc.cap.drop = sys_admin net_raw\n",
-                 create=True) as (name, pid):
+                 create=True, rootfs=probe_rootfs) as (name, pid):
         stored = Path(ContainerPaths(name, str(lxcpath)).config)
         stored.write_text(stored.read_text().replace("lxc.cap.drop = sys_admin net_raw\n", ""))
         assert attach_status(lxcpath, name)["CapBnd"] == proc_status(pid)["CapBnd"]
 
 
-def test_no_new_privs_reaches_the_attach(lxcpath: Path, tmp_path: Path) -> None:
-    with running(lxcpath, tmp_path, "", "-s", "lxc.no_new_privs=1") as (name, pid):
+def test_no_new_privs_reaches_the_attach(lxcpath: Path, probe_rootfs: Path,
+                                         tmp_path: Path) -> None:
+    with running(lxcpath, tmp_path, "", "-s", "lxc.no_new_privs=1",
+                 rootfs=probe_rootfs) as (name, pid):
         assert proc_status(pid)["NoNewPrivs"] == "1"
         assert attach_status(lxcpath, name)["NoNewPrivs"] == "1"
-    with running(lxcpath, tmp_path, "") as (name, pid):
+    with running(lxcpath, tmp_path, "", rootfs=probe_rootfs) as (name, pid):
         assert attach_status(lxcpath, name)["NoNewPrivs"] == "0"
 
 
@@ -106,15 +113,17 @@ def test_the_attach_runs_under_the_same_seccomp_filter(lxcpath: Path, tmp_path: 
     assert not recorded.exists()  # removed at stop
 
 
-def test_an_unfiltered_container_gives_an_unfiltered_attach(lxcpath: Path,
-                                                            tmp_path: Path) -> None:
-    with running(lxcpath, tmp_path, "") as (name, _pid):
+def test_an_unfiltered_container_gives_an_unfiltered_attach(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
+    with running(lxcpath, tmp_path, "", rootfs=probe_rootfs) as (name, _pid):
         assert attach_status(lxcpath, name)["Seccomp"] == "0"
         assert not Path(ContainerPaths(name, str(lxcpath)).seccomp).exists()
 
 
-def test_a_lost_filter_record_refuses_the_attach(lxcpath: Path, tmp_path: Path) -> None:
-    with running(lxcpath, tmp_path, f"lxc.seccomp.profile = {COMMON}\n") as (name, _pid):
+def test_a_lost_filter_record_refuses_the_attach(lxcpath: Path, probe_rootfs: Path,
+                                                 tmp_path: Path) -> None:
+    with running(lxcpath, tmp_path, f"lxc.seccomp.profile = {COMMON}\n",
+                 rootfs=probe_rootfs) as (name, _pid):
         os.unlink(ContainerPaths(name, str(lxcpath)).seccomp)
         r = lxc("attach", "-n", name, "--", "true", lxcpath=lxcpath)
         assert r.returncode == 1
@@ -122,11 +131,12 @@ def test_a_lost_filter_record_refuses_the_attach(lxcpath: Path, tmp_path: Path) 
         assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_a_killed_supervisors_filter_record_is_removed_by_recovery(lxcpath: Path,
-                                                                    tmp_path: Path) -> None:
+def test_a_killed_supervisors_filter_record_is_removed_by_recovery(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
     name = unique("ac")
     config = tmp_path / f"{name}.conf"
-    config.write_text(f"lxc.uts.name = {name}\nlxc.seccomp.profile = {COMMON}\n")
+    config.write_text(f"lxc.uts.name = {name}\n{rootfs_keys(probe_rootfs)}"
+                      f"lxc.seccomp.profile = {COMMON}\n")
     recorded = Path(ContainerPaths(name, str(lxcpath)).seccomp)
     r = lxc("execute", "-n", name, "-f", str(config), "--", "sleep", "1000", lxcpath=lxcpath,
             env={**os.environ, "LXCPY_TEST_KILL_AT": "running"})
