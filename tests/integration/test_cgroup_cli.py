@@ -15,6 +15,7 @@ from tests.integration.helpers import (
     cgroup_leftovers,
     cgroup_version,
     lxc,
+    rootfs_keys,
     unique,
     write_config,
 )
@@ -38,11 +39,13 @@ def one_line(stderr: str) -> bool:
 
 
 @pytest.mark.parametrize("driver", sorted(DRIVERS))
-def test_cgroup_get_set_freeze_and_usage(lxcpath: Path, tmp_path: Path, driver: str) -> None:
+def test_cgroup_get_set_freeze_and_usage(lxcpath: Path, tmp_path: Path, probe_rootfs: Path,
+                                         driver: str) -> None:
     line, readback, value, settable = DRIVERS[driver]
     env = {**os.environ, "LXCPY_CGROUP_DRIVER": "v2"} if driver == "v2" else None
     name = unique("cg")
-    conf = write_config(tmp_path, name, f"lxc.uts.name = {name}\n{line}\n")
+    conf = write_config(tmp_path, name, f"lxc.uts.name = {name}\n{rootfs_keys(probe_rootfs)}"
+                                        f"{line}\n")
     lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
 
     r = lxc("freeze", "-n", name, lxcpath=lxcpath)
@@ -84,11 +87,11 @@ def test_cgroup_get_set_freeze_and_usage(lxcpath: Path, tmp_path: Path, driver: 
     assert cgroup_leftovers(name) == []
 
 
-def test_a_key_without_a_cgroup_file_aborts_and_leaves_nothing(lxcpath: Path,
-                                                                tmp_path: Path) -> None:
+def test_a_key_without_a_cgroup_file_aborts_and_leaves_nothing(
+        lxcpath: Path, tmp_path: Path, probe_rootfs: Path) -> None:
     name = unique("cg")
     bogus = cgroup_key("memory.bogus")
-    conf = write_config(tmp_path, name, f"{bogus} = 1\n")
+    conf = write_config(tmp_path, name, f"{rootfs_keys(probe_rootfs)}{bogus} = 1\n")
     lxc("create", "-n", name, "-f", str(conf), lxcpath=lxcpath, check=True)
     r = lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath)
     assert r.returncode == 1 and one_line(r.stderr)

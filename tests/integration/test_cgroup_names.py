@@ -67,11 +67,11 @@ def leaf_names(paths: list[str]) -> set[str]:
 
 
 def test_recovery_after_a_killed_supervisor_spares_a_namesake_started_later(
-        two_lxcpaths: tuple[Path, Path]) -> None:
+        two_lxcpaths: tuple[Path, Path], probe_rootfs: Path) -> None:
     first, second = two_lxcpaths
     name = unique("cn")
-    make(first, PIDS_50, name=name)
-    make(second, PIDS_50, name=name)
+    make(first, PIDS_50, name=name, rootfs=probe_rootfs)
+    make(second, PIDS_50, name=name, rootfs=probe_rootfs)
     victim = start_foreground(first, name, {**os.environ, "LXCPY_TEST_KILL_AT": "running"})
     assert victim.wait(30) == -signal.SIGKILL
     dead = recorded_paths(first, name)
@@ -100,11 +100,11 @@ def test_recovery_after_a_killed_supervisor_spares_a_namesake_started_later(
 
 
 def test_namesakes_run_side_by_side_and_a_killed_one_is_recovered_alone(
-        two_lxcpaths: tuple[Path, Path]) -> None:
+        two_lxcpaths: tuple[Path, Path], probe_rootfs: Path) -> None:
     first, second = two_lxcpaths
     name = unique("cn")
-    make(first, PIDS_50, name=name)
-    make(second, PIDS_50, name=name)
+    make(first, PIDS_50, name=name, rootfs=probe_rootfs)
+    make(second, PIDS_50, name=name, rootfs=probe_rootfs)
     one = start_foreground(first, name)
     try:
         assert wait_until(lambda: lxc("state", "-n", name, lxcpath=first).stdout
