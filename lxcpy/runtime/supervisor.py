@@ -124,19 +124,21 @@ class Supervisor:
             self.set_state(states.STOPPED)
             return status
         finally:
-            if self.server is not None:
-                self.server.close()  # lxc-stop waiters see their EOF: it has stopped
-                self.server = None
             for path in (self.paths.socket, self.paths.resources, self.paths.seccomp):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:
                     pass
             _restore_signals(old_handlers)
+            # the lock goes before the waiters' EOF: lxc-stop then finds it free at once
+            # instead of polling for it (a new start binds a new socket: ours is unlinked)
+            lock.release()
+            if self.server is not None:
+                self.server.close()  # lxc-stop waiters see their EOF: it has stopped
+                self.server = None
             self.loop.close()
             os.close(wake_r)
             os.close(wake_w)
-            lock.release()
 
     def _bind_socket(self) -> None:
         from lxcpy.runtime.commands import listen
@@ -561,7 +563,11 @@ class Supervisor:
                 os.kill(self.init_pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        if self.cgroup is not None:
+        # The init's end ends the supervision, and teardown's destroy() kills what is left
+        # in the cgroup (nothing once a PID namespace of its own died with its init): no
+        # freeze-list-kill-thaw round now, unless the init is frozen (v1's freezer holds
+        # a SIGKILL until thawed) or gone already
+        if self.cgroup is not None and (self.init_pid <= 0 or self.state == states.FROZEN):
             self.cgroup.kill_all()
 
     def _forward(self, sig: int) -> None:
