@@ -114,8 +114,9 @@ def tag() -> Iterator[str]:
                 pass
 
 
-def test_the_supervisor_sits_in_its_monitor_cgroup_and_removes_it(lxcpath: Path) -> None:
-    name = make(lxcpath, f"{PIDS} = 50\n", prefix="lay")
+def test_the_supervisor_sits_in_its_monitor_cgroup_and_removes_it(
+        lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, f"{PIDS} = 50\n", prefix="lay", rootfs=probe_rootfs)
     before = cgroup_lines(os.getpid())
     proc = start_foreground(lxcpath, name)
     try:
@@ -133,8 +134,9 @@ def test_the_supervisor_sits_in_its_monitor_cgroup_and_removes_it(lxcpath: Path)
     assert cgroup_lines(os.getpid()) == before
 
 
-def test_a_killed_supervisors_monitor_cgroup_goes_with_the_recovery(lxcpath: Path) -> None:
-    name = make(lxcpath, f"{PIDS} = 50\n", prefix="lay")
+def test_a_killed_supervisors_monitor_cgroup_goes_with_the_recovery(
+        lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, f"{PIDS} = 50\n", prefix="lay", rootfs=probe_rootfs)
     victim = start_foreground(lxcpath, name, {**os.environ, "LXCPY_TEST_KILL_AT": "running"})
     assert victim.wait(30) == -signal.SIGKILL
     res = Resources.load(ContainerPaths(name, str(lxcpath)))
@@ -145,8 +147,9 @@ def test_a_killed_supervisors_monitor_cgroup_goes_with_the_recovery(lxcpath: Pat
 
 
 def test_cgroup_dir_prefixes_payload_and_monitor_and_nothing_stays(
-        lxcpath: Path, tag: str) -> None:
-    name = make(lxcpath, f"lxc.cgroup.dir = {tag}/sub\n{PIDS} = 50\n", prefix="lay")
+        lxcpath: Path, probe_rootfs: Path, tag: str) -> None:
+    name = make(lxcpath, f"lxc.cgroup.dir = {tag}/sub\n{PIDS} = 50\n", prefix="lay",
+                rootfs=probe_rootfs)
     proc = start_foreground(lxcpath, name)
     try:
         assert wait_until(lambda: running(lxcpath, name), 30), proc.stderr
@@ -158,10 +161,11 @@ def test_cgroup_dir_prefixes_payload_and_monitor_and_nothing_stays(
     assert paths_below(tag) == []
 
 
-def test_exact_container_and_monitor_dirs_with_an_inner_leaf(lxcpath: Path, tag: str) -> None:
+def test_exact_container_and_monitor_dirs_with_an_inner_leaf(
+        lxcpath: Path, probe_rootfs: Path, tag: str) -> None:
     keys = (f"lxc.cgroup.dir.container = {tag}/c\nlxc.cgroup.dir.container.inner = ns\n"
             f"lxc.cgroup.dir.monitor = {tag}/m\n{PIDS} = 7\n")
-    name = make(lxcpath, keys, prefix="lay")
+    name = make(lxcpath, keys, prefix="lay", rootfs=probe_rootfs)
     proc = start_foreground(lxcpath, name)
     try:
         assert wait_until(lambda: running(lxcpath, name), 30), proc.stderr
@@ -175,7 +179,7 @@ def test_exact_container_and_monitor_dirs_with_an_inner_leaf(lxcpath: Path, tag:
         assert not inner.exists() or inner.read_text() == "max\n"
 
         # the path is used as written: a second container there is refused, one line
-        other = make(lxcpath, keys, prefix="lay")
+        other = make(lxcpath, keys, prefix="lay", rootfs=probe_rootfs)
         r = lxc("execute", "-n", other, "--", "true", lxcpath=lxcpath)
         assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert f"{tag}/" in r.stderr and "exists already" in r.stderr
@@ -225,11 +229,11 @@ def test_an_unprivileged_containers_root_gets_its_leaf_never_the_limits(tag: str
     assert paths_below(tag) == []
 
 
-def test_the_pivot_key_is_where_the_supervisor_goes_at_its_end(lxcpath: Path,
+def test_the_pivot_key_is_where_the_supervisor_goes_at_its_end(lxcpath: Path, probe_rootfs: Path,
                                                                tag: str) -> None:
     keys = (f"lxc.cgroup.dir.container = {tag}/c\nlxc.cgroup.dir.monitor = {tag}/m\n"
             f"lxc.cgroup.dir.monitor.pivot = {tag}/p\n")
-    name = make(lxcpath, keys, prefix="lay")
+    name = make(lxcpath, keys, prefix="lay", rootfs=probe_rootfs)
     r = lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
     left = {os.path.relpath(p, m) for m in map(str, cgroup_mounts())
@@ -243,15 +247,16 @@ def test_the_pivot_key_is_where_the_supervisor_goes_at_its_end(lxcpath: Path,
     ("lxc.cgroup.dir.container = c\n", "lxc.cgroup.dir.container"),
 ])
 def test_conflicting_dir_keys_are_refused_before_anything_is_made(
-        lxcpath: Path, keys: str, key: str) -> None:
-    name = make(lxcpath, keys, prefix="lay")
+        lxcpath: Path, probe_rootfs: Path, keys: str, key: str) -> None:
+    name = make(lxcpath, keys, prefix="lay", rootfs=probe_rootfs)
     r = lxc("execute", "-n", name, "--", "true", lxcpath=lxcpath)
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "config:" in r.stderr and key in r.stderr
     assert cgroup_leftovers(name) == []
 
 
-def test_relative_puts_every_cgroup_below_the_callers_own(lxcpath: Path, tag: str) -> None:
+def test_relative_puts_every_cgroup_below_the_callers_own(
+        lxcpath: Path, probe_rootfs: Path, tag: str) -> None:
     # the caller (the supervisor-to-be) starts in TAG in every hierarchy
     made = []
     for mount in cgroup_mounts():
@@ -265,7 +270,8 @@ def test_relative_puts_every_cgroup_below_the_callers_own(lxcpath: Path, tag: st
         for directory in made:
             (directory / "cgroup.procs").write_text("0")
 
-    name = make(lxcpath, f"lxc.cgroup.relative = 1\n{PIDS} = 50\n", prefix="lay")
+    name = make(lxcpath, f"lxc.cgroup.relative = 1\n{PIDS} = 50\n", prefix="lay",
+                rootfs=probe_rootfs)
     proc = start_foreground(lxcpath, name, preexec=enter)
     try:
         assert wait_until(lambda: running(lxcpath, name), 30), proc.stderr
