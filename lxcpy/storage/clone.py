@@ -30,6 +30,8 @@ from lxcpy.storage import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lxcpy.config.model import ContainerConfig
     from lxcpy.container import Container
 
@@ -251,24 +253,40 @@ def run_clone_hooks(cfg: ContainerConfig, src: Container, new: Container, store:
     ``HOOK NEW lxc clone ARGS...`` with LXC_NAME, LXC_SRC_NAME, LXC_CONFIG_FILE,
     LXC_ROOTFS_PATH (the store's spelling) and LXC_ROOTFS_MOUNT (where the new rootfs is
     mounted), in a mount namespace of their own, so an overlay or loop store is mounted
-    for them and nowhere else, and goes with them."""
-    from lxcpy import kernel as k
+    for them and nowhere else, and goes with them. A non-root user's run as root of a user
+    namespace mapping their grants (LXC: userns_exec_full)."""
     from lxcpy.runtime.hooks import run_hook
 
     env = {"LXC_NAME": new.name, "LXC_SRC_NAME": src.name, "LXC_CONFIG_FILE": new.paths.config,
            "LXC_ROOTFS_PATH": store.spec, "LXC_ROOTFS_MOUNT": store.rootfs}
-    read_fd, write_fd = os.pipe()
+
+    def in_private_mounts() -> None:
+        from lxcpy import kernel as k
+
+        k.unshare(k.CLONE_NEWNS)
+        k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE, None)
+        if store.mounted:
+            os.makedirs(store.rootfs, 0o755, exist_ok=True)
+            store.mount(store.rootfs)
+        run_hook(new.name, cfg, "clone", cfg.hooks["clone"], args, env)
+
+    if os.geteuid() != 0:
+        from lxcpy.kernel.userns import as_mapped_root
+
+        as_mapped_root(in_private_mounts)
+    else:
+        _in_child(in_private_mounts)
+
+
+def _in_child(fn: Callable[[], None]) -> None:
+    """Run ``fn`` in a child process (whose namespaces go with it); its error, one line."""
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
-    if pid == 0:  # the hooks' private mount namespace: never returns
+    if pid == 0:  # never returns
         os.close(read_fd)
         code = 0
         try:
-            k.unshare(k.CLONE_NEWNS)
-            k.mount(None, "/", None, k.MS_REC | k.MS_PRIVATE, None)
-            if store.mounted:
-                os.makedirs(store.rootfs, 0o755, exist_ok=True)
-                store.mount(store.rootfs)
-            run_hook(new.name, cfg, "clone", cfg.hooks["clone"], args, env)
+            fn()
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
             message = exc.message if isinstance(exc, LxcError) else str(exc)
             os.write(write_fd, message.encode(errors="replace")[:4000] or b"failed")

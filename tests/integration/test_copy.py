@@ -12,6 +12,8 @@ import pytest
 
 from tests.integration.helpers import cleanup_lxcpath, lxc, unique, wait_until
 from tests.integration.test_storage import make_busybox, mounts_under, run_in
+from tests.integration.test_userns_nonroot import IDMAP, SUB, User, user  # noqa: F401
+from tests.integration.test_userns_nonroot import config as nonroot_config
 
 pytestmark = pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
 
@@ -220,18 +222,21 @@ def hooked(lxcpath: Path, origin: str, tmp_path: Path) -> Path:
     return out
 
 
-@pytest.mark.parametrize("snapshot", [False, True], ids=["copy", "overlay-snapshot"])
+@pytest.mark.parametrize("mode", ["copy", "overlay-snapshot", "loop"])
 def test_clone_hook_runs_on_the_new_rootfs(lxcpath: Path, origin: str, hooked: Path,
-                                           snapshot: bool) -> None:
+                                           mode: str) -> None:
     """lxc.hook.clone as LXC 5.0.2 runs it (checked against /usr/bin/lxc-copy): NEW lxc
-    clone ARGS..., LXC_* variables, the new rootfs mounted (an overlay's merged tree)
-    before the hostname is renewed; what it writes lands in the copy, never the origin."""
+    clone ARGS..., LXC_* variables, the new rootfs mounted (an overlay's merged tree, a loop
+    image's file system) before the hostname is renewed; what it writes lands in the copy,
+    never the origin, and the mount was the hook's alone."""
     new = unique("h")
-    result = lxc("copy", "-n", origin, "-N", new, *(["-s"] if snapshot else []),
-                 "--", "one", "two words", lxcpath=lxcpath, env={**os.environ, "OUT": str(hooked)})
+    extra = {"copy": [], "overlay-snapshot": ["-s"], "loop": ["-B", "loop", "-L", "64M"]}[mode]
+    result = lxc("copy", "-n", origin, "-N", new, *extra, "--", "one", "two words",
+                 lxcpath=lxcpath, env={**os.environ, "OUT": str(hooked)}, timeout=120)
     assert result.returncode == 0, result.stderr
-    spec = (f"overlay:{lxcpath / origin / 'rootfs'}:{lxcpath / new / 'delta0'}" if snapshot
-            else f"dir:{lxcpath / new / 'rootfs'}")
+    spec = {"copy": f"dir:{lxcpath / new / 'rootfs'}",
+            "overlay-snapshot": f"overlay:{lxcpath / origin / 'rootfs'}:{lxcpath / new / 'delta0'}",
+            "loop": f"loop:{lxcpath / new / 'rootdev'}"}[mode]
     assert (hooked / new).read_text() == (
         f"ARGS: {new} lxc clone one two words\n"
         f"LXC_CONFIG_FILE={lxcpath / new / 'config'}\n"
@@ -242,9 +247,10 @@ def test_clone_hook_runs_on_the_new_rootfs(lxcpath: Path, origin: str, hooked: P
         "mark: origin\n"
         f"hostname: {origin}\n")
     assert not (lxcpath / origin / "rootfs" / "hooked").exists()
-    written = lxcpath / new / ("delta0" if snapshot else "rootfs") / "hooked"
-    assert written.read_text() == f"hooked {new}\n"
-    assert mounts_under(lxcpath) == []  # the overlay was mounted for the hook alone
+    if mode != "loop":
+        written = lxcpath / new / ("delta0" if mode == "overlay-snapshot" else "rootfs")
+        assert (written / "hooked").read_text() == f"hooked {new}\n"
+    assert mounts_under(lxcpath) == []
     assert run_in(lxcpath, new, "cat /hooked; hostname") == f"hooked {new}\n{new}\n"
 
 
@@ -263,6 +269,19 @@ def test_failing_clone_hook_undoes_the_copy(lxcpath: Path, origin: str, hooked: 
     assert mounts_under(lxcpath) == []
 
 
+def test_clone_hook_of_an_ephemeral_clone_gets_its_command(lxcpath: Path, origin: str,
+                                                          hooked: Path) -> None:
+    """LXC's lxc-copy -e hands its command to the clone hooks too; they run before the
+    clone starts."""
+    new = unique("e")
+    result = lxc("copy", "-n", origin, "-N", new, "-e", "--", "cat", "/hooked",
+                 lxcpath=lxcpath, env={**os.environ, "OUT": str(hooked)}, timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(f"hooked {new}\n")
+    assert (hooked / new).read_text().startswith(f"ARGS: {new} lxc clone cat /hooked\n")
+    assert wait_until(lambda: not (lxcpath / new).exists(), timeout=20)
+
+
 def test_clone_hook_runs_for_snapshots_too(lxcpath: Path, origin: str, hooked: Path) -> None:
     """LXC's lxc-snapshot clones too: its hooks run for snapN, and for a restore's NEW."""
     env = {**os.environ, "OUT": str(hooked)}
@@ -271,6 +290,28 @@ def test_clone_hook_runs_for_snapshots_too(lxcpath: Path, origin: str, hooked: P
     new = unique("r")
     lxc("snapshot", "-n", origin, "-r", "snap0", "-N", new, lxcpath=lxcpath, check=True, env=env)
     assert "LXC_SRC_NAME=snap0\n" in (hooked / new).read_text()
+
+
+@pytest.mark.skipif(shutil.which("newuidmap") is None, reason="needs newuidmap (uidmap)")
+def test_clone_hook_of_a_non_root_user_runs_as_their_mapped_root(
+        user: User) -> None:  # noqa: F811 - the fixture imported above
+    """LXC's userns_exec_full: a user's clone hook runs as root of a namespace mapping the
+    user's grants (the files it makes in the copy are the container's root's), with an
+    overlay snapshot mounted for it in its own mount namespace."""
+    name, copy, snap = unique("nh"), unique("nc"), unique("ns")
+    hook = user.base / "clone-hook"
+    hook.write_text('#!/bin/sh\nid -u > "$LXC_ROOTFS_MOUNT/hooked-by"\n')
+    hook.chmod(0o755)
+    conf = nonroot_config(user, IDMAP + f"lxc.hook.clone = {hook}\n")
+    assert user.run("lxc-create", "-n", name, "-t", "busybox", "-f", str(conf)).returncode == 0
+    for new, extra in ((copy, ()), (snap, ("-s",))):
+        r = user.run("lxc-copy", "-n", name, "-N", new, *extra)
+        assert r.returncode == 0, r.stderr
+        made = user.lxcpath / new / ("delta0" if extra else "rootfs") / "hooked-by"
+        assert made.read_text() == "0\n" and made.stat().st_uid == SUB
+    assert not (user.lxcpath / name / "rootfs" / "hooked-by").exists()
+    for n in (snap, copy, name):
+        assert user.run("lxc-destroy", "-n", n).returncode == 0, n
 
 
 def test_ephemeral_keepdata_and_a_named_clone(lxcpath: Path, origin: str) -> None:
