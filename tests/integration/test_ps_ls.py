@@ -23,17 +23,18 @@ def ps_rows(out: str, name: str) -> list[list[str]]:
     return [line.split(None, 4) for line in out.splitlines()[1:] if line.split()[0] == name]
 
 
-def test_ps_rows_are_the_cgroup_procs(lxcpath: Path) -> None:
-    one, two = make(lxcpath, prefix="p"), make(lxcpath, prefix="p")
+def test_ps_rows_are_the_cgroup_procs(lxcpath: Path, probe_rootfs: Path) -> None:
+    one, two = (make(lxcpath, prefix="p", rootfs=probe_rootfs) for _ in range(2))
     start_daemon(lxcpath, one, "sleep", "30")
-    start_daemon(lxcpath, two, "sh", "-c", "sleep 31 & sleep 32")
+    # "& wait": the shell stays (busybox's sh execs a last simple command in its place)
+    start_daemon(lxcpath, two, "sh", "-c", "sleep 31 & sleep 32 & wait")
     r = lxc("ps", lxcpath=lxcpath, check=True)
     lines = r.stdout.splitlines()
     width = max(9, len(one), len(two))
     assert re.fullmatch(r"CONTAINER *  +PID TT +TIME CMD", lines[0])
     assert lines[0].startswith("CONTAINER".ljust(width) + " ")
-    for name, cmds in ((one, {"sleep 30"}), (two, {"sh -c sleep 31 & sleep 32", "sleep 31",
-                                                   "sleep 32"})):
+    for name, cmds in ((one, {"sleep 30"}), (two, {"sh -c sleep 31 & sleep 32 & wait",
+                                                   "sleep 31", "sleep 32"})):
         rows = ps_rows(r.stdout, name)
         assert {int(row[1]) for row in rows} == cgroup_procs_of(init_pid(lxcpath, name))
         assert cmds <= {row[4] for row in rows}
@@ -44,8 +45,8 @@ def test_ps_rows_are_the_cgroup_procs(lxcpath: Path) -> None:
     assert {ln.split()[0] for ln in only.stdout.splitlines()[1:]} == {one}
 
 
-def test_ps_options_after_double_dash(lxcpath: Path) -> None:
-    name = make(lxcpath, prefix="p")
+def test_ps_options_after_double_dash(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, prefix="p", rootfs=probe_rootfs)
     start_daemon(lxcpath, name)
     r = lxc("ps", "-n", name, "--", "-o", "pid,stat,cmd", lxcpath=lxcpath, check=True)
     lines = r.stdout.splitlines()
@@ -54,8 +55,9 @@ def test_ps_options_after_double_dash(lxcpath: Path) -> None:
     assert all(ln.split()[0] == name for ln in lines[1:])
 
 
-def test_ps_runs_one_ps_for_all_containers(lxcpath: Path, tmp_path: Path) -> None:
-    names = sorted(make(lxcpath, prefix="p") for _ in range(3))
+def test_ps_runs_one_ps_for_all_containers(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
+    names = sorted(make(lxcpath, prefix="p", rootfs=probe_rootfs) for _ in range(3))
     for name in names:
         start_daemon(lxcpath, name)
     shim = tmp_path / "bin"
@@ -81,8 +83,8 @@ def test_ps_runs_one_ps_for_all_containers(lxcpath: Path, tmp_path: Path) -> Non
         ln.split()[0] for ln in r.stdout.splitlines()[1:])
 
 
-def test_ps_nothing_running_is_the_header_only(lxcpath: Path) -> None:
-    make(lxcpath, prefix="p")  # defined, stopped
+def test_ps_nothing_running_is_the_header_only(lxcpath: Path, probe_rootfs: Path) -> None:
+    make(lxcpath, prefix="p", rootfs=probe_rootfs)  # defined, stopped
     r = lxc("ps", lxcpath=lxcpath)
     assert r.returncode == 0 and re.fullmatch(r"CONTAINER +PID TT +TIME CMD\n", r.stdout)
     r = lxc("ps", "-n", "nosuch", lxcpath=lxcpath)
@@ -92,13 +94,14 @@ def test_ps_nothing_running_is_the_header_only(lxcpath: Path) -> None:
 # ---- lxc-ls ----------------------------------------------------------------------------
 
 @pytest.fixture
-def three(lxcpath: Path) -> tuple[str, str, str]:
+def three(lxcpath: Path, probe_rootfs: Path) -> tuple[str, str, str]:
     """A stopped autostart container in two groups, a running one, a stopped unprivileged."""
     tag = unique("")[:6]
-    a = make(lxcpath, "lxc.start.auto = 1\nlxc.group = web\nlxc.group = db\n", name=f"l{tag}a")
-    bb = make(lxcpath, name=f"l{tag}bb")
+    a = make(lxcpath, "lxc.start.auto = 1\nlxc.group = web\nlxc.group = db\n", name=f"l{tag}a",
+             rootfs=probe_rootfs)
+    bb = make(lxcpath, name=f"l{tag}bb", rootfs=probe_rootfs)
     cee = make(lxcpath, "lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n",
-               name=f"l{tag}cee")
+               name=f"l{tag}cee", rootfs=probe_rootfs)
     start_daemon(lxcpath, bb)
     return a, bb, cee
 
@@ -112,10 +115,10 @@ def test_ls_plain_and_one_per_line(lxcpath: Path, three: tuple[str, str, str]) -
     assert lxc("ls", "--line", lxcpath=lxcpath).stdout == f"{a}\n{bb}\n{cee}\n"
 
 
-def test_ls_short_names_pad_to_the_header_width(lxcpath: Path) -> None:
+def test_ls_short_names_pad_to_the_header_width(lxcpath: Path, probe_rootfs: Path) -> None:
     # LXC's name column is at least as wide as its NAME header, also in this mode
     tag = unique("")[:3]
-    make(lxcpath, name=tag[:1] + "x")
+    make(lxcpath, name=tag[:1] + "x", rootfs=probe_rootfs)
     assert lxc("ls", lxcpath=lxcpath).stdout == f"{tag[:1] + 'x':<4}\n"
 
 
@@ -193,8 +196,8 @@ def test_ls_empty_and_missing_lxcpath(lxcpath: Path, tmp_path: Path) -> None:
             assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
 
 
-def test_ls_fancy_does_not_load_pyroute2_without_a_netns(lxcpath: Path) -> None:
-    name = make(lxcpath, "lxc.net.0.type = none\n", prefix="l")
+def test_ls_fancy_does_not_load_pyroute2_without_a_netns(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.net.0.type = none\n", prefix="l", rootfs=probe_rootfs)
     start_daemon(lxcpath, name)
     code = ("import sys\nfrom lxcpy.cli.ls import main\n"
             f"sys.argv = ['lxc-ls', '-P', {str(lxcpath)!r}, '-F', 'name,interface,ipv4,ipv6']\n"
@@ -217,14 +220,16 @@ def bridge() -> Iterator[tuple[str, int]]:
         subprocess.run(["ip", "link", "del", name], check=False)
 
 
-def test_ls_fancy_with_addresses(lxcpath: Path, bridge: tuple[str, int]) -> None:
+def test_ls_fancy_with_addresses(
+        lxcpath: Path, probe_rootfs: Path, bridge: tuple[str, int]) -> None:
     br, net = bridge
     name = make(lxcpath, "lxc.net.0.type = veth\n"
                          f"lxc.net.0.link = {br}\n"
                          "lxc.net.0.flags = up\n"
                          "lxc.net.0.name = eth0\n"
                          f"lxc.net.0.ipv4.address = 10.213.{net}.2/24\n"
-                         f"lxc.net.0.ipv6.address = fd00:213:{net:x}::2/64\n", prefix="n")
+                         f"lxc.net.0.ipv6.address = fd00:213:{net:x}::2/64\n", prefix="n",
+                rootfs=probe_rootfs)
     start_daemon(lxcpath, name)
     v4, v6 = f"10.213.{net}.2", f"fd00:213:{net:x}::2"
     expected = (f"{'NAME':<{len(name)}} STATE   AUTOSTART GROUPS {'IPV4':<{len(v4)}} "
