@@ -116,8 +116,23 @@ class Container:
 
             self._ephemeral_destroy(os.path.basename(sys.argv[0]) or "lxcpy")
 
+    def _no_socket(self) -> bool:
+        """No command socket file: STOPPED, known without importing the client (~1 ms of
+        lxc-state / lxc-info -s). Anything else (it is there, or cannot be looked at) is
+        the client's to find out, as before."""
+        try:
+            os.stat(self.paths.socket)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except OSError:
+            pass
+        return False
+
     @property
     def state(self) -> str:
+        if self._no_socket():
+            self.recover()
+            return "STOPPED"
         from lxcpy.runtime.commands import query_state
 
         state, _pid = query_state(self.paths)
@@ -137,9 +152,11 @@ class Container:
 
     def info(self) -> dict[str, Any]:
         """State, init pid and cgroup paths from the supervisor (STOPPED: state only)."""
-        from lxcpy.runtime.commands import call
-
         try:
+            if self._no_socket():
+                raise NotRunning(f"{self.name} is not running")
+            from lxcpy.runtime.commands import call
+
             return call(self.paths, "info")
         except NotRunning:
             self.recover()
@@ -225,14 +242,14 @@ class Container:
     def stop(self, timeout: float = 60, kill: bool = False, nowait: bool = False,
              nokill: bool = False) -> None:
         """Ask the init to end, kill after ``timeout``; returns when STOPPED (unless nowait)."""
-        from lxcpy.runtime.commands import connect, receive, send
+        from lxcpy.runtime.commands import connect_light, receive, send
 
         try:
-            sock = connect(self.paths)
+            sock = connect_light(self.paths)  # _socket's: no socket module (~2-4 ms)
         except NotRunning:
             self.recover()
             raise NotRunning(f"{self.name} is not running", 2) from None
-        with sock:
+        try:
             send(sock, {"op": "stop", "timeout": timeout, "kill": kill, "nokill": nokill,
                         "wait": not nowait})
             wait_for = None if timeout < 0 or kill else timeout + 30
@@ -249,6 +266,8 @@ class Container:
                 raise LxcError(f"{self.name} did not stop within {timeout:g} seconds") from None
             except ConnectionResetError:
                 pass
+        finally:
+            sock.close()
         self._wait_unlocked(wait_for)
         if nokill and self.state != "STOPPED":
             raise LxcError(f"{self.name} is still running")

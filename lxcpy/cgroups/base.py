@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 
 from lxcpy._record import dataclass
-from lxcpy.cgroups import fs
+from lxcpy.cgroups import fs, warm
 from lxcpy.errors import CgroupError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
@@ -230,6 +230,7 @@ class CgroupManager(ABC):
         self._monitor: list[str] = []  # the monitor cgroups create_monitor() made
         self._monitor_parents: list[str] = []
         self._origin: dict[str, str] = {}  # mount -> the supervisor's cgroup before
+        self._mover = -1  # the PID enter_monitor() moved
 
     def _hierarchy(self, mount: str) -> frozenset[str]:
         """The controllers of the hierarchy mounted at ``mount`` (cgroup2: ``{""}``)."""
@@ -415,12 +416,16 @@ class CgroupManager(ABC):
             path = next((own[c] for c in controllers if c in own), None)
             if path is not None and "/../" not in path:
                 self._origin[root] = os.path.normpath(os.path.join(root, path.lstrip("/")))
+        warming = warm.stop()  # (its thread would move us back: lxcpy.cgroups.warm)
         for path in self._monitor:
             try:
                 fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
             except OSError as exc:
                 raise CgroupError(f"cannot move the supervisor {pid} into its monitor cgroup "
                                   f"{path}: {exc.strerror}") from None
+        self._mover = pid  # (destroy(): whether this process is the one to leave it)
+        if warming and pid == os.getpid():
+            warm.start()  # again, in the monitor cgroup: for the init's move (attach)
 
     def leave_monitor(self, pid: int) -> None:
         """Move ``pid`` out and remove the monitor cgroups. With
@@ -430,6 +435,7 @@ class CgroupManager(ABC):
         (a v2 cgroup that delegates controllers). Idempotent; a pivot stays (shared)."""
         if not self._monitor:
             return
+        warm.stop()  # started by destroy(): it would move us back (lxcpy.cgroups.warm)
         place = self.placement
         pivot = "/".join([*dir_parts(place.pivot or place.dir, "lxc.cgroup.dir.monitor.pivot"),
                           PIVOT])
@@ -457,11 +463,15 @@ class CgroupManager(ABC):
     def attach(self, pid: int) -> None:
         """Move process ``pid`` (all its threads) into the cgroup in every hierarchy."""
         self._make_inner()
-        for path in self.attach_paths():
-            try:
-                fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
-            except OSError as exc:
-                raise CgroupError(f"cannot attach pid {pid} to {path}: {exc.strerror}") from None
+        try:
+            for path in self.attach_paths():
+                try:
+                    fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
+                except OSError as exc:
+                    raise CgroupError(f"cannot attach pid {pid} to {path}: "
+                                      f"{exc.strerror}") from None
+        finally:
+            warm.stop()  # the start's moves are done (lxcpy.cgroups.warm)
 
     # what LXC's chown_cgroup_wrapper gives the mapped root: the directory, and the files
     # that move processes and delegate controllers (so a cgroup:rw mount inside works)
@@ -494,6 +504,11 @@ class CgroupManager(ABC):
         """Kill everything inside what create() made, then remove it children first;
         idempotent. A manager whose create() failed or never ran touches nothing: the
         directory its name points at may be another container's."""
+        if self._monitor and self._mover == os.getpid():
+            # the supervisor's move out of its monitor cgroup comes next (leave_monitor,
+            # which stops it first): the kernel's wait for it runs meanwhile
+            warm.stop()
+            warm.start()
         if any(os.path.isdir(d) for d in self._made):
             self.kill_all()
             for path in self._made:

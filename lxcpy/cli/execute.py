@@ -14,6 +14,9 @@ def run(name: str, lxcpath: str, config_file: str | None, defines: tuple[str, ..
         uid: int | None, gid: int | None, daemon: bool, command_args: tuple[str, ...],
         **_: object) -> None:
     """Run COMMAND in the container under a small init; exit with its status."""
+    from lxcpy.cgroups import warm
+
+    warm.start()  # the kernel's wait before the first cgroup move, during the imports
     from lxcpy.container import Container
 
     args = list(command_args)

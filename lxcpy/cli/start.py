@@ -47,6 +47,9 @@ def run(name: str, lxcpath: str, config_file: str | None, defines: tuple[str, ..
     import os
     import sys
 
+    from lxcpy.cgroups import warm
+
+    warm.start()  # the kernel's wait before the first cgroup move, during the imports
     from lxcpy.container import Container
 
     args = list(command_args)

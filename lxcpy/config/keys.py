@@ -19,7 +19,6 @@ records such lines in ``ContainerConfig.not_acted_on`` and the runtime warns abo
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
 
 from lxcpy.config.model import (
     CgroupSetting,
@@ -35,6 +34,7 @@ from lxcpy.config.model import (
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     import ipaddress  # imported where an address is parsed: saves ~1.5 ms without one
+    from collections.abc import Callable, Mapping
     from typing import Any
 
 
@@ -64,9 +64,10 @@ class Ctx:
         return self.net if self.net is not None else self.cfg
 
 
-Parse = Callable[[str, Ctx], "Any"]  # "Any": typing is not imported at run time
-Store = Callable[[Ctx, "Any"], None]
-Clear = Callable[[Ctx], None]
+if TYPE_CHECKING:  # annotations only: collections.abc would import collections (~1 ms)
+    Parse = Callable[[str, Ctx], Any]
+    Store = Callable[[Ctx, Any], None]
+    Clear = Callable[[Ctx], None]
 
 
 class Key:

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
 
 from lxcpy.config import keys
 from lxcpy.config.model import ContainerConfig, Entry, NetConfig, Origin
 from lxcpy.errors import ConfigError
+
+TYPE_CHECKING = False  # no typing (nor collections, for Mapping) at run time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 COMMAND_LINE = "<command line>"
 _BLANKS = " \t"

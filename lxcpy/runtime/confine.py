@@ -11,12 +11,13 @@ capability bounding set and no_new_privs an attach gets are read from the runnin
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 
 from lxcpy.errors import LxcError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from lxcpy.config.model import ContainerConfig
     from lxcpy.paths import ContainerPaths
 

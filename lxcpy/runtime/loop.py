@@ -18,13 +18,13 @@ ancestor's. Any other client is inside a container (a container without a rootfs
 
 from __future__ import annotations
 
-import array
+# _socket and select.epoll, not socket and selectors: their IntEnums (enum's _convert_),
+# selectors' collections.abc and math cost every start ~4-6 ms
+import _socket
 import os
-import selectors
-import socket
+import select
 import struct
 import time
-from collections.abc import Callable
 
 from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
 from lxcpy._record import dataclass, field
@@ -32,62 +32,72 @@ from lxcpy.log import log
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    Callback = Callable[[], None]
 
 SEND_TIMEOUT = 5.0  # a reply not taken within this is a stuck client: dropped
 REQUEST_TIMEOUT = 10.0  # a request line not finished within this: dropped
 MAX_REQUEST = 64 * 1024
 MAX_CLIENTS = 256
-SO_PEERPIDFD = getattr(socket, "SO_PEERPIDFD", 77)  # Linux 6.5; Python 3.11 lacks the name
+SO_PEERPIDFD = getattr(_socket, "SO_PEERPIDFD", 77)  # Linux 6.5; Python 3.11 lacks the name
 
-Callback = Callable[[], None]
+# what selectors' EpollSelector reports: an error or a hang-up wakes both callbacks
+_READ_EVENTS = ~select.EPOLLOUT
+_WRITE_EVENTS = ~select.EPOLLIN
 
 
 class Loop:
-    """A selector whose entries are an fd and a read and/or a write callback."""
+    """An epoll set whose entries are an fd and a read and/or a write callback."""
 
     def __init__(self) -> None:
-        self.selector = selectors.DefaultSelector()
+        self.epoll = select.epoll()  # close-on-exec
         self.callbacks: dict[int, tuple[Callback | None, Callback | None]] = {}
 
     def watch(self, fd: int, read: Callback | None = None,
               write: Callback | None = None) -> None:
         """Set what to call when ``fd`` is readable / writable; neither: forget it."""
-        events = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
+        events = (select.EPOLLIN if read else 0) | (select.EPOLLOUT if write else 0)
         known = fd in self.callbacks
         if known and self.callbacks[fd] == (read, write):
             return  # unchanged: no system call
         if not events:
             if known:
-                self.selector.unregister(fd)
                 del self.callbacks[fd]
+                try:
+                    self.epoll.unregister(fd)
+                except OSError:
+                    pass  # closed already: the kernel dropped it (selectors ignores it too)
             return
         self.callbacks[fd] = (read, write)
         if known:
-            self.selector.modify(fd, events)
+            self.epoll.modify(fd, events)
         else:
-            self.selector.register(fd, events)
+            self.epoll.register(fd, events)
 
     def forget(self, fd: int) -> None:
         self.watch(fd)
 
     def run_once(self, timeout: float | None) -> None:
-        for key, events in self.selector.select(timeout):
+        # selectors' rounding: up to the next millisecond, so a deadline is not missed
+        wait = -1.0 if timeout is None else max(-(-timeout * 1e3 // 1) * 1e-3, 0.0)
+        for fd, events in self.epoll.poll(wait, max(len(self.callbacks), 1)):
             # a callback may have forgotten (and closed) an fd this round reported
-            for mask, which in ((selectors.EVENT_READ, 0), (selectors.EVENT_WRITE, 1)):
-                callback = self.callbacks.get(key.fd, (None, None))[which]
+            for mask, which in ((_READ_EVENTS, 0), (_WRITE_EVENTS, 1)):
+                callback = self.callbacks.get(fd, (None, None))[which]
                 if not events & mask or callback is None:
                     continue
                 try:
                     callback()
                 except Exception as exc:  # noqa: BLE001 - a bug on one fd must not end it all
-                    log.error("event loop: fd %d: %s: %s; no longer watched", key.fd,
+                    log.error("event loop: fd %d: %s: %s; no longer watched", fd,
                               exc.__class__.__name__, exc)
                     log.debug("event loop: traceback", exc_info=True)
-                    self.forget(key.fd)
+                    self.forget(fd)
 
     def close(self) -> None:
-        self.selector.close()
+        self.epoll.close()
         self.callbacks.clear()
 
 
@@ -101,7 +111,7 @@ class Reply:
 
 @dataclass
 class Client:
-    sock: socket.socket
+    sock: _socket.socket
     fd: int
     inbox: bytearray = field(default_factory=bytearray)
     outbox: list[tuple[bytearray, list[int]]] = field(default_factory=list)
@@ -115,7 +125,7 @@ class Client:
 
 
 class CommandServer:
-    def __init__(self, loop: Loop, listener: socket.socket,
+    def __init__(self, loop: Loop, listener: _socket.socket,
                  dispatch: Callable[[dict[str, Any], Client], dict[str, Any] | Reply]) -> None:
         self.loop = loop
         self.listener = listener
@@ -128,9 +138,10 @@ class CommandServer:
     # ---- connections -----------------------------------------------------------------
     def _accept(self) -> None:
         try:
-            conn, _ = self.listener.accept()
+            fd, _ = self.listener._accept()  # socket.accept() without the socket module
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return
+        conn = _socket.socket(fileno=fd)  # close-on-exec: accept4(SOCK_CLOEXEC)
         conn.setblocking(False)
         client = Client(conn, conn.fileno(), deadline=time.monotonic() + REQUEST_TIMEOUT)
         client.on_read = lambda: self._readable(client)
@@ -250,8 +261,8 @@ class CommandServer:
             try:
                 if fds:
                     sent = client.sock.sendmsg(
-                        [data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                  array.array("i", fds).tobytes())])
+                        [data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                  struct.pack(f"{len(fds)}i", *fds))])
                     _close_fds(fds)  # ours were copies: the client has its own now
                     fds.clear()
                 else:
@@ -290,7 +301,7 @@ class CommandServer:
             client.shut = True
             client.deadline = time.monotonic() + SEND_TIMEOUT
             try:
-                client.sock.shutdown(socket.SHUT_WR)
+                client.sock.shutdown(_socket.SHUT_WR)
             except OSError:
                 self.close_client(client)
                 return
@@ -308,10 +319,10 @@ def _close_fds(fds: list[int]) -> None:
 
 
 # ---- who may talk to us ------------------------------------------------------------------
-def peer_refusal(conn: socket.socket, own_depth: int) -> str | None:
+def peer_refusal(conn: _socket.socket, own_depth: int) -> str | None:
     """None if the peer may send commands, else why not (one line for the client).
     ``own_depth``: :func:`_own_pidns_depth` of the server."""
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    creds = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, uid, _gid = struct.unpack("3i", creds)
     if uid != 0 and uid != os.geteuid():  # root, or the user who started this container
         return ("permission denied: only root may send commands to a container"
@@ -323,7 +334,7 @@ def peer_refusal(conn: socket.socket, own_depth: int) -> str | None:
     return None
 
 
-def _peer_pidns_depth(conn: socket.socket, pid: int) -> int | None:
+def _peer_pidns_depth(conn: _socket.socket, pid: int) -> int | None:
     """How many PID namespaces deep the peer is, counted from our /proc's: 1 = the same.
 
     By a pidfd of the peer when the kernel gives one (SO_PEERPIDFD: no PID reuse race),
@@ -331,7 +342,7 @@ def _peer_pidns_depth(conn: socket.socket, pid: int) -> int | None:
     ancestor PID namespace (a container is always a descendant, so always visible).
     """
     try:
-        pidfd = conn.getsockopt(socket.SOL_SOCKET, SO_PEERPIDFD)
+        pidfd = conn.getsockopt(_socket.SOL_SOCKET, SO_PEERPIDFD)
     except OSError:
         pidfd = -1
     try:

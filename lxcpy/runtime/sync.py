@@ -34,13 +34,16 @@ start, in order (as runc's ``libcontainer/sync.go`` writes its own down)::
 
 from __future__ import annotations
 
-import socket
+import _socket  # not socket: its IntEnums (enum's _convert_) cost every start ~2-4 ms
+import struct
 
 from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
     from typing import Any
+
+MAX_FDS = 4  # file descriptors one message may carry
 
 # supervisor -> child
 GO = "go"
@@ -66,12 +69,13 @@ class Message(dict):  # type: ignore[type-arg]
 
 
 class Channel:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
 
     @classmethod
     def pair(cls) -> tuple[Channel, Channel]:
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        a, b = _socket.socketpair(_socket.AF_UNIX,
+                                  _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
         return cls(a), cls(b)
 
     def fileno(self) -> int:
@@ -79,16 +83,21 @@ class Channel:
 
     def send(self, name: str, fds: list[int] | None = None, **payload: Any) -> None:
         data = json.dumps({"msg": name, **payload}).encode()
-        if fds:
-            socket.send_fds(self.sock, [data], fds)
+        if fds:  # socket.send_fds
+            self.sock.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                        struct.pack(f"{len(fds)}i", *fds))])
         else:
             self.sock.send(data)
 
     def recv(self) -> Message:
         """The next message; its name is EOF when the peer exec'd, died or closed."""
-        data, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 4, socket.MSG_CMSG_CLOEXEC)
+        # socket.recv_fds
+        data, ancdata, _flags, _addr = self.sock.recvmsg(
+            1 << 20, _socket.CMSG_LEN(MAX_FDS * 4), _socket.MSG_CMSG_CLOEXEC)
         message = Message()
-        message.fds = list(fds)
+        message.fds = [fd for level, kind, cdata in ancdata
+                       if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
+                       for (fd,) in struct.iter_unpack("i", cdata[:len(cdata) - len(cdata) % 4])]
         if data:
             payload = json.loads(data)
             message.name = str(payload.pop("msg", ""))
