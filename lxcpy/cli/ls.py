@@ -266,6 +266,10 @@ def command(lxcpath: str, one: bool, fancy: bool, fancy_format: str | None, acti
         if rx is not None and not rx.search(name):
             continue
         container = Container(name, lxcpath)
+        # a killed supervisor's leftovers (two stats when there are none): the recovery
+        # destroys an ephemeral container, which is then not listed
+        if container.recover() and not container.defined:
+            continue
         if defined and not container.defined:
             continue
         row = Row(name)

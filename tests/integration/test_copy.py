@@ -178,7 +178,6 @@ def test_ephemeral_clone_of_a_killed_supervisor_destroyed_by_recovery(
     record cleans up and destroys the clone, as the supervisor would have on stop (-D: a
     plain clone, kept)."""
     import json
-    import os
     import signal
 
     from lxcpy.paths import ContainerPaths
@@ -196,6 +195,31 @@ def test_ephemeral_clone_of_a_killed_supervisor_destroyed_by_recovery(
     assert (lxcpath / new).exists() == keepdata
     assert (lxcpath / origin / "config").is_file()
     assert not (lxcpath / origin / "lxc_snapshots").exists() or keepdata
+    assert mounts_under(lxcpath) == []
+
+
+@pytest.mark.parametrize("command", ["ls", "destroy"])
+def test_lxc_ephemeral_container_killed_at_running_then_destroyed(lxcpath: Path,
+                                                                  command: str) -> None:
+    """lxc.ephemeral = 1 under lxc-start -F, its supervisor SIGKILLed once RUNNING
+    (LXCPY_TEST_KILL_AT): the next command finds the dead record, and its recovery destroys
+    the container (lxc-ls does not list it; lxc-destroy has nothing more to do: exit 0)."""
+    import signal
+    import subprocess
+
+    from tests.integration.helpers import tool
+
+    name = make_busybox(lxcpath)
+    with open(lxcpath / name / "config", "a") as f:
+        f.write("lxc.ephemeral = 1\n")
+    proc = subprocess.run([tool("lxc-start"), "-P", str(lxcpath), "-n", name, "-F", "--",
+                           "sleep", "300"], env={**os.environ, "LXCPY_TEST_KILL_AT": "running"},
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert (lxcpath / name / "config").is_file()  # nothing has looked yet
+    result = lxc(command, *(["-n", name] if command == "destroy" else []), lxcpath=lxcpath)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert not (lxcpath / name).exists()
     assert mounts_under(lxcpath) == []
 
 
