@@ -53,34 +53,39 @@ def assert_refused(r: subprocess.CompletedProcess[str], lxcpath: Path, name: str
     assert r.stdout == ""  # nothing ran
 
 
+# busybox's readlink takes one file
+READLINK_NS = "for ns in {}; do readlink /proc/self/ns/$ns; done"
+
+
 def host_ns(ns: str) -> str:
     return os.readlink(f"/proc/self/ns/{ns}")
 
 
 # ---- lxc.prlimit.* ----------------------------------------------------------------------
-def test_prlimit_lowers_the_limits_inside(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.prlimit.nofile = 100:200\nlxc.prlimit.core = 0\n")
+def test_prlimit_lowers_the_limits_inside(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.prlimit.nofile = 100:200\nlxc.prlimit.core = 0\n",
+                rootfs=probe_rootfs)
     r = execute(lxcpath, name, "ulimit -n; ulimit -Hn; ulimit -c")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["100", "200", "0"]
 
 
-def test_prlimit_raising_the_hard_limit_is_one_line_and_nothing_starts(
-        lxcpath: Path, tmp_path: Path) -> None:
+def test_prlimit_raising_the_hard_limit_is_one_line_and_nothing_starts(lxcpath: Path,
+                                                                       probe_rootfs: Path) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    name = make(lxcpath, f"lxc.prlimit.nofile = {hard + 1}\n")
+    name = make(lxcpath, f"lxc.prlimit.nofile = {hard + 1}\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, "lxc.prlimit.nofile", "CAP_SYS_RESOURCE")
 
 
 # ---- lxc.sysctl.* -----------------------------------------------------------------------
 def test_sysctls_are_written_in_the_containers_namespaces(lxcpath: Path,
-                                                           tmp_path: Path) -> None:
+                                                          probe_rootfs: Path) -> None:
     forward = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
     shmmax = Path("/proc/sys/kernel/shmmax").read_text().strip()
     want_forward = "0" if forward == "1" else "1"
     name = make(lxcpath, f"lxc.sysctl.net.ipv4.ip_forward = {want_forward}\n"
-                                   "lxc.sysctl.kernel.shmmax = 12345678\n")
+                                   "lxc.sysctl.kernel.shmmax = 12345678\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [want_forward, "12345678"]
@@ -98,20 +103,21 @@ def test_sysctls_are_written_in_the_containers_namespaces(lxcpath: Path,
     ("lxc.sysctl.net.ipv4.no_such_thing = 1\n", "lxc.sysctl.net.ipv4.no_such_thing",
      "No such file"),
 ])
-def test_bad_sysctls_are_one_line_and_nothing_starts(lxcpath: Path, tmp_path: Path,
-                                                     extra: str, key: str, why: str) -> None:
+def test_bad_sysctls_are_one_line_and_nothing_starts(lxcpath: Path, probe_rootfs: Path, extra: str,
+                                                     key: str, why: str) -> None:
     swappiness = Path("/proc/sys/vm/swappiness").read_text()
-    name = make(lxcpath, extra)
+    name = make(lxcpath, extra, rootfs=probe_rootfs)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, key, why.replace("not namespaced", "it is not namespaced"))
     assert Path("/proc/sys/vm/swappiness").read_text() == swappiness
 
 
-def test_a_refused_sysctl_leaves_no_veth_behind(lxcpath: Path, tmp_path: Path) -> None:
+def test_a_refused_sysctl_leaves_no_veth_behind(lxcpath: Path, probe_rootfs: Path) -> None:
     before = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
                             check=True).stdout
     name = make(lxcpath, "lxc.net.0.type = veth\nlxc.net.0.flags = up\n"
-                                   "lxc.sysctl.net.ipv4.conf.all.forwarding = bogus\n")
+                                   "lxc.sysctl.net.ipv4.conf.all.forwarding = bogus\n",
+                                   rootfs=probe_rootfs)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, "lxc.sysctl.net.ipv4.conf.all.forwarding",
                    "the kernel refuses 'bogus'")
@@ -121,8 +127,8 @@ def test_a_refused_sysctl_leaves_no_veth_behind(lxcpath: Path, tmp_path: Path) -
     assert names == [line.split(":")[1].strip().split("@")[0] for line in before.splitlines()]
 
 
-def test_lxc_proc_is_written_for_the_init(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.proc.oom_score_adj = 321\n")
+def test_lxc_proc_is_written_for_the_init(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.proc.oom_score_adj = 321\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "cat /proc/self/oom_score_adj")
     assert (r.returncode, r.stdout.strip()) == (0, "321"), r.stderr
 
@@ -131,7 +137,8 @@ SESSION_KEYRING = ("import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
                    "print(libc.syscall(250, 0, -3, 0))")  # KEYCTL_GET_KEYRING_ID, session
 
 
-def test_the_init_gets_a_new_session_keyring(lxcpath: Path, tmp_path: Path) -> None:
+def test_the_init_gets_a_new_session_keyring(lxcpath: Path) -> None:
+    """No rootfs on purpose: the probe is this Python (keyctl through ctypes)."""
     import sys
 
     mine = subprocess.run([sys.executable, "-c", SESSION_KEYRING], capture_output=True,
@@ -148,18 +155,18 @@ def test_the_init_gets_a_new_session_keyring(lxcpath: Path, tmp_path: Path) -> N
 
 
 # ---- namespaces -------------------------------------------------------------------------
-def test_namespace_clone_makes_only_those(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.namespace.clone = mnt pid uts cgroup\n")
-    r = execute(lxcpath, name, "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts")
+def test_namespace_clone_makes_only_those(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.namespace.clone = mnt pid uts cgroup\n", rootfs=probe_rootfs)
+    r = execute(lxcpath, name, READLINK_NS.format("net ipc uts"))
     assert r.returncode == 0, r.stderr
     net, ipc, uts = r.stdout.split()
     assert (net, ipc) == (host_ns("net"), host_ns("ipc"))
     assert uts != host_ns("uts")
 
 
-def test_namespace_keep_and_default(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.namespace.keep = ipc\n")
-    r = execute(lxcpath, name, "readlink /proc/self/ns/net /proc/self/ns/ipc")
+def test_namespace_keep_and_default(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.namespace.keep = ipc\n", rootfs=probe_rootfs)
+    r = execute(lxcpath, name, READLINK_NS.format("net ipc"))
     net, ipc = r.stdout.split()
     assert net != host_ns("net") and ipc == host_ns("ipc")
 
@@ -180,26 +187,27 @@ def test_namespace_keep_and_default(lxcpath: Path, tmp_path: Path) -> None:
     ("lxc.namespace.clone = mnt pid\nlxc.net.0.type = empty\n", "lxc.net.0.type",
      "no network namespace of its own"),
 ])
-def test_bad_namespace_keys_are_one_line(lxcpath: Path, tmp_path: Path, extra: str, key: str,
+def test_bad_namespace_keys_are_one_line(lxcpath: Path, probe_rootfs: Path, extra: str, key: str,
                                          why: str) -> None:
-    name = make(lxcpath, extra)
+    name = make(lxcpath, extra, rootfs=probe_rootfs)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, key, why)
 
 
-def test_namespace_share_joins_a_running_container(lxcpath: Path, tmp_path: Path) -> None:
-    other = make(lxcpath)
+def test_namespace_share_joins_a_running_container(lxcpath: Path, probe_rootfs: Path) -> None:
+    other = make(lxcpath, rootfs=probe_rootfs)
     r = lxc("execute", "-n", other, "-d", "--", "sleep", "60", lxcpath=lxcpath, timeout=30)
     assert r.returncode == 0, r.stderr
     pid = lxc("info", "-n", other, "-p", "-H", lxcpath=lxcpath).stdout.strip()
     assert pid.isdigit(), pid
     theirs = os.readlink(f"/proc/{pid}/ns/net")
     assert theirs != host_ns("net")
-    by_name = make(lxcpath, f"lxc.namespace.share.net = {other}\n")
+    by_name = make(lxcpath, f"lxc.namespace.share.net = {other}\n", rootfs=probe_rootfs)
     by_pid = make(lxcpath, f"lxc.namespace.share.net = {pid}\n"
-                                     f"lxc.namespace.share.ipc = /proc/{pid}/ns/ipc\n")
+                                     f"lxc.namespace.share.ipc = /proc/{pid}/ns/ipc\n",
+                                     rootfs=probe_rootfs)
     for name in (by_name, by_pid):
-        r = execute(lxcpath, name, "readlink /proc/self/ns/net /proc/self/ns/ipc")
+        r = execute(lxcpath, name, READLINK_NS.format("net ipc"))
         assert r.returncode == 0, r.stderr
         net, ipc = r.stdout.split()
         assert net == theirs
@@ -209,9 +217,9 @@ def test_namespace_share_joins_a_running_container(lxcpath: Path, tmp_path: Path
     assert os.readlink(f"/proc/{pid}/ns/net") == theirs
 
 
-def test_time_offsets_in_a_time_namespace(lxcpath: Path, tmp_path: Path) -> None:
+def test_time_offsets_in_a_time_namespace(lxcpath: Path, probe_rootfs: Path) -> None:
     name = make(lxcpath, "lxc.time.offset.boot = 1000000s\n"
-                                   "lxc.time.offset.monotonic = -500ms\n")
+                                   "lxc.time.offset.monotonic = -500ms\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "cat /proc/uptime; cat /proc/self/timens_offsets; "
                                "readlink /proc/self/ns/time")
     assert r.returncode == 0, r.stderr
@@ -225,16 +233,16 @@ def test_time_offsets_in_a_time_namespace(lxcpath: Path, tmp_path: Path) -> None
 
 # ---- lxc.arch ---------------------------------------------------------------------------
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="personality table of x86_64")
-def test_arch_i686_runs_under_linux32(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.arch = i686\n")
+def test_arch_i686_runs_under_linux32(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.arch = i686\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "uname -m")
     assert (r.returncode, r.stdout.strip()) == (0, "i686"), r.stderr
-    name = make(lxcpath, "lxc.arch = x86_64\n")
+    name = make(lxcpath, "lxc.arch = x86_64\n", rootfs=probe_rootfs)
     assert execute(lxcpath, name, "uname -m").stdout.strip() == "x86_64"
 
 
-def test_arch_this_host_cannot_run_is_refused(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.arch = ppc64el\n")
+def test_arch_this_host_cannot_run_is_refused(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.arch = ppc64el\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, "lxc.arch", "cannot run on this")
 
@@ -246,24 +254,26 @@ def test_arch_this_host_cannot_run_is_refused(lxcpath: Path, tmp_path: Path) -> 
     ("lxc.hook.destroy = /bin/true\n", "lxc.hook.destroy"),
     ("lxc.rootfs.mount = /mnt\n", "lxc.rootfs.mount"),
 ])
-def test_unsupported_keys_are_refused(lxcpath: Path, tmp_path: Path, extra: str,
+def test_unsupported_keys_are_refused(lxcpath: Path, probe_rootfs: Path, extra: str,
                                       key: str) -> None:
-    name = make(lxcpath, extra)
+    name = make(lxcpath, extra, rootfs=probe_rootfs)
     r = execute(lxcpath, name, "echo ran")
     assert_refused(r, lxcpath, name, key, "lxcpy")
 
 
 def test_autostart_keys_and_clone_hook_need_nothing_at_start(lxcpath: Path,
-                                                             tmp_path: Path) -> None:
+                                                             probe_rootfs: Path) -> None:
     name = make(lxcpath, "lxc.start.auto = 1\nlxc.start.delay = 5\n"
-                                   "lxc.group = onboot\nlxc.hook.clone = /bin/false\n")
+                                   "lxc.group = onboot\nlxc.hook.clone = /bin/false\n",
+                                   rootfs=probe_rootfs)
     r = execute(lxcpath, name, "echo ran")
     assert (r.returncode, r.stdout, r.stderr) == (0, "ran\n", "")
 
 
 # ---- logs -------------------------------------------------------------------------------
-def test_log_file_has_the_start_phases_and_mode_0640(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_log_file_has_the_start_phases_and_mode_0640(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     log = tmp_path / "start.log"
     old = os.umask(0)
     try:
@@ -277,8 +287,8 @@ def test_log_file_has_the_start_phases_and_mode_0640(lxcpath: Path, tmp_path: Pa
     assert f'Container "{name}" passed its start checks' in text
 
 
-def test_log_file_refuses_a_symlink(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_log_file_refuses_a_symlink(lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     victim = tmp_path / "victim"
     victim.write_text("keep\n")
     link = tmp_path / "link.log"
@@ -288,9 +298,10 @@ def test_log_file_refuses_a_symlink(lxcpath: Path, tmp_path: Path) -> None:
     assert victim.read_text() == "keep\n"
 
 
-def test_lxc_log_file_and_level_from_the_config(lxcpath: Path, tmp_path: Path) -> None:
+def test_lxc_log_file_and_level_from_the_config(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
     log = tmp_path / "cfg.log"
-    name = make(lxcpath, f"lxc.log.file = {log}\nlxc.log.level = INFO\n")
+    name = make(lxcpath, f"lxc.log.file = {log}\nlxc.log.level = INFO\n", rootfs=probe_rootfs)
     r = execute(lxcpath, name, "echo ran")
     assert (r.returncode, r.stdout) == (0, "ran\n"), r.stderr
     assert "Cloning namespaces" in log.read_text()
@@ -363,7 +374,7 @@ def test_signal_stop_and_reboot_go_to_the_init(lxcpath: Path, tmp_path: Path) ->
     assert cgroup_leftovers(name) == []
 
 
-def test_reboot_of_a_stopped_container_is_exit_2(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath)
+def test_reboot_of_a_stopped_container_is_exit_2(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, rootfs=probe_rootfs)
     r = lxc("stop", "-n", name, "-r", lxcpath=lxcpath)
     assert r.returncode == 2 and "not running" in r.stderr
