@@ -193,6 +193,9 @@ TABLE = [
         "lxc-copy: {stopped}: You must provide a NEWNAME for the clone (-N)"),
     row("copy", "-n {stopped} -N {ghost}", 1,
         "lxc-copy: {stopped}: {stopped} has no rootfs to copy"),
+    # words after -- are lxc.hook.clone's arguments (LXC's), which a rename runs none of
+    row("copy", "-n {stopped} -N {ghost} -R -- x", 1,
+        "lxc-copy: {stopped}: -R renames in place: no -s, -e, -B, -p or arguments with it"),
     row("snapshot", "-n {ghost}", 1,
         "lxc-snapshot: {ghost}: container '{ghost}' is not defined in {P}"),
     row("snapshot", "-n {stopped} -r snap9", 1,
