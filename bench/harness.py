@@ -333,6 +333,8 @@ class Bench:
                 nprocs = self.count_descendants(pid) + 1 if pid > 0 else None
                 case[impl.key] = {"freeze": summarize(fr), "unfreeze": summarize(un),
                                   "round_trip": summarize(rt), "container_processes": nprocs}
+                if impl.key == "lxcpy":
+                    case[impl.key]["inside"] = self.inside_case(impl, name)
                 median = case[impl.key]["round_trip"]["median"]
                 log(f"{impl.key} freeze+unfreeze: median {median:.2f} ms ({nprocs} processes)")
             except Exception as exc:  # noqa: BLE001
@@ -342,6 +344,81 @@ class Bench:
             finally:
                 self.stop_k(impl, name)
         self.results["cases"]["freeze"] = case
+
+    def inside_case(self, impl: Impl, name: str) -> dict:
+        """lxcpy only ("beyond C LXC"): freeze and thaw as the supervisor does them, from
+        its own state events (CLOCK_MONOTONIC send times: FREEZING -> FROZEN, THAWED ->
+        RUNNING), and lxc-monitor's latency: from the supervisor's send to lxc-monitor's
+        line arriving on our pipe. Rounds of its own, after case 4's timed ones."""
+        import threading
+
+        from lxcpy.runtime.monitor import Listener
+
+        lines: list[int] = []  # arrival times (monotonic ns) of lxc-monitor's lines
+        mon = subprocess.Popen(impl.argv("lxc-monitor", "-n", f"^{name}$"),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=impl.env)
+
+        def read() -> None:
+            assert mon.stdout is not None
+            for line in iter(mon.stdout.readline, b""):
+                if b"changed state to" in line:
+                    lines.append(time.monotonic_ns())
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        received: list = []  # our own listener's events: read as they come (a unix datagram
+        stop = threading.Event()  # socket queues only net.unix.max_dgram_qlen of them)
+
+        def listen(listener: Listener) -> None:
+            while not stop.is_set():
+                received.extend(ev for ev in listener.events(timeout=0.05)
+                                if ev.name == name and ev.kind == "state")
+
+        try:
+            with Listener([str(impl.lxcpath)]) as listener:
+                listening = threading.Thread(target=listen, args=(listener,), daemon=True)
+                listening.start()
+                # lxc-monitor is listening once it reports a warm-up round
+                deadline = time.monotonic() + 10
+                while len(lines) < 4 and time.monotonic() < deadline:
+                    impl.run("lxc-freeze", "-n", name)
+                    impl.run("lxc-unfreeze", "-n", name)
+                    time.sleep(0.05)
+                time.sleep(0.2)  # the warm-up's last lines and events are in by now
+                base, first = len(lines), len(received)
+                for _ in range(RUNS):
+                    impl.run("lxc-freeze", "-n", name)
+                    impl.run("lxc-unfreeze", "-n", name)
+                deadline = time.monotonic() + 5
+                while ((len(lines) < base + 4 * RUNS or len(received) < first + 4 * RUNS)
+                       and time.monotonic() < deadline):
+                    time.sleep(0.01)
+                stop.set()
+                listening.join(timeout=5)
+        finally:
+            stop.set()
+            mon.terminate()
+            mon.wait(timeout=10)
+        events = received[first:]
+        sent = {ev.value: [] for ev in events}
+        for ev in events:
+            sent[ev.value].append(ev.sent_ns)
+        def spans(first: str, second: str) -> list[float]:
+            return [(b - a) / 1e6 for a, b in zip(sent.get(first, []), sent.get(second, []),
+                                                 strict=False)]
+
+        freeze, thaw = spans("FREEZING", "FROZEN"), spans("THAWED", "RUNNING")
+        arrived = lines[base:base + len(events)]
+        latency = [(t - ev.sent_ns) / 1e6 for ev, t in zip(events, arrived, strict=False)]
+        res = {"freeze_inside": summarize(freeze) if freeze else None,
+               "thaw_inside": summarize(thaw) if thaw else None,
+               "monitor_latency": summarize(latency) if latency else None,
+               "events": len(events), "monitor_lines": len(arrived)}
+        shown = {k: f"{v['median']:.3f} ms" if v else "n/a" for k, v in res.items()
+                 if k.endswith(("inside", "latency"))}
+        log(f"lxcpy inside the supervisor: {shown}")
+        return res
 
     @staticmethod
     def count_descendants(pid: int) -> int:

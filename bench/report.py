@@ -108,6 +108,12 @@ def measurements(data: dict) -> list[tuple[str, str, float | None, float | None,
          get(fr, "lxc", "freeze", "median"), get(fr, "lxcpy", "freeze", "median"), "ms"),
         ("4b", "  of which `lxc-unfreeze`",
          get(fr, "lxc", "unfreeze", "median"), get(fr, "lxcpy", "unfreeze", "median"), "ms"),
+        ("4c", "freeze inside the supervisor, 100 processes (its FREEZING -> FROZEN events)",
+         None, get(fr, "lxcpy", "inside", "freeze_inside", "median"), "ms"),
+        ("4d", "thaw inside the supervisor, 100 processes (THAWED -> RUNNING)",
+         None, get(fr, "lxcpy", "inside", "thaw_inside", "median"), "ms"),
+        ("4e", "`lxc-monitor` latency: the supervisor's send to its line on a pipe",
+         None, get(fr, "lxcpy", "inside", "monitor_latency", "median"), "ms"),
         ("5a", "20 parallel `lxc-execute -d` until all RUNNING (wall)",
          get(par, "lxc", "start", "median"), get(par, "lxcpy", "start", "median"), "ms"),
         ("5b", "20 parallel `lxc-stop -k` (wall)",
@@ -203,6 +209,14 @@ def goals(data: dict) -> list[tuple[str, str, float | None, str]]:
         v = get(par, "memory", key, "median")
         verdict = "n/a" if v is None else ("met" if v <= 2.5 * 1024 else "missed")
         rows.append((f"{label} PSS at most 2.5 MiB (20 running)", fmt(v, "KiB"), v, verdict))
+    inside = c.get("freeze", {}).get("lxcpy", {}).get("inside")
+    for label, key, limit in (
+            ("freeze inside the supervisor (100 processes)", "freeze_inside", 1.0),
+            ("thaw inside the supervisor (100 processes)", "thaw_inside", 1.0),
+            ("`lxc-monitor` latency, median", "monitor_latency", 2.0)):
+        v = get(inside, key, "median")
+        verdict = "n/a" if v is None else ("met" if v <= limit else "missed")
+        rows.append((f"{label} at most {limit:g} ms (beyond C LXC)", fmt(v), v, verdict))
     one = get(par, "ps", "lxc-ps -n one", "median")
     all_ = get(par, "ps", "lxc-ps", "median")
     verdict = "n/a" if one is None or all_ is None else ("met" if all_ <= 2 * one else "missed")
