@@ -1,4 +1,7 @@
-"""lxc.seccomp.profile for real: the filter is in the container and does what LXC's does."""
+"""lxc.seccomp.profile for real: the filter is in the container and does what LXC's does.
+
+The containers run on the probe rootfs (busybox), except the ones whose probe is a Python
+program making raw system calls, which run this interpreter in the host's tree."""
 
 from __future__ import annotations
 
@@ -9,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from lxcpy.paths import ContainerPaths
-from tests.integration.helpers import cgroup_leftovers, lxc, unique
+from tests.integration.helpers import (
+    HOST_DIR,
+    bind_host,
+    cgroup_leftovers,
+    lxc,
+    rootfs_keys,
+    unique,
+)
 
 pytestmark = pytest.mark.root
 
@@ -40,9 +50,11 @@ def probe(tmp_path: Path) -> list[str]:
     return [sys.executable, str(path)]
 
 
-def conf(tmp_path: Path, name: str, extra: str) -> str:
+def conf(tmp_path: Path, name: str, extra: str, rootfs: Path | None = None) -> str:
+    """The config: ``extra`` from line 2 on, then the rootfs's keys (``rootfs``: the probe
+    rootfs; None: the host's tree, for a Python probe)."""
     path = tmp_path / f"{name}.conf"
-    path.write_text(f"lxc.uts.name = {name}\n{extra}")
+    path.write_text(f"lxc.uts.name = {name}\n{extra}{rootfs_keys(rootfs) if rootfs else ''}")
     return str(path)
 
 
@@ -78,10 +90,10 @@ def test_lxc_common_profile_blocks_open_by_handle_at_and_module_loading(
     assert status == "status=0" and obh == "obh=0" and finit != "finit=1"
 
 
-def test_filter_covers_the_command_and_its_children_in_start_mode(lxcpath: Path,
-                                                                  tmp_path: Path) -> None:
+def test_filter_covers_the_command_and_its_children_in_start_mode(
+        lxcpath: Path, tmp_path: Path, probe_rootfs: Path) -> None:
     name = unique("sc")
-    config = conf(tmp_path, name, f"lxc.seccomp.profile = {COMMON}\n")
+    config = conf(tmp_path, name, f"lxc.seccomp.profile = {COMMON}\n", probe_rootfs)
     r = lxc("start", "-n", name, "-f", config, "-F", "--", "sh", "-c",
             "grep Seccomp: /proc/1/status; sh -c 'grep Seccomp: /proc/self/status'",
             lxcpath=lxcpath)
@@ -107,9 +119,10 @@ def test_argument_filters_errno_and_kill(lxcpath: Path, tmp_path: Path) -> None:
 
 
 def test_cap_drop_of_sys_admin_without_no_new_privs_still_loads_the_filter(
-        lxcpath: Path, tmp_path: Path) -> None:
+        lxcpath: Path, tmp_path: Path, probe_rootfs: Path) -> None:
     name = unique("sc")
-    config = conf(tmp_path, name, f"lxc.seccomp.profile = {COMMON}\nlxc.cap.drop = sys_admin\n")
+    config = conf(tmp_path, name, f"lxc.seccomp.profile = {COMMON}\nlxc.cap.drop = sys_admin\n",
+                  probe_rootfs)
     r = execute(lxcpath, name, config, "grep", "-E", "^(Seccomp|CapEff|CapBnd|NoNewPrivs):",
                 "/proc/self/status")
     assert r.returncode == 0, r.stderr
@@ -137,12 +150,12 @@ def test_allow_nesting_lets_the_container_add_its_own_filter(lxcpath: Path,
     assert r.stdout.split() == ["2"]
 
 
-def test_allow_nesting_refuses_a_profile_that_blocks_seccomp(lxcpath: Path,
-                                                            tmp_path: Path) -> None:
+def test_allow_nesting_refuses_a_profile_that_blocks_seccomp(
+        lxcpath: Path, tmp_path: Path, probe_rootfs: Path) -> None:
     name = unique("sc")
     path = profile(tmp_path, "2\ndenylist\nseccomp errno 1\n")
     config = conf(tmp_path, name, f"lxc.seccomp.profile = {path}\n"
-                  "lxc.seccomp.allow_nesting = 1\n")
+                  "lxc.seccomp.allow_nesting = 1\n", probe_rootfs)
     r = execute(lxcpath, name, config, "true")
     assert r.returncode == 1
     assert "lxc.seccomp.allow_nesting = 1, but the profile" in r.stderr
@@ -157,12 +170,14 @@ def test_allow_nesting_refuses_a_profile_that_blocks_seccomp(lxcpath: Path,
     ("2\ndenylist\nkexec_load notify\n", 3, "the notify action needs a seccomp notify proxy"),
     ("7\n", 1, "line 1 must be the policy version 1 or 2"),
 ])
-def test_a_bad_profile_fails_before_anything_starts(lxcpath: Path, tmp_path: Path, text: str,
+def test_a_bad_profile_fails_before_anything_starts(lxcpath: Path, tmp_path: Path,
+                                                    probe_rootfs: Path, text: str,
                                                     line: int, message: str) -> None:
     name = unique("sc")
     path = profile(tmp_path, text)
-    config = conf(tmp_path, name, f"lxc.seccomp.profile = {path}\n")
-    r = execute(lxcpath, name, config, "touch", str(tmp_path / "ran"))
+    config = conf(tmp_path, name, f"lxc.seccomp.profile = {path}\n{bind_host(tmp_path)}",
+                  probe_rootfs)
+    r = execute(lxcpath, name, config, "touch", f"{HOST_DIR}/ran")
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
@@ -173,9 +188,10 @@ def test_a_bad_profile_fails_before_anything_starts(lxcpath: Path, tmp_path: Pat
     assert not Path(ContainerPaths(name, str(lxcpath)).seccomp).exists()
 
 
-def test_a_missing_profile_names_the_config_line(lxcpath: Path, tmp_path: Path) -> None:
+def test_a_missing_profile_names_the_config_line(lxcpath: Path, tmp_path: Path,
+                                                 probe_rootfs: Path) -> None:
     name = unique("sc")
-    config = conf(tmp_path, name, f"lxc.seccomp.profile = {tmp_path}/nothing\n")
+    config = conf(tmp_path, name, f"lxc.seccomp.profile = {tmp_path}/nothing\n", probe_rootfs)
     r = execute(lxcpath, name, config, "true")
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
