@@ -85,6 +85,32 @@ def test_namespace_path_is_joined(tmp_path: Path) -> None:
     assert "net" not in cfg.namespace_clone
 
 
+def test_joined_pid_and_mount_resolve_for_oci_only(tmp_path: Path) -> None:
+    """namespaces.resolve(): an OCI config may join pid and mnt by path (the fork joins the
+    PID namespace, the mount namespace gets a detached tree); lxc.namespace.share.mnt and
+    a config without a mount namespace stay refused for lxc.* configs."""
+    from lxcpy.config.model import ContainerConfig
+    from lxcpy.errors import LxcError
+    from lxcpy.runtime.namespaces import resolve
+
+    s = spec()
+    s["linux"]["namespaces"] = [{"type": "mount", "path": "/proc/self/ns/mnt"},
+                                {"type": "pid", "path": "/proc/self/ns/pid"},
+                                {"type": "uts", "path": "/proc/self/ns/uts"}]
+    cfg, _ = to_config(s, str(tmp_path))
+    resolve(cfg, str(tmp_path))
+    assert sorted(j[0] for j in cfg.namespace_joins) == ["mnt", "pid", "uts"]
+    assert {"mnt", "pid", "uts"} <= set(cfg.namespace_keep)
+    lxc = ContainerConfig(path="config")
+    lxc.namespace_share = {"mnt": "/proc/self/ns/mnt"}
+    with pytest.raises(LxcError, match="joining another container's mnt namespace"):
+        resolve(lxc, str(tmp_path))
+    lxc = ContainerConfig(path="config")
+    lxc.namespace_keep = ["mnt"]
+    with pytest.raises(LxcError, match="needs a mount namespace of the container's own"):
+        resolve(lxc, str(tmp_path))
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda s: s["linux"]["namespaces"].append({"type": "bogus"}),
      "linux.namespaces[6].type: unknown namespace type 'bogus'"),
