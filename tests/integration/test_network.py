@@ -403,3 +403,28 @@ def test_no_network_keys_no_pyroute2(lxcpath: Path, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-2000:]
     assert "import time:" in r.stderr  # the hook works: the check below means something
     assert "pyroute2" not in r.stderr
+
+
+def test_a_veth_start_uses_pyroute2s_messages_without_iproute_or_asyncio(
+        lxcpath: Path, tmp_path: Path) -> None:
+    # the supervisor's modules when it ends (lxcpy's exit runs atexit): it imported the
+    # netlink side before forking the init, so the init has nothing the list lacks
+    listing = tmp_path / "modules"
+    wrapper = ("import atexit, sys\n"
+               "out, launcher = sys.argv[1], sys.argv[2]\n"
+               "atexit.register(lambda: open(out, 'w').write('\\n'.join(sys.modules)))\n"
+               "sys.argv = sys.argv[2:]\n"
+               "exec(compile(open(launcher).read(), launcher, 'exec'), {'__name__': '__main__'})\n")
+    with bridge("10.233.0.1/24") as br:
+        name = make(lxcpath, veth(br, "10.233.0.2/24"))
+        r = subprocess.run([tool("python"), "-c", wrapper, str(listing), tool("lxc-execute"),
+                            "-P", str(lxcpath), "-n", name, "--", "ip", "-4", "-o", "addr"],
+                           capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert "10.233.0.2/24" in r.stdout  # the network was really set up
+    modules = set(listing.read_text().split())
+    assert "pyroute2.netlink.rtnl.ifinfmsg" in modules  # the check below means something
+    heavy = {m for m in modules if m.split(".")[0] == "asyncio"
+             or m.startswith(("pyroute2.iproute", "pyroute2.netlink.core", "pyroute2.ndb"))}
+    assert heavy == set()
