@@ -106,12 +106,12 @@ def run(name: str, lxcpath: str, show_state: bool, show_pid: bool, show_ips: boo
         cfg = container.load_config()
     for key in config_keys:
         try:  # the model's value in effect (a replaced or cleared line is not)
-            value = get_item(cfg, key).removesuffix("\n")
+            value = get_item(cfg, key)
         except KeyError:
             raise UsageError(f"unknown config key '{key}'") from None
-        if not value:
-            continue  # LXC prints nothing for an unset key
-        # LXC: -H with a single -c prints the bare value
+        # C LXC 5.0.2 (tried): printf("%s = %s\n", key, value) even for an unset key
+        # ("KEY = "), a list key's values each ending in a newline (so a blank line ends
+        # it); -H with a single -c prints the bare value
         echo(value if raw and len(config_keys) == 1 else f"{key} = {value}")
     filters = sum((show_state, show_pid, show_ips, show_stats))
     if config_keys and not filters:
