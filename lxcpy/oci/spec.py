@@ -259,6 +259,8 @@ def _namespaces(linux: dict[str, Any], cfg: ContainerConfig) -> None:
         path = ns.get("path")
         if path:
             if name in ("user", "time"):
+                # user: runc 1.1.5 joins it (time: runc 1.1.5 has no time namespaces); a
+                # PID namespace owned by it needs the init forked from inside it: not yet
                 raise _refuse(f"linux.namespaces[{i}].path", f"joining a {kind} namespace "
                               "is not supported by lxcpy-oci")
             cfg.namespace_share[name] = _want(path, str, f"linux.namespaces[{i}].path")
