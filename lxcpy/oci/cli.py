@@ -8,111 +8,17 @@ and exit status 1, as runc.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import signal
 import sys
-import time
-from typing import Any
 
-from lxcpy.oci.state import DEFAULT_ROOT, Record, StateError, Store, state_json, status
+from lxcpy.oci.args import Args, Usage
+from lxcpy.oci.state import Record, StateError, Store, state_json, status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, json, signal and argparse cost every start: none at run time
+    from typing import Any
 
 VERSION = "0.1.0"
-
-
-class Usage(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise Usage(message)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="lxcpy-oci", add_help=True,
-                description="An OCI runtime over lxcpy (runc's command line)")
-    p.add_argument("--root", default=DEFAULT_ROOT)
-    p.add_argument("--log", default=None)
-    p.add_argument("--log-format", default="text", choices=("text", "json"))
-    p.add_argument("--debug", action="store_true")
-    p.add_argument("--systemd-cgroup", action="store_true")
-    p.add_argument("--rootless", default="auto")
-    p.add_argument("--criu", default=None)
-    p.add_argument("-v", "--version", action="store_true")
-    sub = p.add_subparsers(dest="command")
-
-    def cmd(name: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name)
-
-    for name in ("create", "run"):
-        c = cmd(name)
-        c.add_argument("id")
-        c.add_argument("-b", "--bundle", default=".")
-        c.add_argument("--pid-file")
-        c.add_argument("--console-socket")
-        c.add_argument("--no-pivot", action="store_true")
-        c.add_argument("--no-new-keyring", action="store_true")
-        c.add_argument("--preserve-fds", type=int, default=0)
-        if name == "run":
-            c.add_argument("-d", "--detach", action="store_true")
-            c.add_argument("--keep", action="store_true")
-    cmd("start").add_argument("id")
-    c = cmd("state")
-    c.add_argument("id")
-    c = cmd("kill")
-    c.add_argument("id")
-    c.add_argument("signal", nargs="?", default="SIGTERM")
-    c.add_argument("-a", "--all", action="store_true")
-    c = cmd("delete")
-    c.add_argument("id")
-    c.add_argument("-f", "--force", action="store_true")
-    cmd("pause").add_argument("id")
-    cmd("resume").add_argument("id")
-    c = cmd("list")
-    c.add_argument("-f", "--format", default="table", choices=("table", "json"))
-    c.add_argument("-q", "--quiet", action="store_true")
-    c = cmd("ps")
-    c.add_argument("-f", "--format", default="table", choices=("table", "json"))
-    c.add_argument("id")
-    c.add_argument("ps_args", nargs=argparse.REMAINDER)
-    c = cmd("exec")
-    c.add_argument("--process", "-p")
-    c.add_argument("--tty", "-t", action="store_true")
-    c.add_argument("--detach", "-d", action="store_true")
-    c.add_argument("--pid-file")
-    c.add_argument("--console-socket")
-    c.add_argument("--cwd")
-    c.add_argument("--env", "-e", action="append", default=[])
-    c.add_argument("--user", "-u")
-    c.add_argument("--additional-gids", "-g", action="append", default=[])
-    c.add_argument("--no-new-privs", action="store_true")
-    c.add_argument("--cap", "-c", action="append", default=[])
-    c.add_argument("--preserve-fds", type=int, default=0)
-    c.add_argument("--process-label")
-    c.add_argument("--apparmor")
-    c.add_argument("--ignore-paused", action="store_true")
-    c.add_argument("--cgroup", action="append", default=[])
-    c.add_argument("id")
-    c.add_argument("args", nargs=argparse.REMAINDER)
-    c = cmd("update")
-    c.add_argument("--resources", "-r")
-    for flag in ("--memory", "--memory-reservation", "--memory-swap", "--kernel-memory",
-                 "--kernel-memory-tcp", "--cpu-share", "--cpu-period", "--cpu-quota",
-                 "--cpu-rt-period", "--cpu-rt-runtime", "--cpuset-cpus", "--cpuset-mems",
-                 "--pids-limit", "--blkio-weight", "--l3-cache-schema", "--mem-bw-schema"):
-        c.add_argument(flag)
-    c.add_argument("id")
-    c = cmd("events")
-    c.add_argument("--interval", default="5s")
-    c.add_argument("--stats", action="store_true")
-    c.add_argument("id")
-    cmd("features")
-    c = cmd("spec")
-    c.add_argument("-b", "--bundle", default=".")
-    c.add_argument("--rootless", action="store_true")
-    return p
 
 
 class Logger:
@@ -124,11 +30,15 @@ class Logger:
     def write(self, level: str, msg: str) -> None:
         if self.path is None:
             return
+        import time
+
+        from lxcpy import jsonlite
+
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if self.fmt == "json":
-            line = json.dumps({"level": level, "msg": msg, "time": stamp})
+            line = jsonlite.dumps({"level": level, "msg": msg, "time": stamp})
         else:
-            line = f'time="{stamp}" level={level} msg={json.dumps(msg)}'
+            line = f'time="{stamp}" level={level} msg={jsonlite.dumps(msg)}'
         try:
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
@@ -144,16 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logger = Logger(None, "text", False)
     try:
-        args = _parser().parse_args(argv)
+        from lxcpy.oci.args import parse, usage
+
+        args = parse(argv)
         logger = Logger(args.log, args.log_format, args.debug)
+        if args.help:
+            sys.stdout.write(usage(args.command))
+            return 0
         if args.version:
             from lxcpy.oci.spec import OCI_VERSION
 
             print(f"lxcpy-oci version {VERSION}\nspec: {OCI_VERSION}")
             return 0
         if args.command is None:
-            raise Usage("no command given (create, start, state, kill, delete, run, exec, "
-                        "ps, pause, resume, list, features, spec)")
+            raise Usage("no command given (" + ", ".join(COMMANDS) + ")")
         if args.systemd_cgroup:
             why = ("there is no systemd on this host" if not os.path.isdir("/run/systemd/system")
                    else "lxcpy-oci drives cgroupfs only")
@@ -187,6 +101,10 @@ def _fail(logger: Logger, message: str) -> int:
 
 # ---- commands ---------------------------------------------------------------------------
 def _load_spec(bundle: str) -> tuple[Any, Any]:
+    # the init imports shutil (its program's look-up) where a mapped root (uidMappings)
+    # cannot read the host's stdlib under /root: loaded here, before the fork
+    import shutil  # noqa: F401
+
     from lxcpy.oci.spec import load, to_config
 
     spec = load(bundle)
@@ -199,7 +117,7 @@ def _load_spec(bundle: str) -> tuple[Any, Any]:
     return to_config(spec, bundle, known)
 
 
-def cmd_create(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_create(args: Args, store: Store, logger: Logger) -> int:
     from lxcpy.oci.create import create
     from lxcpy.oci.state import check_id
 
@@ -213,7 +131,7 @@ def cmd_create(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_run(args: Args, store: Store, logger: Logger) -> int:
     from lxcpy.oci.create import create
     from lxcpy.oci.state import check_id
 
@@ -230,6 +148,8 @@ def cmd_run(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     if args.detach:
         return 0
     # we are the init's parent: forward the usual signals, wait, then delete (runc run)
+    import signal
+
     pid = rec.pid
 
     def forward(signum: int, _frame: object) -> None:
@@ -254,7 +174,7 @@ def cmd_run(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     return code
 
 
-def cmd_start(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_start(args: Args, store: Store, logger: Logger) -> int:
     lock = store.lock(args.id)
     try:
         rec = store.load(args.id)
@@ -273,7 +193,6 @@ def _start(store: Store, rec: Record) -> None:
     """Release the init from the gate: open the FIFO to read and take its byte."""
     import select
 
-    from lxcpy.oci.create import run_hooks
     from lxcpy.oci.state import start_time
 
     # (startContainer hooks run in the container, by its init after the gate: child.py)
@@ -292,19 +211,37 @@ def _start(store: Store, rec: Record) -> None:
         os.close(fd)
     os.unlink(fifo)
     if rec.hooks.get("poststart"):
+        from lxcpy.oci.create import run_hooks
+
         try:
             run_hooks("poststart", rec.hooks["poststart"], state_json(store, rec))
         except StateError as exc:
             sys.stderr.write(f"warning: {exc}\n")
 
 
-def cmd_state(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_state(args: Args, store: Store, logger: Logger) -> int:
     rec = store.load(args.id)
-    print(json.dumps(state_json(store, rec), indent=2))
+    sys.stdout.write(pretty(state_json(store, rec), 2) + "\n")
     return 0
 
 
+def pretty(obj: Any, indent: int, level: int = 0) -> str:
+    """json.dumps(obj, indent=N) for dicts, lists and scalars, without importing json."""
+    from lxcpy import jsonlite
+
+    pad, inner = " " * (indent * level), " " * (indent * (level + 1))
+    if isinstance(obj, dict) and obj:
+        items = [f"{inner}{jsonlite.dumps(str(k))}: {pretty(v, indent, level + 1)}"
+                 for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(obj, list) and obj:
+        return "[\n" + ",\n".join(inner + pretty(v, indent, level + 1) for v in obj) \
+            + f"\n{pad}]"
+    return jsonlite.dumps(obj)
+
+
 def parse_signal(text: str) -> int:
+    import signal
     if text.isdigit():
         return int(text)
     name = text.upper()
@@ -316,10 +253,10 @@ def parse_signal(text: str) -> int:
         raise StateError(f"unknown signal \"{text}\"") from None
 
 
-def cmd_kill(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_kill(args: Args, store: Store, logger: Logger) -> int:
     from lxcpy.cgroups import fs
 
-    sig = parse_signal(args.signal)
+    sig = parse_signal(args.signal or "SIGTERM")
     rec = store.load(args.id)
     st = status(store, rec)
     if st == "stopped":
@@ -331,7 +268,7 @@ def cmd_kill(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     return 0
 
 
-def cmd_delete(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_delete(args: Args, store: Store, logger: Logger) -> int:
     if not os.path.isdir(store.dir(args.id)):
         if args.force:
             return 0
@@ -341,9 +278,7 @@ def cmd_delete(args: argparse.Namespace, store: Store, logger: Logger) -> int:
 
 
 def _delete(store: Store, cid: str, force: bool) -> None:
-    from lxcpy.cgroups import remove_paths
-    from lxcpy.oci.create import drop_rundir, run_hooks
-    from lxcpy.oci.state import is_frozen
+    from lxcpy.oci.state import drop_rundir, is_frozen
 
     lock = store.lock(cid)
     try:
@@ -359,7 +294,9 @@ def _delete(store: Store, cid: str, force: bool) -> None:
             if is_frozen(rec.cgroup_paths):
                 _thaw(rec.cgroup_paths)
             _kill_and_wait(rec.pid, rec.start_time)
-        if rec.cgroup_paths:
+        if rec.cgroup_paths and not _rmdir_empty(rec.cgroup_paths):
+            from lxcpy.cgroups import remove_paths  # something is left inside: kill, remove
+
             remove_paths(rec.cgroup_paths)
         if rec.seccomp:
             try:
@@ -371,12 +308,32 @@ def _delete(store: Store, cid: str, force: bool) -> None:
         store.remove(cid)
         drop_rundir(store)
         if rec.hooks.get("poststop"):
+            from lxcpy.oci.create import run_hooks
+
             try:
                 run_hooks("poststop", rec.hooks["poststop"], final)
             except StateError as exc:
                 sys.stderr.write(f"warning: {exc}\n")
     finally:
         os.close(lock)
+
+
+def _rmdir_empty(paths: list[str]) -> bool:
+    """The common case, cheaply: the init is gone and its cgroups are empty, so rmdir(2)
+    each (deepest first; only directories that are cgroups). False when one is still in
+    use or not a cgroup: the cgroup layer then kills what is left and removes them."""
+    for path in sorted(paths, key=lambda p: p.count("/"), reverse=True):
+        if not os.path.exists(os.path.join(path, "cgroup.procs")):
+            if os.path.lexists(path):
+                return False
+            continue
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+    return True
 
 
 def _kill_and_wait(pid: int, started: str) -> None:
@@ -392,6 +349,8 @@ def _kill_and_wait(pid: int, started: str) -> None:
     try:
         if start_time(pid) != started:  # the PID is another process's by now
             return
+        import signal
+
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
         select.select([pidfd], [], [], 10.0)  # readable once it has exited
         try:
@@ -428,7 +387,7 @@ def _thaw(paths: list[str]) -> None:
                 f.write("0")
 
 
-def cmd_pause(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_pause(args: Args, store: Store, logger: Logger) -> int:
     lock = store.lock(args.id)
     try:
         rec = store.load(args.id)
@@ -442,7 +401,7 @@ def cmd_pause(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     return 0
 
 
-def cmd_resume(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_resume(args: Args, store: Store, logger: Logger) -> int:
     lock = store.lock(args.id)
     try:
         rec = store.load(args.id)
@@ -455,7 +414,7 @@ def cmd_resume(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     return 0
 
 
-def cmd_list(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_list(args: Args, store: Store, logger: Logger) -> int:
     states = []
     for cid in store.ids():
         try:
@@ -466,7 +425,9 @@ def cmd_list(args: argparse.Namespace, store: Store, logger: Logger) -> int:
         for s in states:
             print(s["id"])
     elif args.format == "json":
-        print(json.dumps(states))
+        from lxcpy import jsonlite
+
+        print(jsonlite.dumps(states))
     else:
         print(f"{'ID':<12} {'PID':<10} {'STATUS':<10} {'BUNDLE':<40} {'CREATED':<32} OWNER")
         for s in states:
@@ -475,7 +436,7 @@ def cmd_list(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     return 0
 
 
-def cmd_ps(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_ps(args: Args, store: Store, logger: Logger) -> int:
     import subprocess
 
     from lxcpy.cgroups import fs
@@ -483,7 +444,9 @@ def cmd_ps(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     rec = store.load(args.id)
     pids = fs.tree_pids(rec.cgroup_paths) if status(store, rec) != "stopped" else []
     if args.format == "json":
-        print(json.dumps(pids))
+        from lxcpy import jsonlite
+
+        print(jsonlite.dumps(pids))
         return 0
     ps_args = [a for a in args.ps_args if a != "--"] or ["-ef"]
     out = subprocess.run(["ps", *ps_args], capture_output=True, text=True, check=False)
@@ -505,7 +468,7 @@ def cmd_ps(args: argparse.Namespace, store: Store, logger: Logger) -> int:
     return 0
 
 
-def cmd_exec(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_exec(args: Args, store: Store, logger: Logger) -> int:
     from lxcpy.oci import exec as oci_exec
 
     rec = store.load(args.id)
@@ -530,7 +493,9 @@ def cmd_exec(args: argparse.Namespace, store: Store, logger: Logger) -> int:
                         args.pid_file, args.detach, args.preserve_fds)
 
 
-def _exec_process(args: argparse.Namespace, rec: Record) -> Any:
+def _exec_process(args: Args, rec: Record) -> Any:
+    import json
+
     from lxcpy.oci.exec import Process
 
     if args.process:
@@ -635,7 +600,7 @@ def _exec_cgroups(specs: list[str], paths: list[str]) -> list[str]:
     return out
 
 
-def cmd_features(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_features(args: Args, store: Store, logger: Logger) -> int:
     from lxcpy.oci import seccomp as sc
     from lxcpy.oci.spec import _FLAG_OPTIONS, HOOKS, NAMESPACES, OCI_VERSION
 
@@ -657,11 +622,11 @@ def cmd_features(args: argparse.Namespace, store: Store, logger: Logger) -> int:
         },
         "annotations": {"org.lxcpy.oci.version": VERSION},
     }
-    print(json.dumps(features, indent=4))
+    print(pretty(features, 4))
     return 0
 
 
-def cmd_spec(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_spec(args: Args, store: Store, logger: Logger) -> int:
     from lxcpy.oci.spec import SPEC_FILE, default_spec
 
     if args.rootless:
@@ -671,12 +636,14 @@ def cmd_spec(args: argparse.Namespace, store: Store, logger: Logger) -> int:
         raise StateError(f"File {SPEC_FILE} exists. Remove it first or use a different "
                          "directory")
     with open(path, "w", encoding="utf-8") as f:
+        import json
+
         json.dump(default_spec(), f, indent="\t")
         f.write("\n")
     return 0
 
 
-def cmd_update(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_update(args: Args, store: Store, logger: Logger) -> int:
     from lxcpy.oci import update
 
     lock = store.lock(args.id)
@@ -706,7 +673,7 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def cmd_events(args: argparse.Namespace, store: Store, logger: Logger) -> int:
+def cmd_events(args: Args, store: Store, logger: Logger) -> int:
     from lxcpy.oci import events
 
     interval = parse_duration(args.interval)

@@ -20,7 +20,7 @@ from typing import Any
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
 from lxcpy.oci.spec import OCI_VERSION, Extras
-from lxcpy.oci.state import Record, StateError, Store, start_time, state_json
+from lxcpy.oci.state import Record, StateError, Store, drop_rundir, start_time, state_json
 from lxcpy.paths import ContainerPaths, ensure_rundir
 from lxcpy.runtime.console import Console, Terminal, _bind_onto, open_pty
 from lxcpy.runtime.supervisor import Supervisor
@@ -136,24 +136,6 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def drop_rundir(store: Store) -> None:
-    """The supervisor's run directory for --root (/run/lxcpy/HASH), once no container of
-    this root has a file there any more (only its lxcpath marker is left)."""
-    from lxcpy.paths import lxcpath_rundir
-
-    rundir = lxcpath_rundir(store.root)
-    try:
-        names = os.listdir(rundir)
-    except FileNotFoundError:
-        return
-    if set(names) <= {"lxcpath"} and not store.ids():
-        try:
-            os.unlink(os.path.join(rundir, "lxcpath"))
-            os.rmdir(rundir)
-        except OSError:
-            pass  # a create of this root made something meanwhile: it stays
 
 
 def send_console(socket_path: str, master: int) -> None:

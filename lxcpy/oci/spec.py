@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxcpy.config.model import CgroupSetting, ContainerConfig, IdMap, MountEntry
+from lxcpy.oci import OCI_VERSION  # noqa: F401 - defined once, where state.py reads it
 from lxcpy.oci.errors import SpecError
 
-OCI_VERSION = "1.0.2-dev"
 SPEC_FILE = "config.json"
 
 # OCI namespace type -> lxcpy's name

@@ -15,15 +15,17 @@ it is read from the kernel (runc's way), so a stale file cannot lie:
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import shutil
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
-from lxcpy.oci.spec import OCI_VERSION
+from lxcpy import jsonlite
+from lxcpy._record import asdict, dataclass, field
+from lxcpy.oci import OCI_VERSION
+from lxcpy.oci.args import DEFAULT_ROOT
 
-DEFAULT_ROOT = "/run/lxcpy-oci"
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no typing, json, dataclasses or spec at run time: every command reads state
+    from typing import Any
+
 STATE = "state.json"
 FIFO = "exec.fifo"
 
@@ -96,14 +98,14 @@ class Store:
         path = os.path.join(self.dir(rec.id), STATE)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(asdict(rec), f)
+            f.write(jsonlite.dumps(asdict(rec)))
         os.rename(tmp, path)
 
     def load(self, cid: str) -> Record:
         path = os.path.join(self.dir(cid), STATE)
         try:
             with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+                data = jsonlite.loads(f.read())
         except FileNotFoundError:
             raise StateError(f"container does not exist: {cid}") from None
         except ValueError:
@@ -111,6 +113,8 @@ class Store:
         return Record(**data)
 
     def remove(self, cid: str) -> None:
+        import shutil
+
         shutil.rmtree(self.dir(cid), ignore_errors=True)
 
 
@@ -158,3 +162,21 @@ def state_json(store: Store, rec: Record) -> dict[str, Any]:
     if rec.annotations:
         out["annotations"] = rec.annotations
     return out
+
+
+def drop_rundir(store: Store) -> None:
+    """The supervisor's run directory for --root (/run/lxcpy/HASH), once no container of
+    this root has a file there any more (only its lxcpath marker is left)."""
+    from lxcpy.paths import lxcpath_rundir
+
+    rundir = lxcpath_rundir(store.root)
+    try:
+        names = os.listdir(rundir)
+    except FileNotFoundError:
+        return
+    if set(names) <= {"lxcpath"} and not store.ids():
+        try:
+            os.unlink(os.path.join(rundir, "lxcpath"))
+            os.rmdir(rundir)
+        except OSError:
+            pass  # a create of this root made something meanwhile: it stays
