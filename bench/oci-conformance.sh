@@ -93,8 +93,9 @@ of writing). Where the two differ on purpose:
   the container has no mount namespace), then chroots, or pivot_roots every process of a
   joined namespace. A PID namespace joined by path gets the init forked into it; a uts
   namespace joined by path gets the hostname (runc sets it too). Refused in one line, as
-  runc refuses them: a hostname without a uts namespace; lxcpy-oci alone refuses joining
-  user and time namespaces by path and rootfsPropagation without a new mount namespace.
+  runc refuses them: a hostname without a uts namespace, a time namespace joined by path
+  (runc 1.1.5 has none); lxcpy-oci alone refuses a user namespace joined by path (runc
+  joins it) and rootfsPropagation without a new mount namespace.
 NOTES
 } > "$out"
 echo "oci-conformance: table in $out, TAP logs in $logs" >&2
