@@ -21,8 +21,8 @@ def criu_reason() -> str | None:
     return re.sub(r"^Error \([^)]*\):\s*", "", first)
 
 
-def test_options(lxcpath: Path) -> None:
-    name = make(lxcpath, "lxc.net.0.type = empty\n")
+def test_options(lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.net.0.type = empty\n", rootfs=probe_rootfs)
     for args, message in ((("-s",), "-D/--checkpoint-dir is required"),
                           (("-r", "-s", "-D", "d"), "-s only goes with a checkpoint"),
                           (("-F", "-D", "d"), "-d and -F only go with -r"),
@@ -34,8 +34,9 @@ def test_options(lxcpath: Path) -> None:
     assert result.returncode == 1 and "not defined" in result.stderr
 
 
-def test_running_container_refused_with_criu_reason(lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.net.0.type = empty\n")
+def test_running_container_refused_with_criu_reason(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
+    name = make(lxcpath, "lxc.net.0.type = empty\n", rootfs=probe_rootfs)
     lxc("start", "-n", name, "-d", "--", "sleep", "300", lxcpath=lxcpath, check=True)
     images = tmp_path / "images"
     try:
