@@ -184,15 +184,25 @@ class Rtnl:
         return [a for a in found if index is None or a["index"] == index]
 
     def flush_addr(self, index: int) -> list[Any]:
-        """Delete every address of link ``index``; the ones deleted."""
-        found = self.get_addr(index=index)
-        for a in found:
+        """Delete every address of link ``index``; the ones deleted.
+
+        As IPRoute's: once one is gone, a refusal is skipped (deleting an IPv4 primary
+        takes its secondaries with it, which then no longer exist to delete)."""
+        _, NetlinkError = load()
+        deleted: list[Any] = []
+        for a in self.get_addr(index=index):
             spec = {"index": a["index"], "family": a["family"], "prefixlen": a["prefixlen"],
                     "address": a.get("address")}
             if a.get("local") is not None:
                 spec["local"] = a.get("local")
-            self.addr("del", **spec)
-        return found
+            try:
+                self.addr("del", **spec)
+            except NetlinkError:
+                if not deleted:
+                    raise
+                continue
+            deleted.append(a)
+        return deleted
 
     # ----------------------------------------------------------------- routes
 

@@ -227,6 +227,8 @@ def test_addresses_and_routes(netns: int) -> None:
                                 pass_fds=(netns,), capture_output=True, text=True, check=True)
         assert "default via 10.7.0.1 dev d0 proto static" in routes.stdout
         assert "10.9.9.9 dev d0 proto static scope link" in routes.stdout
+        # a secondary goes with its primary: the flush still ends with nothing left
+        ipr.addr("add", index=index, address="10.7.0.3", prefixlen=24)
         flushed = ipr.flush_addr(index=index)
         assert {a.get("address") for a in flushed} >= {"10.7.0.2", "fd07::2"}
         assert ipr.get_addr(index=index) == []
