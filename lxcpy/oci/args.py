@@ -226,3 +226,32 @@ def usage(command: str | None) -> str:
     words = " ".join(p.rstrip("?*").upper() + ("..." if p.endswith("*") else "")
                      for p in positionals)
     return f"usage: lxcpy-oci {command} {flags} {words}".rstrip() + "\n"
+
+
+def argparse_parser() -> Any:
+    """The same grammar as an argparse parser, for the man page and bash completion
+    (``python -m lxcpy.cli.docs``); never on a command's path."""
+    import argparse
+
+    def add(p: argparse.ArgumentParser, options: list[Option]) -> None:
+        for names, dest, kind, default in options:
+            if "--help" in names:
+                continue
+            if kind == BOOL:
+                p.add_argument(*names, dest=dest, action="store_true")
+            else:
+                p.add_argument(*names, dest=dest, default=default,
+                               action="append" if kind == LIST else "store",
+                               choices=CHOICES.get(dest))
+
+    p = argparse.ArgumentParser(prog="lxcpy-oci",
+                                description="An OCI runtime over lxcpy (runc's command line)")
+    add(p, GLOBAL)
+    sub = p.add_subparsers(dest="command")
+    for name, (options, positionals) in COMMANDS.items():
+        c = sub.add_parser(name)
+        add(c, options)
+        for word in positionals:
+            c.add_argument(word.rstrip("?*"), nargs="?" if word.endswith("?") else
+                           (argparse.REMAINDER if word.endswith("*") else None))
+    return p

@@ -50,6 +50,13 @@ class Logger:
             self.write("debug", msg)
 
 
+def _parser() -> Any:
+    """The grammar as argparse, for ``python -m lxcpy.cli.docs`` (man page, completion)."""
+    from lxcpy.oci.args import argparse_parser
+
+    return argparse_parser()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logger = Logger(None, "text", False)
@@ -686,8 +693,44 @@ def cmd_events(args: Args, store: Store, logger: Logger) -> int:
     return events.watch(rec.id, rec.pid, rec.start_time, rec.cgroup_paths, interval)
 
 
+def _criu_refusal(what: str) -> StateError:
+    """CRIU's own reason where it cannot work here (lxc-checkpoint's probe); else lxcpy's:
+    a restored tree would need its state record, cgroups and console rebuilt around it,
+    which lxcpy-oci does not do, so no checkpoint is offered that could not be restored."""
+    from lxcpy.cli.checkpoint import criu_problem
+
+    problem = criu_problem()
+    if problem is not None:
+        return StateError(f"{what}: criu cannot work on this host: {problem}")
+    return StateError(f"{what}: not supported by lxcpy-oci (CRIU works here, but a restored "
+                      "container's cgroups, state and console are not rebuilt)")
+
+
+def cmd_checkpoint(args: Args, store: Store, logger: Logger) -> int:
+    rec = store.load(args.id)
+    st = status(store, rec)
+    if st not in ("running", "paused"):
+        raise StateError("container is not running" if st == "stopped"
+                         else f"cannot checkpoint a container that is {st}")
+    raise _criu_refusal("checkpoint")
+
+
+def cmd_restore(args: Args, store: Store, logger: Logger) -> int:
+    from lxcpy.oci.state import check_id
+
+    check_id(args.id)
+    if os.path.exists(store.dir(args.id)):
+        raise StateError(f"container with id exists: {args.id}")
+    image = args.image_path or os.path.join(os.getcwd(), "checkpoint")
+    if not os.path.isdir(image):
+        raise StateError(f"stat {image}: no such file or directory")
+    _load_spec(os.path.abspath(args.bundle))  # a bad bundle says so first, as runc
+    raise _criu_refusal("restore")
+
+
 COMMANDS = {
-    "update": cmd_update, "events": cmd_events,
+    "update": cmd_update, "events": cmd_events, "checkpoint": cmd_checkpoint,
+    "restore": cmd_restore,
     "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state,
     "kill": cmd_kill, "delete": cmd_delete, "pause": cmd_pause, "resume": cmd_resume,
     "list": cmd_list, "ps": cmd_ps, "exec": cmd_exec, "features": cmd_features,

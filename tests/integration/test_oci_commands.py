@@ -236,3 +236,28 @@ def test_exec_cgroup_user_env_cwd_and_refusals(root: Path, running: str) -> None
                        (["-u", "nobody"], "uid and gid must be numbers"),
                        (["--cwd", "tmp"], "is not an absolute path")):
         one_line_error(oci(root, "exec", *args, cid, "true"), text)
+
+
+# ---- checkpoint / restore ----------------------------------------------------------------
+def test_checkpoint_and_restore_refuse_in_one_line(root: Path, running: str, bundle: Path,
+                                                   tmp_path: Path) -> None:
+    """CRIU 3.17 cannot read this kernel's vDSO (runc's checkpoint fails here too): both
+    commands say why in one line, the container keeps running and nothing is made."""
+    cid = running
+    images = tmp_path / "images"
+    out = oci(root, "checkpoint", "--image-path", str(images), "--leave-running", cid)
+    one_line_error(out, "checkpoint: ")
+    assert "criu" in out.stderr.lower()
+    assert json.loads(oci(root, "state", cid).stdout)["status"] == "running"
+    assert not images.exists()
+    one_line_error(oci(root, "checkpoint", "nosuch"), "container does not exist: nosuch")
+    images.mkdir()
+    other = unique("r")
+    out = oci(root, "restore", "--image-path", str(images), "--bundle", str(bundle), other)
+    one_line_error(out, "restore: ")
+    assert "criu" in out.stderr.lower()
+    assert not (root / other).exists()
+    one_line_error(oci(root, "restore", "--image-path", str(tmp_path / "none"), "--bundle",
+                       str(bundle), other), "no such file or directory")
+    one_line_error(oci(root, "restore", "--image-path", str(images), "--bundle",
+                       str(bundle), cid), f"container with id exists: {cid}")
