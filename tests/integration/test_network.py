@@ -186,6 +186,58 @@ def test_addresses_hwaddr_and_gateway_appear_as_configured(lxcpath: Path,
         assert re.search(r"^default via 10\.223\.0\.1 dev eth1", routes, re.M), routes
 
 
+def test_gateways_auto_explicit_off_prefix_and_on_the_device(lxcpath: Path,
+                                                              tmp_path: Path) -> None:
+    with bridge("10.241.0.1/24") as br:
+        subprocess.run(["ip", "addr", "add", "2001:db8:41::1/64", "dev", br, "nodad"],
+                       check=True)
+        # auto: the bridge's own addresses, found on the host; IPv6 via a gateway
+        auto = make(lxcpath, veth(br, "10.241.0.2/24", (
+            "lxc.net.0.ipv4.gateway = auto\n"
+            "lxc.net.0.ipv6.address = 2001:db8:41::2/64\n"
+            "lxc.net.0.ipv6.gateway = auto\n")))
+        r = execute(lxcpath, auto, "ip -4 route; echo ---; ip -6 route")
+        assert r.returncode == 0, r.stderr
+        v4, v6 = r.stdout.split("---\n")
+        assert re.search(r"^default via 10\.241\.0\.1 dev eth0 proto static", v4, re.M), v4
+        assert re.search(r"^default via 2001:db8:41::1 dev eth0 proto static", v6, re.M), v6
+        # a gateway outside every local prefix gets an on-link host route first (as LXC);
+        # gateway = dev: a default route on the device itself
+        other = make(lxcpath, veth(br, "10.241.0.3/24", (
+            "lxc.net.0.ipv4.gateway = 10.99.0.1\n"
+            "lxc.net.0.ipv6.address = 2001:db8:41::3/64\n"
+            "lxc.net.0.ipv6.gateway = dev\n")))
+        r = execute(lxcpath, other, "ip -4 route; echo ---; ip -6 route")
+        assert r.returncode == 0, r.stderr
+        v4, v6 = r.stdout.split("---\n")
+        assert re.search(r"^10\.99\.0\.1 dev eth0 proto static scope link", v4, re.M), v4
+        assert re.search(r"^default via 10\.99\.0\.1 dev eth0 proto static", v4, re.M), v4
+        assert re.search(r"^default dev eth0 proto static", v6, re.M), v6
+
+
+def test_veth_router_mode_routes_the_addresses_to_the_host_end(lxcpath: Path,
+                                                                tmp_path: Path) -> None:
+    name = make(lxcpath, ("lxc.net.0.type = veth\n"
+                          "lxc.net.0.veth.mode = router\n"
+                          "lxc.net.0.flags = up\n"
+                          "lxc.net.0.ipv4.address = 10.244.0.2/24\n"
+                          "lxc.net.0.ipv6.address = 2001:db8:44::2/64\n"))
+    start_daemon(lxcpath, name)
+    try:
+        v4 = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True,
+                            check=True).stdout
+        v6 = subprocess.run(["ip", "-6", "route"], capture_output=True, text=True,
+                            check=True).stdout
+        m4 = re.search(r"^10\.244\.0\.2 dev (\S+) proto static scope link", v4, re.M)
+        m6 = re.search(r"^2001:db8:44::2 dev (\S+) proto static", v6, re.M)
+        assert m4 and m6, (v4, v6)
+        assert m4.group(1) == m6.group(1) and m4.group(1).startswith("veth")
+    finally:
+        stop(lxcpath, name)
+    v4 = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=True)
+    assert "10.244.0.2" not in v4.stdout  # gone with the host end
+
+
 def test_random_hwaddr_digits_are_stored_and_used(lxcpath: Path, tmp_path: Path) -> None:
     with bridge("10.226.0.1/24") as br:
         name = make(lxcpath,
