@@ -2,6 +2,10 @@
 
 Each test is an attack that worked before lxcpy contained by default: it looks from inside
 (namespaces, /proc, /sys, the run directory) or plays the unprivileged user on the host.
+
+Containers run on the probe rootfs (busybox) where the attack is about the container; the
+ones about a container without a rootfs (the host's /sys, cgroups and run directory in
+view) are rootfs-less on purpose, and the chroot escape runs the host's Python.
 """
 
 from __future__ import annotations
@@ -14,16 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import lxc, tool, unique, write_config
+from tests.integration.helpers import lxc, rootfs_keys, tool, unique, write_config
 
 pytestmark = pytest.mark.root
 
 PYTHON = "/usr/bin/python3"
 
 
-def execute(lxcpath: Path, config: str, *argv: str) -> subprocess.CompletedProcess[str]:
+def execute(lxcpath: Path, config: str, *argv: str,
+            rootfs: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in a container of ``config`` on ``rootfs`` (None: the host's tree)."""
     name = unique("c")
-    conf = write_config(lxcpath.parent, name, config)
+    conf = write_config(lxcpath.parent, name, config + (rootfs_keys(rootfs) if rootfs else ""))
     return lxc("execute", "-n", name, "-f", str(conf), "--", *argv, lxcpath=lxcpath)
 
 
@@ -32,68 +38,77 @@ def host_ns(ns: str) -> str:
 
 
 # ---- 1. network: no lxc.net keys is an empty network namespace of its own --------------
-def test_no_network_keys_is_an_empty_netns_of_its_own(lxcpath: Path) -> None:
+def test_no_network_keys_is_an_empty_netns_of_its_own(lxcpath: Path, probe_rootfs: Path) -> None:
     result = execute(lxcpath, "lxc.uts.name = n\n", "sh", "-c",
-                     "readlink /proc/self/ns/net; ip -o link | cut -d: -f2")
+                     "readlink /proc/self/ns/net; ip -o link | cut -d: -f2",
+                     rootfs=probe_rootfs)
     assert result.returncode == 0, result.stderr
     netns, *links = result.stdout.split()
     assert netns != host_ns("net")
     assert links == ["lo"], result.stdout
 
 
-def test_loopback_stays_down_like_lxc(lxcpath: Path) -> None:
-    result = execute(lxcpath, "", "ip", "-o", "link", "show", "lo")
+def test_loopback_stays_down_like_lxc(lxcpath: Path, probe_rootfs: Path) -> None:
+    result = execute(lxcpath, "", "ip", "-o", "link", "show", "lo", rootfs=probe_rootfs)
     assert result.returncode == 0, result.stderr
-    assert "state DOWN" in result.stdout and "UP" not in result.stdout.split(">")[0]
+    assert result.stdout.split()[:3] == ["1:", "lo:", "<LOOPBACK>"], result.stdout  # not UP
 
 
-def test_type_none_shares_the_callers_netns(lxcpath: Path) -> None:
-    result = execute(lxcpath, "lxc.net.0.type = none\n", "readlink", "/proc/self/ns/net")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == host_ns("net")
-
-
-def test_namespace_keep_net_shares_the_callers_netns(lxcpath: Path) -> None:
-    result = execute(lxcpath, "lxc.namespace.keep = net\n", "readlink", "/proc/self/ns/net")
+def test_type_none_shares_the_callers_netns(lxcpath: Path, probe_rootfs: Path) -> None:
+    result = execute(lxcpath, "lxc.net.0.type = none\n", "readlink", "/proc/self/ns/net",
+                     rootfs=probe_rootfs)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == host_ns("net")
 
 
-def test_root_inside_cannot_take_the_callers_interfaces_down(lxcpath: Path) -> None:
+def test_namespace_keep_net_shares_the_callers_netns(lxcpath: Path, probe_rootfs: Path) -> None:
+    result = execute(lxcpath, "lxc.namespace.keep = net\n", "readlink", "/proc/self/ns/net",
+                     rootfs=probe_rootfs)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == host_ns("net")
+
+
+def test_root_inside_cannot_take_the_callers_interfaces_down(
+        lxcpath: Path, probe_rootfs: Path) -> None:
     # the test runs in a network namespace of its own whose lo is up: that is the "host"
-    result = execute(lxcpath, "", "ip", "link", "set", "lo", "down")
+    result = execute(lxcpath, "", "ip", "link", "set", "lo", "down", rootfs=probe_rootfs)
     assert result.returncode == 0, result.stderr
     flags = int(Path("/sys/class/net/lo/flags").read_text(), 16)
     assert flags & 1, "the caller's lo was taken down from inside the container"
 
 
 # ---- 3. /proc and /sys --------------------------------------------------------------------
-WRITABLE = "for f in {}; do if test -w $f; then echo $f=rw; else echo $f=ro; fi; done"
+# open for writing, write nothing (a test never writes a host-global setting); not test -w,
+# which in busybox says yes to root for every file
+WRITABLE = ("for f in {}; do if (: >> $f) 2>/dev/null; then echo $f=rw; else echo $f=ro; fi; "
+            "done")
 
 
 @pytest.mark.parametrize("auto", ["", "lxc.mount.auto = proc\n", "lxc.mount.auto = proc:mixed\n"])
-def test_host_global_sysctls_are_read_only(lxcpath: Path, auto: str) -> None:
-    # access(2) only: a test never writes a host-global setting
+def test_host_global_sysctls_are_read_only(lxcpath: Path, probe_rootfs: Path, auto: str) -> None:
     result = execute(lxcpath, auto, "sh", "-c",
-                     WRITABLE.format("/proc/sys/kernel/core_pattern /proc/sys/vm/drop_caches"))
+                     WRITABLE.format("/proc/sys/kernel/core_pattern /proc/sys/vm/drop_caches"),
+                     rootfs=probe_rootfs)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["/proc/sys/kernel/core_pattern=ro",
                                      "/proc/sys/vm/drop_caches=ro"]
 
 
-def test_proc_rw_is_what_the_user_asked_for(lxcpath: Path) -> None:
+def test_proc_rw_is_what_the_user_asked_for(lxcpath: Path, probe_rootfs: Path) -> None:
     result = execute(lxcpath, "lxc.mount.auto = proc:rw\n", "sh", "-c",
-                     WRITABLE.format("/proc/sys/kernel/core_pattern"))
+                     WRITABLE.format("/proc/sys/kernel/core_pattern"),
+                     rootfs=probe_rootfs)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["/proc/sys/kernel/core_pattern=rw"]
 
 
-def test_network_sysctls_of_its_own_netns_stay_writable(lxcpath: Path) -> None:
+def test_network_sysctls_of_its_own_netns_stay_writable(lxcpath: Path, probe_rootfs: Path) -> None:
     before = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     flipped = "0" if before.strip() == "1" else "1"
     result = execute(lxcpath, "", "sh", "-c",
                      f"echo {flipped} > /proc/sys/net/ipv4/ip_forward && "
-                     "cat /proc/sys/net/ipv4/ip_forward")
+                     "cat /proc/sys/net/ipv4/ip_forward",
+                     rootfs=probe_rootfs)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == flipped
     assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == before
