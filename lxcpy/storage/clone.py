@@ -430,7 +430,8 @@ def strip_store(container: Container) -> None:
 
 
 def rename(src: Container, newname: str, keepname: bool = False) -> Container:
-    """lxc-copy -R: move the directory, rewrite the paths and the hostname in the config."""
+    """lxc-copy -R: move the directory, rewrite the paths and the hostname in the config.
+    LXC renames by a clone and a destroy: the clone hooks run (one failing undoes it)."""
     from lxcpy.config import parse_text
     from lxcpy.container import Container
     from lxcpy.paths import Lock, ensure_rundir, write_atomic
@@ -456,12 +457,15 @@ def rename(src: Container, newname: str, keepname: bool = False) -> Container:
         if spec is not None:  # the store's paths under the old dir move with it
             spec = re.sub(re.escape(src.paths.dir.rstrip("/")) + r"(?=/|$|:)",
                           new.paths.dir.rstrip("/"), spec)
-        text = new_config_text(text, src, new, spec, keepname, keepmac=True)
+        original, text = text, new_config_text(text, src, new, spec, keepname, keepmac=True)
         os.rename(src.paths.dir, new.paths.dir)
         try:
-            parse_text(text, new.paths.config)  # its files are at the new path now
+            cfg = parse_text(text, new.paths.config)  # its files are at the new path now
             write_atomic(new.paths.config, text, 0o640)
+            if spec is not None and cfg.hooks.get("clone"):  # LXC renames by a clone
+                run_clone_hooks(cfg, src, new, parse_spec(spec))
         except BaseException:
+            write_atomic(new.paths.config, original, 0o640)
             os.rename(new.paths.dir, src.paths.dir)
             raise
     finally:

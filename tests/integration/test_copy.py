@@ -306,6 +306,22 @@ def test_clone_hook_of_an_ephemeral_clone_gets_its_command(lxcpath: Path, origin
     assert wait_until(lambda: not (lxcpath / new).exists(), timeout=20)
 
 
+def test_clone_hook_runs_for_a_rename(lxcpath: Path, origin: str, hooked: Path) -> None:
+    """LXC 5's rename is a clone then a destroy: the hooks run for the new name (no
+    arguments); one failing leaves the container as it was."""
+    env = {**os.environ, "OUT": str(hooked), "HOOK_EXIT": "3"}
+    result = lxc("copy", "-n", origin, "-N", "renamed", "-R", lxcpath=lxcpath, env=env)
+    assert (result.returncode, result.stderr.count("\n")) == (1, 1), result.stderr
+    assert sorted(p.name for p in lxcpath.iterdir()) == [origin]
+    assert f"lxc.uts.name = {origin}\n" in config(lxcpath, origin)
+    env["HOOK_EXIT"] = "0"
+    lxc("copy", "-n", origin, "-N", "renamed", "-R", lxcpath=lxcpath, check=True, env=env)
+    got = (hooked / "renamed").read_text()
+    assert got.startswith("ARGS: renamed lxc clone\n") and f"LXC_SRC_NAME={origin}\n" in got
+    assert f"LXC_ROOTFS_MOUNT={lxcpath / 'renamed' / 'rootfs'}\n" in got
+    assert (lxcpath / "renamed" / "rootfs" / "hooked").read_text() == "hooked renamed\n"
+
+
 def test_clone_hook_runs_for_snapshots_too(lxcpath: Path, origin: str, hooked: Path) -> None:
     """LXC's lxc-snapshot clones too: its hooks run for snapN, and for a restore's NEW."""
     env = {**os.environ, "OUT": str(hooked)}
