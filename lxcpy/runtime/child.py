@@ -74,8 +74,8 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     k.prctl(k.PR_SET_PDEATHSIG, signal.SIGKILL)
     _reset_signals()
     _close_fds(keep={0, 1, 2, chan.fileno()} | spec.keep_fds)
-    # import now what comes next while the supervisor writes us into the cgroups (one
-    # cgroup.procs write per v1 hierarchy can take 1-20 ms): the two overlap
+    # what comes next (the supervisor imported these before the fork: shared pages; here
+    # for a caller that did not)
     import lxcpy.rootfs.mounts  # noqa: F401
     from lxcpy.runtime import process  # used after pivot_root
 
