@@ -94,8 +94,10 @@ of writing). Where the two differ on purpose:
   joined namespace. A PID namespace joined by path gets the init forked into it; a uts
   namespace joined by path gets the hostname (runc sets it too). Refused in one line, as
   runc refuses them: a hostname without a uts namespace, a time namespace joined by path
-  (runc 1.1.5 has none); lxcpy-oci alone refuses a user namespace joined by path (runc
-  joins it) and rootfsPropagation without a new mount namespace.
+  (runc 1.1.5 has none); lxcpy-oci alone refuses a user namespace joined by path without
+  a new mount namespace, and rootfsPropagation without a new mount namespace. A user
+  namespace joined by path is entered first (runc's order); the PID namespace made with
+  it is owned by it (the init is forked from inside it).
 NOTES
 } > "$out"
 echo "oci-conformance: table in $out, TAP logs in $logs" >&2

@@ -258,9 +258,7 @@ def _namespaces(linux: dict[str, Any], cfg: ContainerConfig) -> None:
         seen.add(name)
         path = ns.get("path")
         if path:
-            if name in ("user", "time"):
-                # user: runc 1.1.5 joins it (time: runc 1.1.5 has no time namespaces); a
-                # PID namespace owned by it needs the init forked from inside it: not yet
+            if name == "time":  # (runc 1.1.5 has no time namespaces)
                 raise _refuse(f"linux.namespaces[{i}].path", f"joining a {kind} namespace "
                               "is not supported by lxcpy-oci")
             cfg.namespace_share[name] = _want(path, str, f"linux.namespaces[{i}].path")
@@ -336,6 +334,12 @@ def _idmaps(linux: dict[str, Any], cfg: ContainerConfig) -> None:
             cfg.idmaps.append(IdMap(kind, _want(m.get("containerID"), int, f"linux.{key}"),
                                     _want(m.get("hostID"), int, f"linux.{key}"),
                                     _want(m.get("size"), int, f"linux.{key}")))
+    if "user" in cfg.namespace_share and cfg.idmaps:
+        raise _refuse("linux.uidMappings", "the user namespace is joined by path: its own "
+                      "mappings apply")
+    if "user" in cfg.namespace_share and "mnt" not in cfg.namespace_clone:
+        raise _refuse("linux.namespaces", "a user namespace joined by path needs a new "
+                      "mount namespace (owned by it) in lxcpy-oci")
     if cfg.idmaps and "user" not in cfg.namespace_clone:
         raise _refuse("linux.uidMappings", "mappings need a user namespace")
     if cfg.idmaps and not {"mnt", "pid"} <= set(cfg.namespace_clone):

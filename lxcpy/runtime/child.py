@@ -93,6 +93,12 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         from lxcpy.runtime.namespaces import join_namespaces
 
         join_namespaces(cfg)
+        from lxcpy.runtime.namespaces import refork_in_userns
+
+        init = refork_in_userns(cfg)
+        if init > 0:  # the set-up goes on in our child, PID 1 of a PID namespace owned by
+            chan.send(sync.INIT, pid=init)  # the joined user namespace: it is the init
+            os._exit(0)
     k.unshare(spec.unshare_flags)
     if spec.unshare_flags & k.CLONE_NEWTIME:  # before any process enters it
         from lxcpy.runtime.namespaces import write_time_offsets
@@ -326,7 +332,13 @@ def _switch_ids_keeping_caps(cfg: ContainerConfig) -> None:
     import prctl
 
     k.prctl(PR_SET_KEEPCAPS, 1)
-    os.setgroups(cfg.init_groups)
+    if cfg.init_groups or "user" not in cfg.namespace_share:
+        os.setgroups(cfg.init_groups)
+    else:  # a joined user namespace may deny setgroups (unshare -r): runc skips it then
+        from lxcpy.runtime.namespaces import setgroups_allowed
+
+        if setgroups_allowed():
+            os.setgroups([])
     os.setgid(cfg.init_gid or 0)
     os.setuid(cfg.init_uid or 0)
     k.prctl(PR_SET_KEEPCAPS, 0)

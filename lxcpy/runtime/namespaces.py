@@ -25,8 +25,9 @@ DEFAULT = ("mnt", "uts", "ipc", "pid", "net", "cgroup")
 JOINABLE = ("net", "ipc", "uts", "cgroup")
 # and for an OCI container (linux.namespaces[].path): the supervisor forks the init into a
 # joined PID namespace (pid_to_join); a mount namespace it does not make (joined or the
-# runtime's) gets the rootfs as a detached tree (stage_mounts, lxcpy.runtime.ocimounts)
-OCI_JOINABLE = ("pid", "mnt")
+# runtime's) gets the rootfs as a detached tree (stage_mounts, lxcpy.runtime.ocimounts);
+# a joined user namespace is entered first and owns what is made next (refork_in_userns)
+OCI_JOINABLE = ("pid", "mnt", "user")
 
 
 def created(cfg: ContainerConfig) -> list[str]:
@@ -168,10 +169,16 @@ def pid_to_join(cfg: ContainerConfig) -> int:
     return -1
 
 
+def joins_user(cfg: ContainerConfig) -> bool:
+    return any(j[0] == "user" for j in cfg.namespace_joins)
+
+
 def join_namespaces(cfg: ContainerConfig) -> None:
-    """In the container's first process, before it unshares: setns() into the shared ones
-    (the mount namespace last; the PID namespace was joined by our fork)."""
-    joins = sorted(cfg.namespace_joins, key=lambda j: j[0] == "mnt")
+    """In the container's first process, before it unshares: setns() into the shared ones,
+    a user namespace first (runc's order: we become its root, and the namespaces joined
+    next must be owned by it), the mount namespace last; the PID namespace was joined by
+    our fork."""
+    joins = sorted(cfg.namespace_joins, key=lambda j: (j[0] != "user") + (j[0] == "mnt"))
     for ns, path, dev, ino in joins:
         if ns == "pid":
             continue
@@ -180,6 +187,41 @@ def join_namespaces(cfg: ContainerConfig) -> None:
             k.setns(fd, k.NAMESPACES[ns][0])
         finally:
             os.close(fd)
+        if ns == "user":
+            _become_root()
+
+
+def _become_root() -> None:
+    """Root of the user namespace just joined; its supplementary groups cleared unless the
+    namespace denies setgroups (unshare -r does), as runc."""
+    import signal
+
+    os.setresgid(0, 0, 0)
+    if setgroups_allowed():
+        os.setgroups([])
+    os.setresuid(0, 0, 0)
+    k.prctl(k.PR_SET_PDEATHSIG, signal.SIGKILL)  # cleared by the credential change
+
+
+def setgroups_allowed() -> bool:
+    """False in a user namespace whose /proc/PID/setgroups says deny (setgroups(2) fails)."""
+    try:
+        with open("/proc/self/setgroups", "rb") as f:
+            return f.read().strip() != b"deny"
+    except OSError:
+        return True
+
+
+def refork_in_userns(cfg: ContainerConfig) -> int:
+    """After joining a user namespace (OCI path) with a new PID namespace: that one must be
+    owned by the joined user namespace (else /proc cannot be mounted), so it is made now
+    and the set-up goes on in a child forked into it as its PID 1. Returns 0 there; in
+    the first process the child's PID (it tells the supervisor, then leaves: the child is
+    re-parented like any OCI init). -1 when there is nothing to do."""
+    if not joins_user(cfg) or "pid" in cfg.namespace_keep:
+        return -1
+    k.unshare(k.CLONE_NEWPID)
+    return os.fork()
 
 
 def stage_mounts(cfg: ContainerConfig) -> int:

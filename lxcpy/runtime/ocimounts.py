@@ -67,7 +67,8 @@ def _populate_dev(cfg: ContainerConfig, root: Root) -> None:
     old = os.umask(0)
     try:
         for name, major, minor in NODES:
-            _make_node(dev, name, major, minor, bind_only=bool(cfg.idmaps))
+            _make_node(dev, name, major, minor,  # no mknod in a user namespace: binds
+                       bind_only=bool(cfg.idmaps) or "user" in cfg.namespace_share)
         for name, target in LINKS:
             os.symlink(target, name, dir_fd=dev)
     except OSError as exc:

@@ -173,6 +173,8 @@ class Supervisor:
             self._map_user()
         self.cgroup.attach(self.init_pid)
         self.chan.send(sync.GO)
+        if self._user_joined():  # OCI: the init is forked inside the joined user ns
+            self._moved_init(int(self._expect(sync.INIT)["pid"]))
         self._expect(sync.NAMESPACES)
         records: list[dict[str, Any]] = []
         if self._new_netns() and os.geteuid() == 0:
@@ -233,6 +235,18 @@ class Supervisor:
         self.res.save(self.paths)
         self.cgroup.apply(self.cfg.cgroup_settings)
 
+    def _user_joined(self) -> bool:
+        return "user" in self.cfg.namespace_share and "pid" not in self.cfg.namespace_keep
+
+    def _moved_init(self, pid: int) -> None:
+        """The init is the first process's child (sync.INIT): that one has exited."""
+        os.waitpid(self.init_pid, 0)
+        os.close(self.pidfd)
+        self.init_pid = pid
+        self.pidfd = os.pidfd_open(pid)
+        self.res.init_pid = pid
+        self.res.save(self.paths)
+
     def _runtime_hooks(self) -> None:
         """OCI createRuntime hooks (lxcpy.oci.create's supervisor runs them)."""
 
@@ -279,7 +293,8 @@ class Supervisor:
             # overlay:/loop:/btrfs: mounted now, before the cgroup's device rules apply
             spec.rootfs_tree = detached_tree(self.cfg.rootfs_store)
             spec.keep_fds = {*spec.keep_fds, spec.rootfs_tree}
-        new_pid = "pid" not in self.cfg.namespace_keep
+        # (a joined user namespace must own the new PID namespace: the child makes it)
+        new_pid = "pid" not in self.cfg.namespace_keep and not self._user_joined()
         if self.cfg.idmaps:
             # user and PID namespace at once: the PID namespace is owned by the user one
             pid = k.fork_into(k.CLONE_NEWUSER | k.CLONE_NEWPID)

@@ -12,7 +12,10 @@ start, in order (as runc's ``libcontainer/sync.go`` writes its own down)::
     root, makes the idmapped rootfs tree
     MAPPED [fd: rootfs tree] ----------->  setresgid/setresuid 0 in its user namespace
     writes it into the cgroups
-    GO --------------------------------->  unshare(the other namespaces)
+    GO --------------------------------->  setns(lxc.namespace.share.*, OCI paths)
+    OCI user namespace joined by path:  <--  INIT {pid}: the init, forked into a PID
+                                           namespace owned by it; the first process exits
+                                           unshare(the other namespaces)
                           <--------------  NAMESPACES
     host side of the network (veth ends
     moved into /proc/PID/ns/net)
@@ -56,6 +59,7 @@ RUNNING = "running"
 EXEC = "exec"
 CREATED = "created"  # OCI create: set up, waiting at cfg.start_gate for `start`
 HOOKS = "hooks"  # OCI: run createRuntime now (child -> supervisor), done (-> child)
+INIT = "init"  # OCI, user namespace joined by path: {pid} of the init, forked inside it
 ERROR = "error"
 
 EOF = "eof"  # not a message: what recv() says when the peer exec'd, exited or closed

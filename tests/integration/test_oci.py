@@ -544,3 +544,34 @@ def test_hostname_needs_a_uts_namespace(root: Path, bundle: Path) -> None:
     assert out.returncode == 1
     assert out.stderr.startswith("config.json: hostname: cannot set the hostname without")
     assert out.stderr.count("\n") == 1 and not (root / cid).exists()
+
+
+def test_join_a_user_namespace_by_path(root: Path, bundle: Path) -> None:
+    """runc joins a user namespace given by path first; the namespaces made then are owned
+    by it, the PID namespace too (the init is PID 1 there and mounts its /proc)."""
+    proc = subprocess.Popen(["unshare", "--user", "sh", "-c", "echo ready; exec sleep 1000"],
+                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        for kind in ("uid", "gid"):  # all of it mapped: devpts's gid=5 must exist there
+            Path(f"/proc/{proc.pid}/{kind}_map").write_text("0 0 65536\n")
+        write_spec(bundle, lambda s: s["linux"]["namespaces"].append(
+            {"type": "user", "path": f"/proc/{proc.pid}/ns/user"}))
+        cid = unique("o")
+        out = oci(root, "create", "--bundle", str(bundle), cid)
+        assert out.returncode == 0, out.stderr
+        pid = json.loads(oci(root, "state", cid).stdout)["pid"]
+        assert ns_of(pid, "user") == ns_of(proc.pid, "user")
+        status_lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        nspid = [line for line in status_lines if line.startswith("NSpid:")][0].split()
+        assert nspid[-1] == "1"
+        assert oci(root, "start", cid).returncode == 0
+        out = oci(root, "exec", cid, "sh", "-c", "cat /proc/self/uid_map; ls /proc/1/ns")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split()[:3] == ["0", "0", "65536"] and "pid" in out.stdout
+        assert oci(root, "delete", "--force", cid).returncode == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -75,8 +75,15 @@ def test_namespace_path_is_joined(tmp_path: Path) -> None:
     del s["hostname"]
     cfg, _ = to_config(s, str(tmp_path))
     assert cfg.namespace_share == {"mnt": "/proc/1/ns/mnt"}
-    s["linux"]["namespaces"] = [{"type": "user", "path": "/proc/1/ns/user"}]
-    with pytest.raises(SpecError, match=r"namespaces\[0\].path: joining a user namespace"):
+    s["linux"]["namespaces"] = [{"type": "mount"}, {"type": "user", "path": "/proc/1/ns/user"}]
+    cfg, _ = to_config(s, str(tmp_path))  # runc joins it too, before the others
+    assert cfg.namespace_share == {"user": "/proc/1/ns/user"}
+    s["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
+    with pytest.raises(SpecError, match="uidMappings: the user namespace is joined by path"):
+        to_config(s, str(tmp_path))
+    del s["linux"]["uidMappings"]
+    s["linux"]["namespaces"] = [{"type": "time", "path": "/proc/1/ns/time"}]
+    with pytest.raises(SpecError, match=r"namespaces\[0\].path: joining a time namespace"):
         to_config(s, str(tmp_path))
     s["linux"]["namespaces"] = [{"type": "mount"}, {"type": "network",
                                                     "path": "/proc/1/ns/net"}]
