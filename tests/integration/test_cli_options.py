@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import init_pid, lxc, make, tool, unique, wait_until
+from tests.integration.helpers import (
+    HOST_DIR,
+    bind_host,
+    init_pid,
+    lxc,
+    make,
+    tool,
+    unique,
+    wait_until,
+)
 
 pytestmark = pytest.mark.root
 
@@ -32,7 +41,7 @@ def run(name: str, *args: str, **kwargs: object) -> subprocess.CompletedProcess[
 
 
 def start(lxcpath: Path, name: str, *args: str) -> None:
-    """``lxc-start -d`` of a command (no rootfs: a command must be named)."""
+    """``lxc-start -d`` of the command named in ``args`` (the probe rootfs has no init)."""
     lxc("start", "-n", name, *args, lxcpath=lxcpath, check=True, timeout=30)
 
 
@@ -104,9 +113,10 @@ def test_config_and_update_config_options_are_declared() -> None:
 
 
 @pytest.mark.parametrize("name", ("start", "execute", "attach"))
-def test_unknown_option_is_a_usage_error_never_a_command(name: str, lxcpath: Path) -> None:
+def test_unknown_option_is_a_usage_error_never_a_command(
+        name: str, probe_rootfs: Path, lxcpath: Path) -> None:
     """`lxc-start -z F` used to exec '-z'; now one line, exit 1, nothing run."""
-    ct = make(lxcpath)
+    ct = make(lxcpath, rootfs=probe_rootfs)
     marker = lxcpath.parent / "ran"
     result = lxc(name, "-n", ct, "-z", "--", "sh", "-c", f"touch {marker}", lxcpath=lxcpath)
     assert result.returncode == 1
@@ -117,8 +127,8 @@ def test_unknown_option_is_a_usage_error_never_a_command(name: str, lxcpath: Pat
 
 # ---- lxc-start --------------------------------------------------------------------------
 
-def test_start_pidfile(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_start_pidfile(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     pidfile = lxcpath.parent / "ct.pid"
     start(lxcpath, ct, "-p", str(pidfile), "--", "sleep", "100")
     supervisor = int(pidfile.read_text())
@@ -129,30 +139,30 @@ def test_start_pidfile(lxcpath: Path) -> None:
     assert wait_until(lambda: not pidfile.exists())
 
 
-def test_start_pidfile_unwritable_fails(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_start_pidfile_unwritable_fails(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     result = lxc("start", "-n", ct, "-p", str(lxcpath.parent / "no" / "such" / "f"), "--",
                  "sleep", "100", lxcpath=lxcpath)
     assert result.returncode == 1 and "failed to write pidfile" in result.stderr
     assert lxc("state", "-n", ct, lxcpath=lxcpath).stdout == "STOPPED\n"
 
 
-def test_start_console_log(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_start_console_log(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     log = lxcpath.parent / "console.log"
     start(lxcpath, ct, "-L", str(log), "--", "sh", "-c", "echo hello-console; sleep 100")
     assert wait_until(lambda: log.exists() and "hello-console" in log.read_text())
 
 
-def test_start_console_none(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_start_console_none(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     start(lxcpath, ct, "-c", "none", "--", "sleep", "100")
     result = lxc("console", "-n", ct, "-t", "0", lxcpath=lxcpath, timeout=10)
     assert result.returncode == 1 and "no console" in result.stderr
 
 
-def test_start_close_all_fds(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_start_close_all_fds(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     secret = os.open(str(lxcpath.parent), os.O_RDONLY)  # a host directory: a way out
     try:
         subprocess.run([tool("lxc-start"), "-P", str(lxcpath), "-n", ct, "-C", "--",
@@ -166,10 +176,11 @@ def test_start_close_all_fds(lxcpath: Path) -> None:
 
 
 @pytest.mark.parametrize("ns", ("net", "ipc", "uts"))
-def test_start_share_namespace(lxcpath: Path, ns: str) -> None:
-    first = make(lxcpath)
+def test_start_share_namespace(lxcpath: Path, probe_rootfs: Path, ns: str) -> None:
+    first = make(lxcpath, rootfs=probe_rootfs)
     start(lxcpath, first, "--", "sleep", "100")
-    second = make(lxcpath, uts=ns != "uts")  # joining a uts namespace: no name of its own
+    second = make(lxcpath, uts=ns != "uts",
+                  rootfs=probe_rootfs)  # joining a uts namespace: no name of its own
     start(lxcpath, second, f"--share-{ns}", first, "--", "sleep", "100")
     one, two = init_pid(lxcpath, first), init_pid(lxcpath, second)
     assert ns_of(one, ns) == ns_of(two, ns)
@@ -177,18 +188,18 @@ def test_start_share_namespace(lxcpath: Path, ns: str) -> None:
     assert ns_of(one, other) != ns_of(two, other)
 
 
-def test_start_share_by_pid(lxcpath: Path) -> None:
-    first = make(lxcpath)
+def test_start_share_by_pid(lxcpath: Path, probe_rootfs: Path) -> None:
+    first = make(lxcpath, rootfs=probe_rootfs)
     start(lxcpath, first, "--", "sleep", "100")
-    second = make(lxcpath)
+    second = make(lxcpath, rootfs=probe_rootfs)
     start(lxcpath, second, "--share-net", str(init_pid(lxcpath, first)), "--", "sleep", "100")
     assert ns_of(init_pid(lxcpath, first), "net") == ns_of(init_pid(lxcpath, second), "net")
 
 
-def test_start_share_pid_is_refused(lxcpath: Path) -> None:
-    first = make(lxcpath)
+def test_start_share_pid_is_refused(lxcpath: Path, probe_rootfs: Path) -> None:
+    first = make(lxcpath, rootfs=probe_rootfs)
     start(lxcpath, first, "--", "sleep", "100")
-    second = make(lxcpath)
+    second = make(lxcpath, rootfs=probe_rootfs)
     result = lxc("start", "-n", second, "--share-pid", first, "--", "sleep", "100",
                  lxcpath=lxcpath)
     assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
@@ -196,8 +207,8 @@ def test_start_share_pid_is_refused(lxcpath: Path) -> None:
     assert lxc("state", "-n", second, lxcpath=lxcpath).stdout == "STOPPED\n"
 
 
-def test_start_running_container_succeeds(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_start_running_container_succeeds(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     start(lxcpath, ct, "--", "sleep", "100")
     pid = init_pid(lxcpath, ct)
     result = lxc("start", "-n", ct, "--", "sleep", "100", lxcpath=lxcpath)
@@ -269,28 +280,29 @@ def test_create_lxc_template_directory(lxcpath: Path, tmp_path: Path) -> None:
     assert missing.returncode == 1 and "template 'nosuch' not found" in missing.stderr
 
 
-def test_destroy_snapshots(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_destroy_snapshots(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     lxc("destroy", "-n", ct, "-s", lxcpath=lxcpath, check=True)
     assert not (lxcpath / ct).exists()
 
 
-def test_stop_reboot_sends_the_reboot_signal(lxcpath: Path) -> None:
-    ct = make(lxcpath, "lxc.signal.reboot = SIGUSR1\n")
+def test_stop_reboot_sends_the_reboot_signal(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, f"lxc.signal.reboot = SIGUSR1\n{bind_host(lxcpath.parent)}",
+              rootfs=probe_rootfs)
     got = lxcpath.parent / "got"
-    start(lxcpath, ct, "--", "sh", "-c", f"trap 'echo usr1 > {got}' USR1; "
+    start(lxcpath, ct, "--", "sh", "-c", f"trap 'echo usr1 > {HOST_DIR}/got' USR1; "
                                          "while :; do sleep 0.1; done")
     assert wait_until(lambda: lxc("stop", "-n", ct, "-r", lxcpath=lxcpath).returncode == 0
                       and got.exists())
     assert got.read_text() == "usr1\n"
-    stopped = make(lxcpath)
+    stopped = make(lxcpath, rootfs=probe_rootfs)
     assert lxc("stop", "-n", stopped, "-r", lxcpath=lxcpath).returncode == 2
 
 
 # ---- lxc-info ---------------------------------------------------------------------------
 
-def test_info_raw_single_values(lxcpath: Path) -> None:
-    ct = make(lxcpath, "lxc.tty.max = 3\n")
+def test_info_raw_single_values(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, "lxc.tty.max = 3\n", rootfs=probe_rootfs)
     assert lxc("info", "-n", ct, "-sH", lxcpath=lxcpath).stdout == "STOPPED\n"
     start(lxcpath, ct, "--", "sleep", "100")
     assert lxc("info", "-n", ct, "-sH", lxcpath=lxcpath).stdout == "RUNNING\n"
@@ -309,9 +321,9 @@ def test_info_raw_single_values(lxcpath: Path) -> None:
 
 
 @busybox
-def test_info_link_lines(lxcpath: Path) -> None:
+def test_info_link_lines(lxcpath: Path, probe_rootfs: Path) -> None:
     ct = make(lxcpath, "lxc.net.0.type = veth\nlxc.net.0.flags = up\n"
-                       "lxc.net.0.ipv4.address = 10.77.0.2/24\n")
+                       "lxc.net.0.ipv4.address = 10.77.0.2/24\n", rootfs=probe_rootfs)
     start(lxcpath, ct, "--", "sleep", "100")
     out = lxc("info", "-n", ct, lxcpath=lxcpath, check=True).stdout
     link = re.search(r"^Link:           (\S+)\n TX bytes:      (\d+) bytes\n"
@@ -348,8 +360,8 @@ def proc_net_dev() -> dict[str, tuple[int, int]]:
 
 # ---- freeze / unfreeze / wait -----------------------------------------------------------
 
-def test_second_freeze_and_unfreeze_succeed(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_second_freeze_and_unfreeze_succeed(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     start(lxcpath, ct, "--", "sleep", "100")
     for _ in range(2):
         assert lxc("freeze", "-n", ct, lxcpath=lxcpath).returncode == 0
@@ -359,16 +371,16 @@ def test_second_freeze_and_unfreeze_succeed(lxcpath: Path) -> None:
         assert lxc("state", "-n", ct, lxcpath=lxcpath).stdout == "RUNNING\n"
 
 
-def test_wait_timeout_prints_one_line(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_wait_timeout_prints_one_line(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     result = lxc("wait", "-n", ct, "-s", "RUNNING", "-t", "0.2", lxcpath=lxcpath)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (f"lxc-wait: {ct}: timed out after 0.2 seconds waiting for state "
                              "RUNNING\n")
 
 
-def test_ls_nesting(lxcpath: Path) -> None:
-    ct = make(lxcpath)
+def test_ls_nesting(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, rootfs=probe_rootfs)
     plain = lxc("ls", "-1", lxcpath=lxcpath, check=True).stdout
     assert plain == f"{ct}\n"
     assert lxc("ls", "-1", "--nesting=2", lxcpath=lxcpath, check=True).stdout == plain
@@ -382,8 +394,9 @@ def attach(lxcpath: Path, ct: str, *args: str,
 
 
 @pytest.fixture
-def running(lxcpath: Path) -> str:
-    ct = make(lxcpath, "lxc.mount.auto = proc:rw\nlxc.cap.drop = sys_time\n")
+def running(lxcpath: Path, probe_rootfs: Path) -> str:
+    ct = make(lxcpath, "lxc.mount.auto = proc:rw\nlxc.cap.drop = sys_time\n",
+              rootfs=probe_rootfs)
     start(lxcpath, ct, "--", "sleep", "100")
     return ct
 
@@ -440,8 +453,8 @@ def test_attach_namespaces(lxcpath: Path, running: str) -> None:
     assert bad.returncode == 1 and "invalid namespace 'BOGUS'" in bad.stderr
 
 
-def test_attach_remount_sys_proc(lxcpath: Path) -> None:
-    ct = make(lxcpath, "lxc.net.0.type = veth\nlxc.net.0.name = eth9\n")
+def test_attach_remount_sys_proc(lxcpath: Path, probe_rootfs: Path) -> None:
+    ct = make(lxcpath, "lxc.net.0.type = veth\nlxc.net.0.name = eth9\n", rootfs=probe_rootfs)
     start(lxcpath, ct, "--", "sleep", "100")
     plain = attach(lxcpath, ct, "-s", "NETWORK", "--", "ls", "/sys/class/net").stdout.split()
     assert "eth9" not in plain  # the host's /sys
