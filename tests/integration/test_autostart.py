@@ -8,10 +8,10 @@ from pathlib import Path
 from tests.integration.helpers import lxc, make
 
 
-def auto(lxcpath: Path, name: str, extra: str) -> str:
-    # no rootfs: the init command is named (never the host's /sbin/init)
+def auto(lxcpath: Path, rootfs: Path, name: str, extra: str) -> str:
+    # the probe rootfs has no /sbin/init: the init command is named
     return make(lxcpath, "lxc.init.cmd = sleep 300\nlxc.net.0.type = empty\n" + extra,
-                name=name)
+                name=name, rootfs=rootfs)
 
 
 def listing(lxcpath: Path, *args: str) -> str:
@@ -20,14 +20,16 @@ def listing(lxcpath: Path, *args: str) -> str:
     return result.stdout
 
 
-def test_order_groups_and_selection(lxcpath: Path) -> None:
-    auto(lxcpath, "a1", "lxc.start.auto = 1\nlxc.start.order = 5\nlxc.start.delay = 3\n")
-    auto(lxcpath, "a2", "lxc.start.auto = 1\nlxc.start.order = 1\n")
-    auto(lxcpath, "a3", "lxc.start.auto = 1\nlxc.start.order = 1\n")
-    auto(lxcpath, "b1", "lxc.start.auto = 1\nlxc.group = onboot\nlxc.start.order = 9\n")
-    auto(lxcpath, "b2", "lxc.start.auto = 1\nlxc.group = onboot\nlxc.group = web\n")
-    auto(lxcpath, "w1", "lxc.start.auto = 1\nlxc.group = web\n")
-    auto(lxcpath, "off", "lxc.start.order = 0\n")  # not auto-started
+def test_order_groups_and_selection(lxcpath: Path, probe_rootfs: Path) -> None:
+    auto(lxcpath, probe_rootfs, "a1",
+         "lxc.start.auto = 1\nlxc.start.order = 5\nlxc.start.delay = 3\n")
+    auto(lxcpath, probe_rootfs, "a2", "lxc.start.auto = 1\nlxc.start.order = 1\n")
+    auto(lxcpath, probe_rootfs, "a3", "lxc.start.auto = 1\nlxc.start.order = 1\n")
+    auto(lxcpath, probe_rootfs, "b1",
+         "lxc.start.auto = 1\nlxc.group = onboot\nlxc.start.order = 9\n")
+    auto(lxcpath, probe_rootfs, "b2", "lxc.start.auto = 1\nlxc.group = onboot\nlxc.group = web\n")
+    auto(lxcpath, probe_rootfs, "w1", "lxc.start.auto = 1\nlxc.group = web\n")
+    auto(lxcpath, probe_rootfs, "off", "lxc.start.order = 0\n")  # not auto-started
     # default: only the containers in no group; lower order first, ties by name
     assert listing(lxcpath) == "a2 0\na3 0\na1 3\n"
     # the boot group first, then the ungrouped; each container once
@@ -40,11 +42,11 @@ def test_order_groups_and_selection(lxcpath: Path) -> None:
     assert listing(lxcpath, "-s", "-a") == ""
 
 
-def test_start_shutdown_kill(lxcpath: Path) -> None:
-    auto(lxcpath, "s1", "lxc.start.auto = 1\nlxc.start.order = 2\n")
-    auto(lxcpath, "s2", "lxc.start.auto = 1\nlxc.start.order = 1\n")
-    auto(lxcpath, "g1", "lxc.start.auto = 1\nlxc.group = grp\n")
-    auto(lxcpath, "manual", "")
+def test_start_shutdown_kill(lxcpath: Path, probe_rootfs: Path) -> None:
+    auto(lxcpath, probe_rootfs, "s1", "lxc.start.auto = 1\nlxc.start.order = 2\n")
+    auto(lxcpath, probe_rootfs, "s2", "lxc.start.auto = 1\nlxc.start.order = 1\n")
+    auto(lxcpath, probe_rootfs, "g1", "lxc.start.auto = 1\nlxc.group = grp\n")
+    auto(lxcpath, probe_rootfs, "manual", "")
     result = lxc("autostart", lxcpath=lxcpath, timeout=60)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     state = {n: lxc("state", "-n", n, lxcpath=lxcpath).stdout.strip()
@@ -63,11 +65,12 @@ def test_start_shutdown_kill(lxcpath: Path) -> None:
     assert lxc("state", "-n", "g1", lxcpath=lxcpath).stdout == "STOPPED\n"
 
 
-def test_options_exclude_each_other_and_bad_configs_are_named(lxcpath: Path) -> None:
+def test_options_exclude_each_other_and_bad_configs_are_named(
+        lxcpath: Path, probe_rootfs: Path) -> None:
     result = lxc("autostart", "-k", "-s", lxcpath=lxcpath)
     assert (result.returncode, result.stderr) == (
         1, "lxc-autostart: -k, -r and -s exclude each other\n")
-    auto(lxcpath, "ok", "lxc.start.auto = 1\n")
+    auto(lxcpath, probe_rootfs, "ok", "lxc.start.auto = 1\n")
     bad = lxcpath / "bad"
     bad.mkdir()
     (bad / "config").write_text("lxc.start.auto = 2\n")
