@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import termios
 import time
-from typing import Any
 
 from lxcpy.config.model import ContainerConfig
 from lxcpy.errors import LxcError
@@ -24,6 +22,10 @@ from lxcpy.oci.state import Record, StateError, Store, drop_rundir, start_time, 
 from lxcpy.paths import ContainerPaths, ensure_rundir
 from lxcpy.runtime.console import Console, Terminal, _bind_onto, open_pty
 from lxcpy.runtime.supervisor import Supervisor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no typing or socket (its enums) at run time: create's start-up
+    from typing import Any
 
 
 class OciConsole(Console):
@@ -140,6 +142,8 @@ def _unlink(path: str) -> None:
 
 def send_console(socket_path: str, master: int) -> None:
     """The pty master to --console-socket over SCM_RIGHTS, as runc does."""
+    import socket  # only with a terminal: its enums cost every create otherwise
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         sock.connect(socket_path)

@@ -7,15 +7,18 @@ terminal, annotations) is returned beside it in :class:`Extras`.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from lxcpy import jsonlite
+from lxcpy._record import dataclass, field
 from lxcpy.config.model import CgroupSetting, ContainerConfig, IdMap, MountEntry
 from lxcpy.oci import OCI_VERSION  # noqa: F401 - defined once, where state.py reads it
 from lxcpy.oci.errors import SpecError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no typing, json or dataclasses at run time: create's start-up
+    from collections.abc import Callable
+    from typing import Any
 
 SPEC_FILE = "config.json"
 
@@ -66,9 +69,14 @@ def load(bundle: str) -> dict[str, Any]:
     except OSError as exc:
         raise SpecError(f"{path}: {exc.strerror}") from None
     try:
-        spec = json.loads(text)
-    except ValueError as exc:
-        raise SpecError(f"{path}: not JSON: {exc}") from None
+        spec = jsonlite.loads(text)
+    except (ValueError, SystemError):  # json's own message, only on this error path
+        import json
+
+        try:
+            spec = json.loads(text)
+        except ValueError as exc:
+            raise SpecError(f"{path}: not JSON: {exc}") from None
     if not isinstance(spec, dict):
         raise SpecError(f"{path}: not a JSON object")
     return spec

@@ -108,7 +108,7 @@ class Store:
                 data = jsonlite.loads(f.read())
         except FileNotFoundError:
             raise StateError(f"container does not exist: {cid}") from None
-        except ValueError:
+        except (ValueError, SystemError):  # (jsonlite: the C scanner's error on bad input)
             raise StateError(f"{path}: damaged state file") from None
         return Record(**data)
 
