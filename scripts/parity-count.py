@@ -248,21 +248,73 @@ def container_keys() -> list[str]:
     return sorted(keys)
 
 
-def define(tmp: str, name: str) -> None:
+# a config with many keys set (LXC's own debian.common.conf, which includes common.conf,
+# and values of this script's): what both lxc-info -c print for each key is compared
+SET_CONFIG = """lxc.include = /usr/share/lxc/config/debian.common.conf
+lxc.uts.name = set
+lxc.arch = x86_64
+lxc.rootfs.path = dir:{T}/set/rootfs
+lxc.net.0.type = veth
+lxc.net.0.link = br0
+lxc.net.0.flags = up
+lxc.net.0.name = eth0
+lxc.net.0.hwaddr = 00:16:3e:12:34:56
+lxc.net.0.mtu = 1400
+lxc.net.0.ipv4.address = 10.0.3.2/24
+lxc.net.0.ipv4.gateway = 10.0.3.1
+lxc.net.0.ipv6.address = fd00::2/64
+lxc.net.0.ipv6.gateway = fd00::1
+lxc.net.0.veth.pair = vethset
+lxc.net.0.script.up = /bin/true
+lxc.net.0.script.down = /bin/true
+lxc.environment = A=1
+lxc.environment = B=2
+lxc.init.cmd = /sbin/init
+lxc.init.cwd = /
+lxc.init.uid = 0
+lxc.init.gid = 0
+lxc.execute.cmd = /bin/sh -c true
+lxc.signal.halt = SIGPWR
+lxc.signal.reboot = SIGINT
+lxc.signal.stop = SIGKILL
+lxc.start.auto = 1
+lxc.start.delay = 5
+lxc.start.order = 10
+lxc.group = onboot
+lxc.console.path = none
+lxc.console.logfile = {T}/console.log
+lxc.autodev = 1
+lxc.ephemeral = 0
+lxc.no_new_privs = 1
+lxc.prlimit.nofile = 1024
+lxc.sysctl.net.ipv4.ip_forward = 1
+lxc.proc.oom_score_adj = 10
+lxc.cgroup.memory.limit_in_bytes = 256M
+lxc.cgroup2.memory.max = 256M
+lxc.hook.pre-start = /bin/true
+lxc.hook.version = 1
+lxc.monitor.unshare = 1
+lxc.seccomp.allow_nesting = 1
+lxc.mount.entry = tmpfs tmp tmpfs defaults 0 0
+"""
+
+
+def define(tmp: str, name: str, text: str | None = None) -> None:
     """A container both C LXC and lxcpy read: a config file in the lxcpath."""
     os.makedirs(os.path.join(tmp, name), exist_ok=True)
     with open(os.path.join(tmp, name, "config"), "w") as f:
-        f.write(f"lxc.uts.name = {name}\nlxc.net.0.type = empty\n")
+        f.write(text or f"lxc.uts.name = {name}\nlxc.net.0.type = empty\n")
 
 
 def count_keys(bindir: str, tmp: str, env: dict[str, str], verbose: bool) -> dict:
     define(tmp, "keys")
+    define(tmp, "set", SET_CONFIG.replace("{T}", tmp))
     documented = container_keys()
 
-    def ask(binary: str, key: str) -> str | None:
+    def ask(binary: str, key: str, name: str = "keys") -> str | None:
         """What ``lxc-info -c KEY`` prints, None for a key it does not know (C LXC says
         "KEY invalid" and exits 0; lxcpy exits 1)."""
-        r = subprocess.run([binary, "-P", tmp, "-n", "keys", "-c", key],
+        r = subprocess.run([binary, "-P", tmp, "-n", name, "-c", key],
                            capture_output=True, text=True, env=env, timeout=30)
         if r.returncode != 0 or re.search(r"invalid|unknown", r.stderr):
             return None
@@ -281,7 +333,16 @@ def count_keys(bindir: str, tmp: str, env: dict[str, str], verbose: bool) -> dic
         print(f"  keys lxcpy's lxc-info -c does not know: {missing}", file=sys.stderr)
     if verbose:
         print(f"  printed otherwise: {differ}", file=sys.stderr)
-    return {"documented": len(documented), "lxc_knows": len(lxc_knows),
+    # with the keys set: the same text, or another (C LXC's rendering of a value)
+    set_theirs = {k: ask(f"{C_BIN}/lxc-info", k, "set") for k in lxc_knows}
+    set_ours = {k: ask(f"{bindir}/lxc-info", k, "set") for k in lxc_knows}
+    # the keys this config gave a value: C LXC prints them otherwise than for "keys"
+    set_values = [k for k in lxc_knows if set_theirs[k] != theirs[k]]
+    set_differ = {k: (set_theirs[k], set_ours[k]) for k in set_values
+                  if set_theirs[k] != set_ours[k]}
+    return {"set": {"keys_with_a_value": len(set_values),
+                    "same_output": len(set_values) - len(set_differ), "differ": set_differ},
+            "documented": len(documented), "lxc_knows": len(lxc_knows),
             "lxcpy_knows": len(lxc_knows) - len(missing), "missing": missing,
             "same_output": len(lxc_knows) - len(missing) - len(differ),
             "c_default": len(defaults),
@@ -387,6 +448,11 @@ def main() -> int:
           f"its default for the unset key ({keys['documented']} documented)"
           + (f"; missing: {' '.join(keys['missing'])}" if keys["missing"] else "")
           + (f"; printed otherwise: {keys['differ']}" if keys["differ"] else ""))
+    print(f"with LXC's debian.common.conf and more set: {keys['set']['same_output']} of "
+          f"{keys['set']['keys_with_a_value']} keys with a value printed the same by both "
+          "lxc-info -c; otherwise:")
+    for key, (c, mine) in keys["set"]["differ"].items():
+        print(f"    {key}: C {c!r} lxcpy {mine!r}")
     print(f"system keys (C lxc-config -l): {system['lxcpy']} of {system['lxc']} answered by "
           "lxcpy's lxc-config" + (f"; missing: {' '.join(system['missing'])}"
                                   if system["missing"] else ""))
