@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from lxcpy.cli.common import COMMAND_CONTEXT, common_options, echo, entry
+from lxcpy.cli.common import COMMAND_CONTEXT, STATE, common_options, echo, entry
 
 
 @click.command(context_settings=COMMAND_CONTEXT)
@@ -83,7 +83,8 @@ def command(name: str, lxcpath: str, newname: str | None, newpath: str | None, r
                        bdev=bdev or "overlay", fssize=size, keepname=keepname,
                        keepmac=keepmac, allow_running=allowrunning,
                        ephemeral=not keepdata, mount_entries=entries, hook_args=tuple(argv))
-    echo(f"Created {new.name} as {'clone' if keepdata else 'ephemeral clone'} of {src.name}")
+    if not STATE.quiet:  # LXC's line, -D or not: scripts take the new name from it
+        echo(f"Created {new.name} as clone of {src.name}")
     if foreground and not argv:
         raise SystemExit(new.start(daemonize=False))
     try:
