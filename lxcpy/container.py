@@ -109,8 +109,8 @@ class Container:
         have destroyed it on stop (_ephemeral)."""
         try:
             ephemeral = self.defined and self.load_config().ephemeral
-        except LxcError:
-            return  # a config that no longer parses: left for lxc-destroy
+        except (LxcError, OSError):
+            return  # a config that no longer parses or reads: left for lxc-destroy
         if ephemeral:
             import sys
 
