@@ -108,10 +108,6 @@ def _fail(logger: Logger, message: str) -> int:
 
 # ---- commands ---------------------------------------------------------------------------
 def _load_spec(bundle: str) -> tuple[Any, Any]:
-    # the init imports shutil (its program's look-up) where a mapped root (uidMappings)
-    # cannot read the host's stdlib under /root: loaded here, before the fork
-    import shutil  # noqa: F401
-
     from lxcpy.oci.spec import load, to_config
 
     spec = load(bundle)

@@ -202,12 +202,12 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
 
 
 def _look_up(program: str, env: dict[str, str]) -> None:
-    import shutil
-
     if "/" in program:
         found = program if os.access(program, os.X_OK) else None
-    else:
-        found = shutil.which(program, path=env.get("PATH", DEFAULT_PATH))
+    else:  # shutil.which's rule, without shutil (its re and fnmatch: ~5 ms of an OCI create)
+        found = next((p for p in (os.path.join(d, program) for d in
+                                  env.get("PATH", DEFAULT_PATH).split(os.pathsep) if d)
+                      if os.access(p, os.X_OK) and not os.path.isdir(p)), None)
     if found is None:
         raise LxcError(f'exec: "{program}": executable file not found in $PATH')
     if not os.path.isfile(found):
@@ -238,8 +238,6 @@ def _preload(spec: ChildSpec) -> None:
 
     preload(spec.seccomp)
     if spec.cfg.start_gate:  # OCI: what the gate and the capability sets use after it
-        import shutil  # noqa: F401
-
         import lxcpy.runtime.capsets  # noqa: F401
     if spec.cfg.hooks.get("start") or spec.cfg.oci_hooks.get("startContainer"):
         import subprocess  # noqa: F401
