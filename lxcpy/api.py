@@ -687,15 +687,16 @@ class Container:
         return subprocess.call(["ip", "link", "set", "dev", name, "netns",
                                 str(self.init_pid), "name", destname or name]) == 0
 
-    def add_device_node(self, path: str, destpath: str | None = None) -> bool:
-        """lxc-device add: make the host's device node ``path`` at ``destpath`` (default:
-        the same path) under the running container's /dev and allow it in its cgroup."""
-        return self._device_node("add", path, destpath)
+    def add_device_node(self, src_path: str, dest_path: str | None = None) -> bool:
+        """lxc-device add: make the host's device node ``src_path`` at ``dest_path``
+        (default: the same path) under the running container's /dev and allow it in its
+        cgroup."""
+        return self._device_node("add", src_path, dest_path)
 
-    def remove_device_node(self, path: str, destpath: str | None = None) -> bool:
-        """lxc-device del: remove the node at ``destpath`` (default ``path``) from the
+    def remove_device_node(self, src_path: str, dest_path: str | None = None) -> bool:
+        """lxc-device del: remove the node at ``dest_path`` (default ``src_path``) from the
         container's /dev and deny it in its cgroup again."""
-        return self._device_node("del", path, destpath)
+        return self._device_node("del", src_path, dest_path)
 
     def _device_node(self, action: str, path: str, destpath: str | None) -> bool:
         from lxcpy.cli.device import device_node

@@ -117,6 +117,33 @@ PY_CONSTANTS = (
     "LXC_CLONE_KEEPBDEVTYPE", "LXC_CLONE_KEEPMACADDR", "LXC_CLONE_KEEPNAME",
     "LXC_CLONE_MAYBE_SNAPSHOT", "LXC_CLONE_SNAPSHOT", "LXC_CREATE_QUIET")
 
+# their parameters, in order (lxc.c's kwlists, lxc/__init__.py's definitions): a caller
+# passing them by keyword or position gets the same meaning
+PY_SIGNATURES = {
+    "add_device_node": ["src_path", "dest_path"], "attach": ["run", "payload"],
+    "attach_interface": ["src_ifname", "dst_ifname"], "attach_wait": ["run", "payload"],
+    "clear_config": [], "clear_config_item": ["key"],
+    "clone": ["newname", "config_path", "flags", "bdevtype", "bdevdata", "newsize",
+              "hookargs"],
+    "console": ["ttynum", "stdinfd", "stdoutfd", "stderrfd", "escape"],
+    "console_getfd": ["ttynum"], "create": ["template", "flags", "args", "bdevtype", "fssize"],
+    "destroy": [], "detach_interface": ["ifname"], "freeze": [], "get_cgroup_item": ["key"],
+    "get_config_item": ["key"], "get_config_path": [], "get_interfaces": [],
+    "get_ips": ["interface", "family", "scope", "timeout"], "get_keys": ["key"],
+    "get_running_config_item": ["key"], "load_config": ["path"], "reboot": [],
+    "remove_device_node": ["src_path", "dest_path"], "rename": ["new_name"],
+    "save_config": ["path"], "set_cgroup_item": ["key", "value"],
+    "set_config_item": ["key", "value"], "set_config_path": ["path"], "shutdown": ["timeout"],
+    "snapshot": ["comment_path"], "snapshot_destroy": ["name"], "snapshot_list": [],
+    "snapshot_restore": ["name", "newname"],
+    "start": ["useinit", "daemonize", "close_fds", "cmd"], "stop": [], "unfreeze": [],
+    "wait": ["state", "timeout"], "add_device_net": ["name", "destname"],
+    "append_config_item": ["key", "value"],
+    "lxc.list_containers": ["active", "defined", "as_object", "config_path"],
+    "lxc.attach_run_command": ["cmd"], "lxc.attach_run_shell": [],
+    "lxc.arch_to_personality": ["arch"],
+}
+
 # lxc.container.conf(5)'s placeholders, as a key LXC's parser takes
 PLACEHOLDERS = {
     "lxc.prlimit.[limit": "lxc.prlimit.nofile", "lxc.proc.[proc": "lxc.proc.oom_score_adj",
@@ -380,18 +407,28 @@ def count_checkconfig(bindir: str, env: dict[str, str]) -> dict:
 
 def count_python(bindir: str, env: dict[str, str]) -> dict:
     """python3-lxc's names in ``import lxcpy as lxc``, asked of the installed venv's Python."""
-    code = ("import json, sys\nimport lxcpy as lxc\nc = lxc.Container('parity')\n"
-            "names = json.load(sys.stdin)\n"
-            "print(json.dumps({k: [n for n in v if not hasattr(c if k == 'container' else "
-            "lxc, n)] for k, v in names.items()}))\n")
+    code = ("import inspect, json, sys\nimport lxcpy as lxc\nc = lxc.Container('parity')\n"
+            "names, sigs = json.load(sys.stdin)\n"
+            "out = {k: [n for n in v if not hasattr(c if k == 'container' else lxc, n)] "
+            "for k, v in names.items()}\n"
+            "def params(name):\n"
+            "    f = getattr(lxc, name[4:]) if name.startswith('lxc.') else getattr(c, name)\n"
+            "    return list(inspect.signature(f).parameters)\n"
+            "out['signatures'] = [n for n, want in sigs.items() "
+            "if params(n)[:len(want)] != want]\n"
+            "print(json.dumps(out))\n")
     names = {"container": PY_CONTAINER, "functions": PY_FUNCTIONS, "values": PY_VALUES,
              "constants": PY_CONSTANTS}
     python = os.path.join(bindir, "python3")
-    r = subprocess.run([python, "-c", code], input=json.dumps(names), capture_output=True,
-                       text=True, env=env, timeout=60, check=True)
+    r = subprocess.run([python, "-c", code], input=json.dumps([names, PY_SIGNATURES]),
+                       capture_output=True, text=True, env=env, timeout=60, check=True)
     missing = json.loads(r.stdout)
-    return {k: {"python3_lxc": len(v), "lxcpy": len(v) - len(missing[k]),
-                "missing": missing[k]} for k, v in names.items()}
+    out = {k: {"python3_lxc": len(v), "lxcpy": len(v) - len(missing[k]),
+               "missing": missing[k]} for k, v in names.items()}
+    out["signatures"] = {"python3_lxc": len(PY_SIGNATURES),
+                         "lxcpy": len(PY_SIGNATURES) - len(missing["signatures"]),
+                         "missing": missing["signatures"]}
+    return out
 
 
 def own_netns() -> bool:
