@@ -15,7 +15,10 @@ or the thread gives up by itself after ``LIFETIME``. The process must ``stop()``
 it moves itself (the thread would move it back) and may ``start()`` it again after: the
 cgroup manager does so around the supervisor's own moves (cgroups.base), and ends it once
 the init is in its cgroup. Only root, only on a cgroup2 hierarchy (hybrid or unified
-hosts); anything unusual: no thread, and the start pays the wait as before.
+hosts); anything unusual: no thread, and the start pays the wait as before. The thread's
+open ``cgroup.procs`` (close-on-exec) is copied into the container's first process when the
+supervisor forks it meanwhile, which closes every descriptor it was not given first thing
+(runtime.child), as it does the supervisor's others.
 """
 
 from __future__ import annotations
@@ -57,19 +60,20 @@ def _own_procs_file() -> str | None:
 
 def _kick(procs: str, pid: bytes, stop: _thread.LockType, done: _thread.LockType,
           rounds: int) -> None:
+    fd = -1
     try:
+        # one open file for every write: each system call hands the GIL back and forth
+        # with the main thread, which is importing meanwhile
+        fd = posix.open(procs, posix.O_WRONLY | posix.O_CLOEXEC)
         for _ in range(rounds):
-            try:
-                fd = posix.open(procs, posix.O_WRONLY | posix.O_CLOEXEC)
-                try:
-                    posix.write(fd, pid)
-                finally:
-                    posix.close(fd)
-            except OSError:
-                return  # not ours to write after all (EACCES, EBUSY ...): no harm done
+            posix.write(fd, pid)
             if stop.acquire(True, INTERVAL):
                 return
+    except OSError:
+        return  # not ours to write after all (EACCES, EBUSY ...): no harm done
     finally:
+        if fd >= 0:
+            posix.close(fd)
         done.release()
 
 
