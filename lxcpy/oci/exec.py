@@ -145,6 +145,7 @@ def _joiner(cgroup_paths: list[str], fds: list[tuple[str, int]], running: object
         except FileNotFoundError:
             continue
     preload(running.seccomp)  # type: ignore[attr-defined]
+    import warnings  # noqa: F401 - os.execvpe imports it, after the chroot below
     drop = running.drop()  # type: ignore[attr-defined]
     if proc.bounding is not None:
         import prctl
