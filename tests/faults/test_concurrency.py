@@ -36,9 +36,9 @@ def state(lxcpath: Path, name: str) -> str:
     return lxc("state", "-n", name, lxcpath=lxcpath, timeout=10).stdout.strip()
 
 
-def test_parallel_execute_of_one_name(lxcpath: Path, tmp_path: Path) -> None:
+def test_parallel_execute_of_one_name(lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
     """Ten lxc-execute of one name: exactly one runs, the others say it is already running."""
-    name = make(lxcpath, prefix="px")
+    name = make(lxcpath, prefix="px", rootfs=probe_rootfs)
     argv = [tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sleep", "5"]
     procs = [subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(N)]
@@ -60,9 +60,10 @@ def test_parallel_execute_of_one_name(lxcpath: Path, tmp_path: Path) -> None:
     assert cgroup_leftovers(name) == []
 
 
-def test_losers_do_not_disturb_the_running_one(lxcpath: Path, tmp_path: Path) -> None:
+def test_losers_do_not_disturb_the_running_one(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
     """A refused start must not tear down (cgroup, socket) what the running one uses."""
-    name = make(lxcpath, prefix="pd")
+    name = make(lxcpath, prefix="pd", rootfs=probe_rootfs)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "30"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -111,12 +112,13 @@ def test_parallel_create_of_one_name(lxcpath: Path, tmp_path: Path) -> None:
     assert tree(lxcpath) == [f"d {name}", f"f {name}/config"]
 
 
-def test_destroy_during_a_start_is_refused(lxcpath: Path, tmp_path: Path) -> None:
+def test_destroy_during_a_start_is_refused(
+        lxcpath: Path, probe_rootfs: Path, tmp_path: Path) -> None:
     """A pre-start hook holds the start in STARTING: lxc-destroy must refuse, not remove
     (nor wait for the start: the hook holds it until the test releases it)."""
     gate, release = tmp_path / "gate", tmp_path / "release"
     hook = f"touch {gate}; while [ ! -e {release} ]; do sleep 0.05; done"
-    name = make(lxcpath, f"lxc.hook.pre-start = sh -c '{hook}'\n", prefix="ds")
+    name = make(lxcpath, f"lxc.hook.pre-start = sh -c '{hook}'\n", prefix="ds", rootfs=probe_rootfs)
     listing = tree(lxcpath)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "1"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -138,9 +140,9 @@ def test_destroy_during_a_start_is_refused(lxcpath: Path, tmp_path: Path) -> Non
     assert tree(lxcpath) == []
 
 
-def test_destroy_while_running_is_refused_and_force_works(lxcpath: Path,
+def test_destroy_while_running_is_refused_and_force_works(lxcpath: Path, probe_rootfs: Path,
                                                          tmp_path: Path) -> None:
-    name = make(lxcpath, prefix="dr")
+    name = make(lxcpath, prefix="dr", rootfs=probe_rootfs)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "60"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -167,13 +169,14 @@ AFTER_DEATH = [
 
 
 @pytest.mark.parametrize("moment", ["starting", "running"])
-def test_no_command_hangs_after_the_holder_died(lxcpath: Path, tmp_path: Path,
+def test_no_command_hangs_after_the_holder_died(lxcpath: Path, probe_rootfs: Path, tmp_path: Path,
                                                 moment: str) -> None:
     gate = tmp_path / "gate"
     # the hook holds only the first start in STARTING
     hook = (f"lxc.hook.pre-start = sh -c 'test -e {gate} || {{ touch {gate}; sleep 60; }}'\n"
             if moment == "starting" else "")
-    name = make(lxcpath, hook + f"{cgroup_key('pids.max')} = 20\n", prefix="hd")
+    name = make(lxcpath, hook + f"{cgroup_key('pids.max')} = 20\n", prefix="hd",
+                rootfs=probe_rootfs)
     proc = subprocess.Popen([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--",
                              "sleep", "100"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     hook_pids: list[int] = []

@@ -61,10 +61,11 @@ def rundir_files(lxcpath: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("net", ["none", "veth"])
-def test_hundred_cycles_leave_nothing(lxcpath: Path, tmp_path: Path, net: str,
+def test_hundred_cycles_leave_nothing(lxcpath: Path, probe_rootfs: Path, tmp_path: Path, net: str,
                                       record_property) -> None:  # noqa: ANN001
     with network(net, "10.211.0") as keys:
-        name = make(lxcpath, keys + f"{cgroup_key('pids.max')} = 50\n", prefix="cy")
+        name = make(lxcpath, keys + f"{cgroup_key('pids.max')} = 50\n", prefix="cy",
+                    rootfs=probe_rootfs)
         with monitor(lxcpath, tmp_path / "monitor.out") as mon:
             before = snapshot(name, lxcpath, mon.pid)
             files_before = rundir_files(lxcpath)

@@ -59,10 +59,10 @@ def assert_clean(lxcpath: Path, name: str, links_before: set[str]) -> None:
 # the devices phase exists only with a network namespace
 @pytest.mark.parametrize(("phase", "net"), [(p, n) for p in PHASES for n in NETS
                                             if (p, n) != ("devices", "none")])
-def test_sigkill_supervisor_at_phase(lxcpath: Path, tmp_path: Path, phase: str,
+def test_sigkill_supervisor_at_phase(lxcpath: Path, probe_rootfs: Path, tmp_path: Path, phase: str,
                                      net: str) -> None:
     with network(net) as keys:
-        name = make(lxcpath, keys + LIMITS, prefix="kp")
+        name = make(lxcpath, keys + LIMITS, prefix="kp", rootfs=probe_rootfs)
         before = links()
         env = {**os.environ, "LXCPY_TEST_KILL_AT": phase}
         argv = [tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh", "-c",
@@ -134,11 +134,11 @@ def reached(point: str, name: str, lxcpath: Path, proc: subprocess.Popen[bytes],
 @pytest.mark.parametrize("net", NETS)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("point", POINTS)
-def test_signal_to_foreground_execute(lxcpath: Path, tmp_path: Path, sig: int,
+def test_signal_to_foreground_execute(lxcpath: Path, probe_rootfs: Path, tmp_path: Path, sig: int,
                                       point: str, net: str) -> None:
     """Ctrl-C / SIGTERM once the start has reached a point: it ends and leaves nothing."""
     with network(net) as keys:
-        name = make(lxcpath, keys + LIMITS, prefix="kp")
+        name = make(lxcpath, keys + LIMITS, prefix="kp", rootfs=probe_rootfs)
         before = links()
         mon = Monitor(lxcpath, delay=False) if point in ("starting", "running") else None
         try:
