@@ -69,11 +69,42 @@ def _lazy_package() -> None:
     sys.modules["pyroute2"] = package
 
 
+def _lazy_config() -> None:
+    """``pyroute2.config`` with the four names the message modules read, the rest on demand.
+
+    The real module imports multiprocessing (pickle with it), platform and signal for
+    IPRoute's sockets and workers: ~9 ms of CPU a start (importtime, median). ifinfmsg
+    reads only AF_BRIDGE and its two plugin lists at import (rtmsg, ifaddrmsg, the plugins
+    and the netlink core nothing), so this stand-in is the real module's object with just
+    those set; the first other name asked of it runs the real module's code into it, so a
+    later IPRoute in the same process gets the real configuration, same values."""
+    spec = importlib.util.find_spec("pyroute2.config")
+    if spec is None or spec.loader is None:
+        return  # the real one then, imported by ifinfmsg as usual
+    config = importlib.util.module_from_spec(spec)
+    config.AF_BRIDGE = getattr(socket, "AF_BRIDGE", 7)
+    config.AF_NETLINK = getattr(socket, "AF_NETLINK", 16)
+    config.data_plugins_pkgs = []
+    config.data_plugins_path = []
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        config.__dict__.pop("__getattr__", None)
+        assert spec.loader is not None
+        spec.loader.exec_module(config)  # the whole configuration, once, on demand
+        return getattr(config, name)
+
+    config.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules["pyroute2.config"] = config
+
+
 def _import_messages() -> None:
     """pyroute2's rtnetlink message modules (not its sockets), under the lazy package."""
     if "pyroute2" not in sys.modules:
         try:
             _lazy_package()
+            _lazy_config()
             importlib.import_module("pyroute2.netlink.rtnl.ifinfmsg")
         except Exception:
             for name in [m for m in sys.modules if m == "pyroute2" or m.startswith("pyroute2.")]:

@@ -344,8 +344,15 @@ def _delete_inside(ipr: Any, rec: Record, dev: Any, host_ns: int) -> str | None:
 
 
 def _veth_host_down(ipr: Any, rec: Record, container_side_done: bool) -> None:
-    # explicit: the kernel deletes the pair only asynchronously after the netns died
-    nl.delete_link(ipr, rec["host"])
+    # explicit, as C LXC: the kernel deletes the pair only asynchronously after the netns
+    # died, and the name must be free when we return. By name, no lookup first: gone is
+    # fine (the netns's cleanup may have been first)
+    _, NetlinkError = nl.load()
+    try:
+        ipr.link("del", ifname=rec["host"])
+    except NetlinkError as exc:
+        if nl.code_of(exc) not in (errno.ENODEV, errno.ENOENT):
+            raise
 
 
 def _phys_host_down(ipr: Any, rec: Record, container_side_done: bool) -> None:

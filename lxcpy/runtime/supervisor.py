@@ -635,23 +635,30 @@ class Supervisor:
             self.console.close()  # after the init is gone: keeps its last output
             self.console = None
         self._host_hooks("stop", quiet=True)
+        net_done: Callable[[], None] | None = None
         if self.res.net:
-            from lxcpy.net import host_teardown, run_scripts
+            from lxcpy.net import host_teardown_begin, run_scripts
 
             try:
                 run_scripts(self.cfg.networks, self.res.net, self.name, "down")
             except LxcError as exc:
                 log.warning("%s", exc.message)
-            host_teardown(self.res.net, self.netns_fd if self.netns_fd >= 0 else None)
+            # in a thread: the kernel's link deletions wait beside the cgroups' teardown
+            net_done = host_teardown_begin(
+                self.res.net, self.netns_fd if self.netns_fd >= 0 else None)
         if self.netns_fd >= 0:
             os.close(self.netns_fd)
             self.netns_fd = -1
-        if self.cgroup is not None:
-            try:
-                self.cgroup.destroy()
-            except LxcError as exc:
-                log.error("%s", exc.message)
-            self._leave_monitor()
+        try:
+            if self.cgroup is not None:
+                try:
+                    self.cgroup.destroy()
+                except LxcError as exc:
+                    log.error("%s", exc.message)
+                self._leave_monitor()
+        finally:
+            if net_done is not None:
+                net_done()  # the devices are gone before their records are forgotten
         self.res = Resources(supervisor_pid=os.getpid(), socket=self.paths.socket)
         self.res.save(self.paths)
 

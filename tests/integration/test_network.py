@@ -407,6 +407,54 @@ def test_sigkilled_supervisor_leaves_no_veth_after_the_next_command(lxcpath: Pat
         assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_a_stopped_veth_container_leaves_no_interface_when_its_command_returns(
+        lxcpath: Path, tmp_path: Path) -> None:
+    # the host end is deleted in a thread beside the cgroups' teardown: the supervisor
+    # must still wait for it, so nothing is left the moment lxc-execute / lxc-stop return
+    # (no waiting here) and the same veth.pair name can be made again at once
+    with bridge("10.236.0.1/24") as br:
+        pair = "vn" + uuid.uuid4().hex[:8]
+        name = make(lxcpath, veth(br, "10.236.0.2/24", f"lxc.net.0.veth.pair = {pair}\n"))
+        before = links()
+        for _ in range(2):
+            r = execute(lxcpath, name, f"ip -o link show {pair} || echo no-host-end-here")
+            assert r.returncode == 0, r.stderr
+            assert "no-host-end-here" in r.stdout  # the host end is not in the container
+            assert links() == before, links() ^ before
+        start_daemon(lxcpath, name)
+        assert pair in links()
+        r = lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert links() == before, links() ^ before
+        assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
+
+
+def test_recovery_deletes_the_host_end_a_killed_supervisor_left(lxcpath: Path,
+                                                                tmp_path: Path) -> None:
+    # the test holds the container's netns open, so its death cannot delete the pair: only
+    # the next command's recovery (from the resource record) can, before it answers
+    with bridge("10.237.0.1/24") as br:
+        pair = "vr" + uuid.uuid4().hex[:8]
+        name = make(lxcpath, veth(br, "10.237.0.2/24", f"lxc.net.0.veth.pair = {pair}\n"))
+        before = links()
+        start_daemon(lxcpath, name)
+        init = int(lxc("info", "-n", name, "-p", "-H", lxcpath=lxcpath).stdout.split()[-1])
+        netns = os.open(f"/proc/{init}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            status = Path(f"/proc/{init}/status").read_text()
+            supervisor = int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))  # type: ignore[union-attr]
+            assert "lxc-execute" in Path(f"/proc/{supervisor}/cmdline").read_text()
+            os.kill(supervisor, signal.SIGKILL)
+            assert wait_until(lambda: not Path(f"/proc/{supervisor}").exists(), 5)
+            assert wait_until(lambda: not Path(f"/proc/{init}").exists(), 5)
+            assert pair in links()  # kept by the netns we hold: the check below means something
+            assert lxc("state", "-n", name, lxcpath=lxcpath).stdout == "STOPPED\n"
+            assert links() == before, links() ^ before
+        finally:
+            os.close(netns)
+        assert cgroup_leftovers(name) == []
+
+
 # --------------------------------------------------------------------------- scripts
 
 
