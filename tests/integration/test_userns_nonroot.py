@@ -6,6 +6,9 @@ The user is uid NOBODY, which has no entry in the host's passwd: every command r
 mount namespace of the test's own (``unshare -m``) in which private copies of /etc/passwd,
 /etc/subuid and /etc/subgid are bound, then as that uid (``setpriv``). The host's files and
 users are never touched.
+
+The containers run on a probe rootfs (busybox) in the user's directory, except the attack
+of root in a rootfs-less container (the host's / as its root), which is the point there.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import cgroup_leftovers, tool, unique, wait_until
+from tests.integration.helpers import (
+    busybox_rootfs,
+    cgroup_leftovers,
+    rootfs_keys,
+    tool,
+    unique,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.root,
               pytest.mark.skipif(shutil.which("newuidmap") is None,
@@ -107,7 +117,14 @@ def nothing_left(u: User, name: str) -> None:
     assert wait_until(lambda: not alive(), 10), alive()
 
 
-def config(u: User, text: str) -> Path:
+def config(u: User, text: str, rootfs: bool = False) -> Path:
+    """A config the user can read; ``rootfs``: on a probe rootfs the user can reach (the
+    session's is in root's 0700 pytest directory), made once per user."""
+    if rootfs:
+        root = u.base / "rootfs"
+        if not root.exists():
+            busybox_rootfs(root)
+        text += rootfs_keys(root)
     path = u.base / f"conf-{unique()}"
     path.write_text(text)
     path.chmod(0o644)
@@ -197,7 +214,7 @@ def test_execute_daemon_attach_and_a_killed_supervisor(user: User) -> None:
     """lxc-execute's init is lxcpy's (not exec'd): the user still attaches into it, and a
     SIGKILLed supervisor takes the container with it and is cleaned up after."""
     name = unique("nr")
-    user.run("lxc-create", "-n", name, "-f", str(config(user, IDMAP)))
+    user.run("lxc-create", "-n", name, "-f", str(config(user, IDMAP, rootfs=True)))
     r = user.run("lxc-execute", "-n", name, "-d", "--", "sleep", "60")
     assert r.returncode == 0, r.stderr
     assert user.run("lxc-wait", "-n", name, "-s", "RUNNING", "-t", "20").returncode == 0
@@ -250,7 +267,7 @@ def test_root_inside_is_not_the_user_nor_host_root(user: User) -> None:
 
 def test_another_user_cannot_drive_the_container(user: User) -> None:
     name = unique("nr")
-    user.run("lxc-create", "-n", name, "-f", str(config(user, IDMAP)))
+    user.run("lxc-create", "-n", name, "-f", str(config(user, IDMAP, rootfs=True)))
     r = user.run("lxc-start", "-n", name, "-d", "--", "sleep", "60")
     assert r.returncode == 0, r.stderr
     assert user.run("lxc-wait", "-n", name, "-s", "RUNNING", "-t", "20").returncode == 0
@@ -284,7 +301,7 @@ def delegated() -> Iterator[Path]:
 
 def test_delegated_cgroup_holds_the_container(user: User, delegated: Path) -> None:
     name = unique("nr")
-    user.run("lxc-create", "-n", name, "-f", str(config(user, IDMAP)))
+    user.run("lxc-create", "-n", name, "-f", str(config(user, IDMAP, rootfs=True)))
     r = user.run("lxc-start", "-n", name, "-d", "--", "sleep", "60", cgroup=delegated)
     assert r.returncode == 0, r.stderr
     assert "warning" not in r.stderr
@@ -353,7 +370,7 @@ def test_network_devices_refused(user: User, net: str) -> None:
 def test_empty_network_runs(user: User) -> None:
     name = unique("nr")
     user.run("lxc-create", "-n", name, "-f", str(config(user, IDMAP + "lxc.net.0.type = "
-                                                         "empty\n")))
+                                                         "empty\n", rootfs=True)))
     r = user.run("lxc-execute", "-n", name, "--", "cat", "/proc/net/dev")
     assert r.returncode == 0, r.stderr
     assert [line.split(":")[0].strip() for line in r.stdout.splitlines()[2:]] == ["lo"]
