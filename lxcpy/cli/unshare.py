@@ -1,12 +1,13 @@
 """lxc-unshare -s NAMESPACES [-u USER] [-H HOSTNAME] [-i IFNAME]... [-d] [-M] -- COMMAND
 
-As LXC's: run COMMAND in new namespaces. NAMESPACES is a |-separated list of MOUNT, PID,
-UTSNAME, IPC, USER and NETWORK; -u runs COMMAND as USER, -H sets the hostname (needs
-UTSNAME), -i moves the host's interface IFNAME into the new network namespace (needs
-NETWORK), -d does not wait for COMMAND (daemonize), -M mounts LXC's default file systems,
-a new /proc, a tmpfs on /dev/shm and mqueue on /dev/mqueue (needs MOUNT; the mount
-namespace is made private first, so nothing of it reaches the host). Exit status:
-COMMAND's.
+As LXC's: run COMMAND in new namespaces. NAMESPACES (required) is a |-separated list of
+MOUNT, PID, UTSNAME, IPC, USER and NETWORK; -u runs COMMAND as USER (with USER: mapped to
+the caller's uid, as LXC; without -u the new user namespace has no map), -H sets the
+hostname (needs UTSNAME), -i moves the host's interface IFNAME into the new network
+namespace (needs NETWORK), -d does not wait for COMMAND (daemonize), -M mounts LXC's
+default file systems, a new /proc, a tmpfs on /dev/shm and mqueue on /dev/mqueue (needs
+MOUNT; the mount namespace is made private first, so nothing of it reaches the host).
+Exit status: COMMAND's.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ USAGE = """usage: lxc-unshare -s NAMESPACES [-u USER] [-H HOSTNAME] [-i IFNAME].
 -- COMMAND [ARG...]
 
   -s NAMESPACES  |-separated list of MOUNT, PID, UTSNAME, IPC, USER, NETWORK
-                 (default: MOUNT|PID|UTSNAME|IPC|NETWORK)
-  -u USER        run COMMAND as USER (name or uid)
+  -u USER        run COMMAND as USER (name or uid; with USER: mapped to the caller's uid)
   -H HOSTNAME    set the hostname in the new UTS namespace (needs UTSNAME)
   -i IFNAME      move the interface IFNAME into the new network namespace (needs NETWORK)
   -d             daemonize: do not wait for COMMAND
@@ -99,14 +99,10 @@ def _move(indexes: list[int], names: list[str], pid: int) -> None:
         os.close(fd)
 
 
-def _map_user(pid: int) -> None:
-    uid, gid = os.geteuid(), os.getegid()
+def _map_user(pid: int, uid: int) -> None:
+    """LXC's lxc-unshare -u with USER: ``uid`` inside is the caller's uid (no gid map)."""
     with open(f"/proc/{pid}/uid_map", "w") as f:
-        f.write(f"0 {uid} 1\n")
-    with open(f"/proc/{pid}/setgroups", "w") as f:
-        f.write("deny\n")
-    with open(f"/proc/{pid}/gid_map", "w") as f:
-        f.write(f"0 {gid} 1\n")
+        f.write(f"{uid} {os.getuid()} 1\n")
 
 
 def _child(flags: int, go: int, hostname: str | None, mount_fresh: bool,
@@ -130,7 +126,9 @@ def _child(flags: int, go: int, hostname: str | None, mount_fresh: bool,
             kernel.sethostname(hostname)
         if mount_fresh:
             default_mounts()
-        if user is not None:
+        if user is not None and flags & kernel.CLONE_NEWUSER:
+            os.setuid(user[0])  # only the uid is mapped (LXC): no group change there
+        elif user is not None:
             uid, gid, name = user
             if name is not None:
                 os.initgroups(name, gid)
@@ -195,8 +193,8 @@ def run(flags: int, cmd: list[str], hostname: str | None = None,
         _child(flags, go_r, hostname, mount_fresh, who, daemon, cmd)
     os.close(go_r)
     try:
-        if flags & kernel.CLONE_NEWUSER:
-            _map_user(pid)
+        if flags & kernel.CLONE_NEWUSER and who is not None:
+            _map_user(pid, who[0])
         _move(indexes, ifnames, pid)
     except BaseException:
         os.close(go_w)  # the child reads EOF and leaves
@@ -227,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     except getopt.GetoptError as exc:
         sys.stderr.write(f"{PROG}: {exc}\n")
         return 1
-    flags_text = "MOUNT|PID|UTSNAME|IPC|NETWORK"
+    flags_text = None
     user = hostname = None
     ifnames: list[str] = []
     daemon = mount_fresh = False
@@ -251,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not rest:
             raise Usage("no command to run (lxc-unshare -s NAMESPACES -- COMMAND)")
+        if not flags_text:  # LXC: no default set of namespaces
+            raise Usage("no namespace given (lxc-unshare -s NAMESPACES -- COMMAND)")
         return run(parse_flags(flags_text), rest, hostname, ifnames, daemon, mount_fresh,
                    user)
     except Usage as exc:

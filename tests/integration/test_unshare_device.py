@@ -123,11 +123,15 @@ def test_remount_needs_only_a_mount_namespace(tmp_path: Path) -> None:
                                            "/dev/mqueue=mqueue", "status=0")
 
 
-def test_user_namespace_root() -> None:
+def test_user_namespace_as_lxc() -> None:
+    """C LXC 5.0.2 (tried): -s USER alone writes no map (the overflow uid inside); with -u
+    UID, UID inside is the caller's uid and the command runs as it."""
     r = unshare("-s", "USER", "--", "sh", "-c", "id -u; cat /proc/self/uid_map")
+    assert (r.returncode, r.stdout.split()) == (0, ["65534"]), r.stderr
+    r = unshare("-s", "USER", "-u", "1000", "--", "sh", "-c", "id -u; cat /proc/self/uid_map")
     assert r.returncode == 0, r.stderr
     uid, *mapping = r.stdout.split()
-    assert uid == "0" and mapping == ["0", str(os.geteuid()), "1"]
+    assert uid == "1000" and mapping == ["1000", str(os.getuid()), "1"]
 
 
 def test_run_as_user() -> None:
@@ -164,6 +168,7 @@ def test_daemonize(tmp_path: Path) -> None:
     (["-s", "MOUNT", "--", "/nonexistent"],
      "lxc-unshare: /nonexistent: No such file or directory"),
     (["-s", "MOUNT"], "lxc-unshare: no command to run (lxc-unshare -s NAMESPACES -- COMMAND)"),
+    (["--", "true"], "lxc-unshare: no namespace given (lxc-unshare -s NAMESPACES -- COMMAND)"),
 ])
 def test_refusals_one_line(args: list[str], line: str) -> None:
     r = unshare(*args)
