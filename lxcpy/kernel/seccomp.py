@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import stat
 
 from lxcpy.errors import KernelError, LxcError
 
@@ -138,13 +139,81 @@ def _ctx(default: int, arch: str, native: str) -> int:
 
 
 def compile_policy(policy: Policy) -> bytes:
-    """The BPF program of ``policy`` for every ABI of this host (seccomp_export_bpf)."""
+    """The BPF program of ``policy`` for every ABI of this host (seccomp_export_bpf).
+
+    Compiled programs are kept by content (root only, ``CACHE_DIR``): podman hands every
+    container the same profile and ``lxc.seccomp.profile`` is mostly LXC's common one,
+    and libseccomp takes tens of milliseconds per compile."""
+    key = _cache_key(policy)
+    if key is not None:
+        cached = _cache_get(key)
+        if cached is not None:
+            return cached
     lib = _libseccomp()
     ctx = _build(policy)
     try:
-        return _export(lib.seccomp_export_bpf, ctx)
+        bpf = _export(lib.seccomp_export_bpf, ctx)
     finally:
         lib.seccomp_release(ctx)
+    if key is not None:
+        _cache_put(key, bpf)
+    return bpf
+
+
+CACHE_DIR = "/run/lxcpy/seccomp"  # tmpfs: gone at reboot, as any libseccomp upgrade's effect
+
+
+def _cache_key(policy: Policy) -> str | None:
+    """A digest of all that decides the program: the rules without their line numbers,
+    the default, the host's ABIs, libseccomp's version and this compiler's own file."""
+    if os.geteuid() != 0:
+        return None
+    lib = _libseccomp()
+    version_fn = lib.seccomp_version
+    version_fn.restype = ctypes.POINTER(ctypes.c_uint * 3)
+    me = os.stat(__file__)
+    rules = [(r.syscall, r.number, r.action, r.args, r.arches) for r in policy.rules]
+    text = repr((1, tuple(version_fn().contents), host_arches(), me.st_mtime_ns, me.st_size,
+                 policy.version, policy.default, rules))
+    try:
+        from _sha256 import sha256  # as paths.py: not hashlib's OpenSSL load
+    except ImportError:
+        from hashlib import sha256
+    return sha256(text.encode()).hexdigest()
+
+
+def _cache_get(key: str) -> bytes | None:
+    """The cached program, only from root's own directory and file (nobody else's)."""
+    try:
+        dst = os.stat(CACHE_DIR, follow_symlinks=False)
+        if dst.st_uid != 0 or dst.st_mode & 0o077 or not stat.S_ISDIR(dst.st_mode):
+            return None
+        fd = os.open(os.path.join(CACHE_DIR, key), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if st.st_uid != 0 or st.st_mode & 0o077 or not stat.S_ISREG(st.st_mode):
+            return None
+        data = os.read(fd, st.st_size + 1)
+    finally:
+        os.close(fd)
+    return data if data and len(data) == st.st_size and len(data) % 8 == 0 else None
+
+
+def _cache_put(key: str, bpf: bytes) -> None:
+    try:
+        os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
+        tmp = os.path.join(CACHE_DIR, f".{key}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+        try:
+            os.write(fd, bpf)
+        finally:
+            os.close(fd)
+        os.rename(tmp, os.path.join(CACHE_DIR, key))
+    except OSError:
+        pass  # a cache only: the next compile tries again
 
 
 def export_pfc(policy: Policy) -> str:
