@@ -113,7 +113,7 @@ def run(name: str | None, lxcpath: str, ps_options: tuple[str, ...], **_: object
         # nothing runs (or it all just ended): ps's header for these options, from PID 1
         lines = run_ps([1], options, columns)
         header = lines[0] if lines else ""
-    out = [f"{HEADER:<{width}} {header}", *rows]
+    out = [f"{HEADER:<{width}} {header}", *(rows or [])]
     sys.stdout.write("\n".join(out) + "\n")
     sys.stdout.flush()  # a reader gone away: run_guarded ends it quietly
 

@@ -158,8 +158,8 @@ def _make_copy_store(src_store: Store, new: Container, kind: str | None, snapsho
         return BtrfsStore.snapshot_of(src_store.rootfs, os.path.join(cdir, "rootfs"))
     if kind == "loop" and fssize is None and isinstance(src_store, LoopStore):
         fssize = src_store.size()
-    store = make_store(kind, cdir, None, fssize)
-    target = store.populate()
+    made: Store = make_store(kind, cdir, None, fssize)
+    target = made.populate()
     try:
         source = src_store.open_for_read()
         try:
@@ -167,8 +167,8 @@ def _make_copy_store(src_store: Store, new: Container, kind: str | None, snapsho
         finally:
             src_store.close_read(source)
     finally:
-        store.close_read(target)
-    return store
+        made.close_read(target)
+    return made
 
 
 def lower_owner(src: Container, src_store: Store) -> Container:
@@ -295,11 +295,11 @@ def _in_child(fn: Callable[[], None]) -> None:
     os.close(write_fd)
     try:
         with os.fdopen(read_fd, "rb") as f:
-            message = f.read()
+            error = f.read()
     finally:
         _, status = os.waitpid(pid, 0)
-    if message or status:
-        raise LxcError(message.decode(errors="replace") or "lxc.hook.clone failed")
+    if error or status:
+        raise LxcError(error.decode(errors="replace") or "lxc.hook.clone failed")
 
 
 # ---- the dependency record --------------------------------------------------------------

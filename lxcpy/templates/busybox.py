@@ -192,10 +192,10 @@ class _Keys(dict[str, str]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.values: dict[str, list[str]] = {}
+        self.lists: dict[str, list[str]] = {}  # not .values: dict's method
 
     def get_all(self, key: str) -> list[str]:
-        return self.values.get(key, [])
+        return self.lists.get(key, [])
 
 
 def _user_keys(cfg: ContainerConfig) -> _Keys:
@@ -203,7 +203,7 @@ def _user_keys(cfg: ContainerConfig) -> _Keys:
     keys = _Keys()
     for entry in cfg.entries:
         keys[entry.canonical] = entry.value
-        keys.values.setdefault(entry.canonical, []).append(entry.value)
+        keys.lists.setdefault(entry.canonical, []).append(entry.value)
     return keys
 
 
