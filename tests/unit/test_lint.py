@@ -15,7 +15,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN = ["lxcpy/kernel", "lxcpy/net", "lxcpy/rootfs", "lxcpy/runtime/wait.py",
-         "lxcpy/runtime/attach.py", "lxcpy/runtime/init.py", "lxcpy/runtime/child.py"]
+         "lxcpy/runtime/attach.py", "lxcpy/runtime/init.py", "lxcpy/runtime/child.py",
+         "lxcpy/storage", "lxcpy/templates", "lxcpy/store.py",
+         *(f"lxcpy/cli/{m}.py" for m in ("copy", "ls", "ps", "destroy", "create", "snapshot",
+                                          "cgroup", "attach", "monitor", "console", "config"))]
 
 
 def _tool(name: str) -> str:
