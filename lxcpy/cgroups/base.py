@@ -43,6 +43,7 @@ class CgroupStats:
     cpu_sys_ns: int | None = None
     blkio_read_bytes: int | None = None
     blkio_write_bytes: int | None = None
+    blkio_ios: int | None = None  # I/O operations (lxc-top --batch's blkio_iops)
 
 
 def setting_label(setting: CgroupSetting) -> str:

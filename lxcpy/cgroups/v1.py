@@ -178,7 +178,8 @@ class V1Manager(CgroupManager):
             cpu, user, system = core.cpu_ns, core.cpu_user_ns, core.cpu_sys_ns
         memory = number("memory", "memory.usage_in_bytes")
         memsw = number("memory", "memory.memsw.usage_in_bytes")
-        total, read, write = self._blkio_bytes()
+        total, read, write = self._blkio_sums("io_service_bytes")
+        ios = self._blkio_sums("io_serviced")[0]
         return CgroupStats(
             cpu_ns=cpu,
             memory_bytes=memory,
@@ -190,18 +191,19 @@ class V1Manager(CgroupManager):
             cpu_sys_ns=system,
             blkio_read_bytes=read,
             blkio_write_bytes=write,
+            blkio_ios=ios,
         )
 
-    def _blkio_bytes(self) -> tuple[int | None, int | None, int | None]:
-        """(total, read, write) bytes of block I/O; None each without a blkio file."""
+    def _blkio_sums(self, what: str) -> tuple[int | None, int | None, int | None]:
+        """(total, read, write) of blkio.throttle.``what`` (io_service_bytes: bytes,
+        io_serviced: operations); None each without a blkio file."""
         directory = self._dir("blkio")
         if directory is None:
             return None, None, None
         # the _recursive file counts sub-cgroups too; per-device lines are
         # "MAJ:MIN Read|Write|...|Total N", the last line "Total N" is their sum (not
         # added again)
-        for name in ("blkio.throttle.io_service_bytes_recursive",
-                     "blkio.throttle.io_service_bytes"):
+        for name in (f"blkio.throttle.{what}_recursive", f"blkio.throttle.{what}"):
             text = fs.read_optional(os.path.join(directory, name))
             if text is not None:
                 sums = {"Total": 0, "Read": 0, "Write": 0}

@@ -265,13 +265,15 @@ class V2Manager(CgroupManager):
         memory = read("memory.current")
         swap = read("memory.swap.current")
         io = read("io.stat")
-        io_bytes = rbytes = wbytes = None
+        io_bytes = rbytes = wbytes = ios = None
         if io is not None:  # "MAJ:MIN rbytes=N wbytes=N rios=N ..." per device
             rbytes = sum(int(field[7:]) for field in io.split()
                          if field.startswith("rbytes="))
             wbytes = sum(int(field[7:]) for field in io.split()
                          if field.startswith("wbytes="))
             io_bytes = rbytes + wbytes
+            ios = sum(int(field[5:]) for field in io.split()
+                      if field.startswith(("rios=", "wios=")))
         return CgroupStats(
             cpu_ns=int(usage) * 1000 if usage is not None else None,
             memory_bytes=int(memory) if memory else None,
@@ -282,4 +284,5 @@ class V2Manager(CgroupManager):
             cpu_sys_ns=int(usec["system_usec"]) * 1000 if "system_usec" in usec else None,
             blkio_read_bytes=rbytes,
             blkio_write_bytes=wbytes,
+            blkio_ios=ios,
         )

@@ -147,7 +147,7 @@ TABLE = [
         "lxc-ls: invalid regular expression '(': missing ), unterminated subpattern at "
         "position 0"),
     # ---- lxc-top (bad values: refused before the first refresh)
-    row("top", "-s x", 1, "lxc-top: invalid sort key 'x': one of n, c, b, m, k"),
+    row("top", "-s x", 1, "lxc-top: invalid sort key 'x': one of n, c, b, m, s, k"),
     row("top", "-d 0", 1, "lxc-top: invalid delay '0': a number of seconds above 0"),
     row("top", "-d soon", 1, "lxc-top: invalid delay 'soon': a number of seconds above 0"),
     row("top", "--bogus-option", 1, "lxc-top: No such option '--bogus-option'."),

@@ -1,4 +1,5 @@
-"""lxc-top --batch against real running containers: LXC 5's columns, sort order, -r."""
+"""lxc-top against real running containers: LXC 5's table (printed below the last without
+a terminal), its columns, sort order and -r; --batch: LXC 5's CSV lines."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ BIG = ("python3", "-c", "import sys, time\nb = bytearray(64 << 20)\n"
 
 
 def one_refresh(lxcpath: Path, *args: str, lines: int) -> list[str]:
-    """The first ``lines`` lines of ``lxc-top --batch -d 0.2 ARGS``, then it is ended by
-    its PID (it refreshes until stopped)."""
-    proc = subprocess.Popen([tool("lxc-top"), "-P", str(lxcpath), "--batch", "-d", "0.2",
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    """The first ``lines`` lines of ``lxc-top -d 0.2 ARGS`` without a terminal (each table
+    below the last), then it is ended by its PID (it refreshes until stopped)."""
+    proc = subprocess.Popen([tool("lxc-top"), "-P", str(lxcpath), "-d", "0.2", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
     assert proc.stdout is not None
     buf = b""
     deadline = time.monotonic() + 20
@@ -80,11 +82,11 @@ def test_top_rows_columns_and_sort(lxcpath: Path, two: tuple[str, str]) -> None:
     small, big = two
     make(lxcpath, prefix="s")  # defined, stopped: not a row
     table = one_refresh(lxcpath, lines=6)
-    assert re.fullmatch(r"Container +CPU +CPU +CPU +BlkIO +Mem( +VmemSwp)?( +KMem)?", table[0])
+    assert re.fullmatch(r"Container +CPU +CPU +CPU +BlkIO +Mem( +MemSw)?( +KMem)?", table[0])
     assert re.fullmatch(r"Name +Used +Sys +User +Total\(Read/Write\) +Used( +Used)*", table[1])
     assert table[0].startswith(f"{'Container':<18} {'CPU':>12}")
     assert names_of(table) == [small, big]  # -s n: names ascending
-    assert table[4].startswith("TOTAL 2 ")
+    assert table[4].startswith("TOTAL 2 of 2 ")
     assert table[5] == ""  # each refresh ends with an empty line
     rows = {line.split()[0]: line for line in table[2:4]}
     cpu = {name: float(rows[name][19:31]) for name in rows}
@@ -96,7 +98,28 @@ def test_top_rows_columns_and_sort(lxcpath: Path, two: tuple[str, str]) -> None:
     for key in ("m", "c"):  # values: largest first; -r: smallest first
         assert names_of(one_refresh(lxcpath, "-s", key, lines=5)) == [big, small]
         assert names_of(one_refresh(lxcpath, "-s", key, "-r", lines=5)) == [small, big]
-    assert len(one_refresh(lxcpath, "-s", "b", lines=5)) == 5
+    for key in ("b", "s", "k"):  # accepted (equal values: any order)
+        assert sorted(names_of(one_refresh(lxcpath, "-s", key, lines=5))) == [small, big]
+
+
+def test_top_batch_prints_lxc_csv(lxcpath: Path, two: tuple[str, str]) -> None:
+    """--batch: C LXC 5.0.2's CSV (tried: its header), a line per container each refresh,
+    CPU sys/user in USER_HZ ticks, no TOTAL row."""
+    small, big = two
+    before = int(time.time() * 1000)
+    out = one_refresh(lxcpath, "--batch", lines=5)
+    assert out[0] == ("time_ms,container,cpu_nanos,cpu_sys_userhz,cpu_user_userhz,"
+                      "blkio_bytes,blkio_iops,mem_used_bytes,memsw_used_bytes,"
+                      "kernel_mem_used_bytes")
+    rows = [line.split(",") for line in out[1:5]]
+    assert [r[1] for r in rows] == [small, big, small, big]  # two refreshes, by name
+    assert all(len(r) == 10 and all(f.isdigit() for i, f in enumerate(r) if i != 1)
+               for r in rows), out
+    stamp, _, cpu, sys_ticks, user_ticks, _io, _ios, mem = (
+        int(f) if i != 1 else 0 for i, f in enumerate(rows[1][:8]))
+    assert before <= stamp <= int(time.time() * 1000)
+    assert cpu >= 0.9e9 and mem >= 60 << 20, rows[1]
+    assert 90 <= sys_ticks + user_ticks <= cpu * 100 // 10**9 + 2, rows[1]
 
 
 def test_top_refreshes_below_the_last(lxcpath: Path, two: tuple[str, str]) -> None:
@@ -109,12 +132,12 @@ def test_top_no_containers(lxcpath: Path) -> None:
     make(lxcpath, prefix="s")
     table = one_refresh(lxcpath, lines=4)
     assert table[0].startswith("Container") and table[1].startswith("Name")
-    assert table[2].split() == ["TOTAL", "0", "-", "-", "-", "-", "-"]
+    assert table[2].split() == ["TOTAL", "0", "of", "0", "-", "-", "-", "-", "-"]
     assert table[3] == ""
 
 
 @pytest.mark.parametrize(("args", "line"), [
-    (("-s", "x"), "lxc-top: invalid sort key 'x': one of n, c, b, m, k"),
+    (("-s", "x"), "lxc-top: invalid sort key 'x': one of n, c, b, m, s, k"),
     (("-d", "0"), "lxc-top: invalid delay '0': a number of seconds above 0"),
     (("-d", "soon"), "lxc-top: invalid delay 'soon': a number of seconds above 0"),
 ])
@@ -170,8 +193,10 @@ def test_top_cpu_sys_user_and_blkio_read_write(lxcpath: Path, tmp_path: Path) ->
         assert float(row["sys"]) + float(row["user"]) <= float(row["used"]) + 0.05, table[2]
         assert (row["total"], row["read"], row["write"]) == (
             "12.00 MiB", "8.00 MiB", "4.00 MiB"), table[2]
-        total = ROW.match(table[3].replace("TOTAL 1", "TOTAL", 1))
+        total = ROW.match(table[3].replace("TOTAL 1 of 1", "TOTAL", 1))
         assert total is not None and total["read"] == "8.00 MiB", table[3]
+        csv = one_refresh(lxcpath, "--batch", lines=2)[1].split(",")
+        assert int(csv[5]) == 12 << 20 and int(csv[6]) >= 12, csv  # bytes, operations
         lxc("stop", "-n", name, "-k", lxcpath=lxcpath, timeout=30)
     finally:
         subprocess.run(["losetup", "-d", loop], check=False)
