@@ -14,6 +14,14 @@ ipset, nftables, ...) and any ``pyroute2.x.y`` import runs it first. ``_lazy_pac
 registers the package module *unexecuted*, so only the message modules load under it; the
 package's ``__init__`` runs the first time anyone asks the package for a name it lacks (PEP
 562 ``__getattr__``) -- a later ``from pyroute2 import IPRoute`` elsewhere still works.
+
+What the message modules import of the standard library is most of their cost (issue 18,
+bench/NOTES.md): ``pyroute2.config`` (multiprocessing, pickle, platform, signal: only
+ifinfmsg imports it, for three names), and typing (pyroute2.netlink, pyroute2.common: for
+annotations), logging and traceback (pyroute2.netlink, ifinfmsg: error paths), pkgutil
+(ifinfmsg: plugin packages, none here). While the message modules load, stand-ins hold
+those places (``_shield``, ``_lazy_config``); each hands out the real module's names on
+first use, and the real modules are what any later import gets.
 """
 
 from __future__ import annotations
@@ -99,16 +107,95 @@ def _lazy_config() -> None:
     sys.modules["pyroute2.config"] = config
 
 
+class _Annotation:
+    """What typing's names give pyroute2's annotations evaluated at import: itself, for
+    any subscript or call (``Union[...]``, ``TypeVar("F", bound=...)``)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, _item: object) -> _Annotation:
+        return self
+
+    def __call__(self, *_args: object, **_kwargs: object) -> _Annotation:
+        return self
+
+
+class _Logger:
+    """``logging.getLogger(name)`` of a shielded import: the real logger, made on first use."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str | None = None) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(_real("logging").getLogger(self._name), attr)
+
+
+def _real(name: str) -> Any:
+    """The real standard module ``name``, imported now if a stand-in still holds its place."""
+    module = sys.modules.get(name)
+    if module is not None and module.__dict__.get("_lxcpy_stand_in"):
+        del sys.modules[name]
+    return importlib.import_module(name)
+
+
+def _stand_in(name: str, **names: Any) -> ModuleType:
+    """A module standing in for ``name``: ``names`` as given, anything else from the real
+    module, imported on first use."""
+    module = ModuleType(name)
+    module.__dict__.update(names, _lxcpy_stand_in=True)
+
+    def __getattr__(attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(_real(name), attr)
+
+    module.__getattr__ = __getattr__  # type: ignore[method-assign]
+    return module
+
+
+def _shield() -> dict[str, ModuleType]:
+    """Stand-ins for the standard modules pyroute2's message modules import but use only in
+    annotations, error paths and plugin packages: typing (~4 ms), logging and traceback
+    (re, textwrap, tokenize, linecache, string: ~10 ms; importtime, idle VM), pkgutil
+    (which imports typing). Only the ones not imported yet, and in sys.modules only while
+    the message modules load (in one thread: the supervisor's other thread imports nothing)."""
+    annotation = _Annotation()
+    made = {
+        "typing": _stand_in("typing", **dict.fromkeys(
+            ("Any", "Callable", "Dict", "Literal", "Optional", "TypeVar", "Union"), annotation)),
+        "logging": _stand_in("logging", getLogger=_Logger),
+        "traceback": _stand_in("traceback"),
+        "pkgutil": _stand_in("pkgutil"),
+    }
+    made = {name: module for name, module in made.items() if name not in sys.modules}
+    sys.modules.update(made)
+    return made
+
+
+def _unshield(made: dict[str, ModuleType]) -> None:
+    for name, module in made.items():
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
+
+
 def _import_messages() -> None:
     """pyroute2's rtnetlink message modules (not its sockets), under the lazy package."""
     if "pyroute2" not in sys.modules:
+        made = _shield()
         try:
             _lazy_package()
             _lazy_config()
             importlib.import_module("pyroute2.netlink.rtnl.ifinfmsg")
+            importlib.import_module("pyroute2.netlink.rtnl.ifaddrmsg")
+            importlib.import_module("pyroute2.netlink.exceptions")
         except Exception:
+            # a pyroute2 this does not fit: forget every trace, import it the plain way
             for name in [m for m in sys.modules if m == "pyroute2" or m.startswith("pyroute2.")]:
                 del sys.modules[name]
+        finally:
+            _unshield(made)
     importlib.import_module("pyroute2.netlink.rtnl.ifinfmsg")
     importlib.import_module("pyroute2.netlink.rtnl.ifaddrmsg")
 

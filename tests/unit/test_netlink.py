@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -119,6 +120,69 @@ def test_loading_the_client_imports_neither_iproute_nor_asyncio() -> None:
             " or m.startswith(('pyroute2.iproute', 'pyroute2.ndb', 'pyroute2.netlink.core'))))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]"
+
+
+# a fresh interpreter: encodes a request of each kind and decodes a dump of this netns's
+# links and addresses (any user may dump), prints the lot; PRE is imported first
+_ROUND_TRIP = """
+import sys
+sys.path[:0] = {path!r}
+{pre}
+from lxcpy.net import _netlink as nl
+Rtnl, NetlinkError = nl.load()
+out = []
+for msg, mtype, flags in (
+        (nl.link_message({{"ifname": "vh0", "kind": "veth", "state": "up", "mtu": 1400,
+                          "peer": {{"ifname": "vp0", "net_ns_fd": 9}}}}), 16, 0x605),
+        (nl.link_message({{"ifname": "m0", "kind": "macvlan", "link": 2,
+                          "macvlan_mode": "bridge"}}), 16, 0x605),
+        (nl.addr_message({{"index": 2, "address": "10.0.0.2", "prefixlen": 24,
+                          "broadcast": "10.0.0.255"}}), 20, 0x605),
+        (nl.route_message({{"dst": "0.0.0.0/0", "gateway": "10.0.0.1", "oif": 2}}), 24, 0x605)):
+    msg["header"] = {{"type": mtype, "flags": flags, "sequence_number": 1, "pid": 0}}
+    msg.encode()
+    out.append(bytes(msg.data).hex())
+with Rtnl() as ipr:
+    for link in ipr.get_links():
+        out.append(repr(sorted((k, v) for k, v in link.items() if k != "header")))
+    for addr in ipr.get_addr():
+        out.append(repr(sorted((k, v) for k, v in addr.items() if k != "header")))
+    try:
+        ipr.link("get", ifname="no-such-link")
+    except NetlinkError as exc:
+        out.append(repr(exc.code))
+out.append(" ".join(sorted(m for m in ("typing", "logging", "traceback", "pkgutil", "re",
+                                       "multiprocessing", "platform") if m in sys.modules)))
+import logging, typing, pyroute2.config, pyroute2.netlink
+from pyroute2.netlink.rtnl import ifinfmsg
+out.append(repr((typing.Union, logging.getLogger.__module__, pyroute2.config.kernel != [],
+                 ifinfmsg.log.name, "multiprocessing" in sys.modules)))
+print("\\n".join(out))
+"""
+
+
+def _round_trip(pre: str) -> list[str]:
+    # -I -S: no site, no environment: the modules loaded are the load's own
+    path = [str(Path(__file__).resolve().parents[2]), *(p for p in sys.path if p)]
+    r = subprocess.run([sys.executable, "-I", "-S", "-c", _ROUND_TRIP.format(pre=pre, path=path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.splitlines()
+
+
+def test_the_shielded_import_gives_the_same_messages_and_real_modules_after() -> None:
+    # the message modules load with stand-ins for typing, logging, traceback, pkgutil and
+    # pyroute2.config; against a process that had the real ones first: the same bytes,
+    # the same decoded dumps, the same errors, and the real modules for whoever asks later
+    shielded = _round_trip("")
+    plain = _round_trip("import typing, logging, traceback, pkgutil, re, pyroute2.config")
+    assert shielded[:-2] == plain[:-2]
+    assert len(shielded) > 6  # links, addresses and the error really were decoded
+    assert shielded[-2] == ""  # none of them was imported by the load
+    assert plain[-2] == "logging multiprocessing pkgutil platform re traceback typing"
+    assert shielded[-1] == plain[-1]
+    assert "typing.Union, 'logging', True" in shielded[-1]
+    assert "'pyroute2.netlink.rtnl.ifinfmsg', True)" in shielded[-1]
 
 
 # --------------------------------------------------------------------------- the kernel
