@@ -6,9 +6,10 @@ half-made container directory in the lxcpath. (With ``-l DEBUG``/``TRACE`` a log
 and a traceback are asked for: those runs only must not hang or leave anything half-made.)
 
 Safety: nothing here can start a container without naming the command to run: lxc-start,
-lxc-execute and lxc-attach always end with ``-- /bin/true`` and get no bare words; lxc-start
-never sees ``present`` (a defined container without a rootfs), which stays stopped (no
-``-d`` for it in lxc-execute); lxc-cgroup never gets ``cgroup.procs``; lxc-monitor always gets
+lxc-execute and lxc-attach always end with ``-- /bin/true`` and get no bare words; the
+containers are on the probe rootfs (busybox), so what runs is never the host's; lxc-start
+never sees ``present`` (a defined container), which stays stopped (no ``-d`` for it in
+lxc-execute); lxc-cgroup never gets ``cgroup.procs``; lxc-monitor always gets
 an unknown option first, so it only parses and refuses; lxc-wait always ends with ``-t 0``;
 lxc-console reads /dev/null. Every path a tool may write is under the test's tmp directory.
 """
@@ -30,7 +31,7 @@ from hypothesis import strategies as st
 from lxcpy.config import parse_file
 from lxcpy.config.keys import KEYS
 from tests.faults._helpers import assert_one_line_error, run_tool, tree
-from tests.integration.helpers import cgroup_key, lxcpath_dir, remove_rundir
+from tests.integration.helpers import cgroup_key, lxcpath_dir, remove_rundir, rootfs_keys
 
 pytestmark = pytest.mark.root
 
@@ -51,7 +52,7 @@ NAME_65 = "n" * 65
 class World:
     tmp: Path
     lxcpath: Path
-    present: str  # a defined, stopped container without a rootfs
+    present: str  # a defined, stopped container on the probe rootfs
     good_conf: Path
     legacy_conf: Path  # lxc-update-config may rewrite this one
     fifo: Path
@@ -66,11 +67,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, probe_rootfs: Path) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("badinput")
     with lxcpath_dir(tmp) as lxcpath:
         good = tmp / "good.conf"
-        good.write_text("lxc.uts.name = fuzzed\n")
+        good.write_text(f"lxc.uts.name = fuzzed\n{rootfs_keys(probe_rootfs)}")
         legacy = tmp / "legacy.conf"
         legacy.write_text("lxc.utsname = old\nlxc.network.type = empty\n")
         fifo = tmp / "fifo"
@@ -473,9 +474,9 @@ def test_full_lxcpath(world: World, tmp_path: Path) -> None:
             assert_one_line_error(r, f"lxc-create {argv}")
             assert not (full / argv[3]).exists(), f"half-made {argv[3]}"
         r = run_tool("lxc-update-config", "-c", str(legacy))
-        if r.returncode != 0:  # refused in one line, the file as it was
-            assert_one_line_error(r, "lxc-update-config on a full lxcpath")
-            assert legacy.read_text() == world.legacy_conf.read_text()
+        # refused in one line (no room for the new file beside it), the file as it was
+        assert_one_line_error(r, "lxc-update-config on a full lxcpath")
+        assert legacy.read_text() == world.legacy_conf.read_text()
         assert not [e for e in (full / "old").iterdir() if ".tmp." in e.name]
     finally:
         umount(full)

@@ -77,21 +77,6 @@ PROBE_DIRS = ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "etc",
 HOST_DIR = "/host"  # where ``bind_host`` puts a host directory inside a probe container
 
 
-def _static(binary: str) -> bool:
-    """An ELF file without a PT_INTERP program header: it needs no host library."""
-    import struct
-
-    with open(binary, "rb") as f:
-        head = f.read(64)
-        if head[:4] != b"\x7fELF" or head[4] != 2:  # 64-bit ELF only (x86_64, aarch64, ...)
-            return False
-        phoff, = struct.unpack_from("<Q", head, 32)
-        phentsize, phnum = struct.unpack_from("<HH", head, 54)
-        f.seek(phoff)
-        table = f.read(phentsize * phnum)
-    return all(struct.unpack_from("<I", table, i * phentsize)[0] != 3 for i in range(phnum))
-
-
 def busybox_rootfs(root: Path) -> Path:
     """A probe rootfs at ``root``: static busybox as /bin/busybox, every applet
     (``busybox --list-full``) a symlink to it, root and nobody in /etc/passwd and /etc/group,
@@ -99,7 +84,9 @@ def busybox_rootfs(root: Path) -> Path:
     written against it (scripts/install.sh installs busybox-static)."""
     import pytest
 
-    if not os.path.exists(BUSYBOX) or not _static(BUSYBOX):
+    from lxcpy.templates.busybox import is_static_elf
+
+    if not os.path.isfile(BUSYBOX) or not is_static_elf(BUSYBOX):
         pytest.fail(f"{BUSYBOX}: a static busybox is needed (apt-get install busybox-static)",
                     pytrace=False)
     for d in PROBE_DIRS:

@@ -27,7 +27,7 @@ def test_quick_start_create_as_written(lxcpath: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert (r.stdout, r.stderr) == ("", "")
     stored = (lxcpath / "foo" / "config").read_text()
-    assert "lxc.net.0.type = macvlan" in stored or "macvlan" in stored
+    assert "lxc.net.0.type = macvlan\n" in stored.splitlines(keepends=True)
     assert lxc("ls", lxcpath=lxcpath).stdout.split() == ["foo"]
 
 
