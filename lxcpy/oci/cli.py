@@ -108,6 +108,10 @@ def _fail(logger: Logger, message: str) -> int:
 
 # ---- commands ---------------------------------------------------------------------------
 def _load_spec(bundle: str) -> tuple[Any, Any]:
+    # the init's os.execvpe imports warnings; a mapped root (uidMappings) cannot read the
+    # host's stdlib under /root, and a python -IS start has not loaded it: before the fork
+    import warnings  # noqa: F401
+
     from lxcpy.oci.spec import load, to_config
 
     spec = load(bundle)
