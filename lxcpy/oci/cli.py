@@ -203,6 +203,8 @@ def _start(store: Store, rec: Record) -> None:
     from lxcpy.oci.state import start_time
 
     # (startContainer hooks run in the container, by its init after the gate: child.py)
+    if rec.hooks.get("poststart"):  # imported before the gate: a short-lived process is
+        from lxcpy.oci.create import run_hooks  # still running when poststart reads it
     fifo = store.fifo(rec.id)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
@@ -218,8 +220,6 @@ def _start(store: Store, rec: Record) -> None:
         os.close(fd)
     os.unlink(fifo)
     if rec.hooks.get("poststart"):
-        from lxcpy.oci.create import run_hooks
-
         try:
             run_hooks("poststart", rec.hooks["poststart"], state_json(store, rec))
         except StateError as exc:
