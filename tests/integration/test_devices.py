@@ -3,16 +3,17 @@ v1 devices controller, ``lxc.cgroup2.devices.*`` as a BPF device program on cgro
 v2 driver forced onto this hybrid host's cgroup2 mount, where cgroup-bpf works), the keys
 of the other version skipped, and LXC's own common.conf starting with both drivers.
 
-Each container runs a probe (this interpreter, no rootfs) as root that opens device nodes
-— the host's and ones it makes itself with mknod — and reports the errno of each try.
+Each container runs on the probe rootfs (busybox, a /dev of its own) a shell probe as root
+that opens device nodes -- its /dev's and ones it makes itself with mknod in a host directory
+bound at /host -- and reports the error of each try.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,16 @@ from lxcpy.cgroups.devices import DevicePolicy, compile_policy
 from lxcpy.kernel import bpf
 from lxcpy.paths import ContainerPaths
 from lxcpy.runtime.resources import Resources
-from tests.integration.helpers import cgroup_leftovers, lxc, make, unique, write_config
+from tests.integration.helpers import (
+    BUSYBOX,
+    HOST_DIR,
+    bind_host,
+    cgroup_leftovers,
+    lxc,
+    make,
+    unique,
+    write_config,
+)
 
 pytestmark = pytest.mark.root
 
@@ -33,21 +43,34 @@ HAS_V1_DEVICES = LAYOUT.v1_mount("devices") is not None
 HAS_V1 = any(not c.startswith("name=") for cs in LAYOUT.v1 for c in cs)
 needs_v2 = pytest.mark.skipif(not HAS_V2, reason="no cgroup2 hierarchy")
 
-PROBE = """\
-import errno, os, stat, sys
-for spec in sys.argv[1:]:
-    op, path, *rest = spec.split(",")
-    try:
-        if op == "mknod":
-            kind, major, minor = rest
-            mode = (stat.S_IFCHR if kind == "c" else stat.S_IFBLK) | 0o600
-            os.mknod(path, mode, os.makedev(int(major), int(minor)))
-        else:
-            os.close(os.open(path, {"r": os.O_RDONLY, "w": os.O_WRONLY, "rw": os.O_RDWR}[op]))
-        print(op, path, "ok")
-    except OSError as exc:
-        print(op, path, errno.errorcode[exc.errno])
+# busybox's sh tries each "op,path[,kind,major,minor]" (op: mknod, or an open for r, w or
+# rw) and prints "op path ok" or "op path" and the error text (the end of busybox's message)
+PROBE = r"""
+for spec in "$@"; do
+  op=${spec%%,*}; rest=${spec#*,}; path=${rest%%,*}
+  case $op in
+    mknod) err=$(mknod "$path" $(echo "${rest#*,}" | tr , " ") 2>&1) ;;
+    r) err=$( (: < "$path") 2>&1) ;;
+    w) err=$( (: > "$path") 2>&1) ;;
+    rw) err=$( (: <> "$path") 2>&1) ;;
+  esac && echo "$op $path ok" || echo "$op $path ${err##*: }"
+done
 """
+ERRNO_NAMES = {os.strerror(n): name for n, name in errno.errorcode.items()}
+NODES = f"{HOST_DIR}/nodes"  # the test's host directory "nodes", as the container sees it
+
+
+def probe_argv(*specs: str) -> list[str]:
+    return ["sh", "-c", PROBE, "probe", *specs]
+
+
+def results_of(out: str) -> dict[str, str]:
+    """{"op path": "ok" or the errno's name}."""
+    results = {}
+    for line in out.splitlines():
+        op, path, result = line.split(" ", 2)
+        results[f"{op} {path}"] = result if result == "ok" else ERRNO_NAMES.get(result, result)
+    return results
 
 # the policy of the attack tests: everything denied but mknod of char devices,
 # /dev/zero (1:5) and reading /dev/urandom (1:9); /dev/null (1:3) is denied
@@ -59,29 +82,26 @@ def policy_lines(version: int) -> str:
     return "".join(f"{prefix}{line}\n" for line in POLICY)
 
 
-def probe(lxcpath: Path, name: str, tmp_path: Path, *specs: str,
-          env: dict[str, str] | None = None) -> dict[str, str]:
+def device_container(lxcpath: Path, tmp_path: Path, probe_rootfs: Path, extra: str) -> str:
+    """A container of ``extra`` on the probe rootfs, ``tmp_path/nodes`` at ``NODES``."""
+    (tmp_path / "nodes").mkdir()
+    return make(lxcpath, extra + bind_host(tmp_path), rootfs=probe_rootfs)
+
+
+def probe(lxcpath: Path, name: str, *specs: str) -> dict[str, str]:
     """Run the probe in a new container; {"op path": result}."""
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    r = lxc("execute", "-n", name, "--", sys.executable, str(script), *specs,
-            lxcpath=lxcpath, env=env)
+    r = lxc("execute", "-n", name, "--", *probe_argv(*specs), lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
-    results = {}
-    for line in r.stdout.splitlines():
-        op, path, result = line.split()
-        results[f"{op} {path}"] = result
-    return results
+    return results_of(r.stdout)
 
 
-def attack_specs(nodes: Path) -> list[str]:
-    nodes.mkdir()
+def attack_specs(nodes: str = NODES) -> list[str]:
     return [f"mknod,{nodes}/null,c,1,3", f"r,{nodes}/null", f"w,{nodes}/null",
             "r,/dev/null", "w,/dev/null", "rw,/dev/zero", "r,/dev/urandom",
             "w,/dev/urandom", f"mknod,{nodes}/loop,b,7,0"]
 
 
-def assert_attack_refused(results: dict[str, str], nodes: Path) -> None:
+def assert_attack_refused(results: dict[str, str], nodes: str = NODES) -> None:
     assert results == {
         f"mknod {nodes}/null": "ok",  # c *:* m
         f"r {nodes}/null": "EPERM",  # a /dev/null root made itself: still denied
@@ -96,38 +116,35 @@ def assert_attack_refused(results: dict[str, str], nodes: Path) -> None:
 
 
 @needs_v2
-def test_v2_device_program_denies_what_the_policy_does_not_allow(lxcpath: Path,
-                                                                 tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.cgroup.driver = v2\n" + policy_lines(2))
-    nodes = tmp_path / "nodes"
-    results = probe(lxcpath, name, tmp_path, *attack_specs(nodes))
-    assert_attack_refused(results, nodes)
-    shutil.rmtree(nodes)
+def test_v2_device_program_denies_what_the_policy_does_not_allow(
+        lxcpath: Path, tmp_path: Path, probe_rootfs: Path) -> None:
+    name = device_container(lxcpath, tmp_path, probe_rootfs,
+                            "lxc.cgroup.driver = v2\n" + policy_lines(2))
+    assert_attack_refused(probe(lxcpath, name, *attack_specs()))
+    shutil.rmtree(tmp_path / "nodes")
     assert cgroup_leftovers(name) == []
 
 
 @pytest.mark.skipif(not HAS_V1_DEVICES, reason="no v1 devices controller")
-def test_v1_devices_deny_a_then_allows(lxcpath: Path, tmp_path: Path) -> None:
+def test_v1_devices_deny_a_then_allows(lxcpath: Path, tmp_path: Path,
+                                       probe_rootfs: Path) -> None:
     """LXC's order on v1: ``deny a`` first, then the allows, written as they come."""
-    name = make(lxcpath, "lxc.cgroup.driver = v1\n" + policy_lines(1))
-    nodes = tmp_path / "nodes"
-    results = probe(lxcpath, name, tmp_path, *attack_specs(nodes))
-    assert_attack_refused(results, nodes)
-    shutil.rmtree(nodes)
+    name = device_container(lxcpath, tmp_path, probe_rootfs,
+                            "lxc.cgroup.driver = v1\n" + policy_lines(1))
+    assert_attack_refused(probe(lxcpath, name, *attack_specs()))
+    shutil.rmtree(tmp_path / "nodes")
     assert cgroup_leftovers(name) == []
 
 
 def test_a_policy_for_the_other_version_only_is_skipped_with_a_warning(
-        lxcpath: Path, tmp_path: Path) -> None:
+        lxcpath: Path, probe_rootfs: Path) -> None:
     """The control of the attack tests (nothing is denied without a policy the driver
     enforces) and item 2 of issue 12: skipped, and said so, never silently. The host's
     own driver, with the lines of the other version."""
     driver, other = ("v1", 2) if HAS_V1 else ("v2", 1)
-    name = make(lxcpath, f"lxc.cgroup.driver = {driver}\n" + policy_lines(other))
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    r = lxc("execute", "-n", name, "--", sys.executable, str(script), "r,/dev/null",
-            lxcpath=lxcpath)
+    name = make(lxcpath, f"lxc.cgroup.driver = {driver}\n" + policy_lines(other),
+                rootfs=probe_rootfs)
+    r = lxc("execute", "-n", name, "--", *probe_argv("r,/dev/null"), lxcpath=lxcpath)
     assert r.returncode == 0 and r.stdout == "r /dev/null ok\n", r.stderr
     key = "lxc.cgroup2" if other == 2 else "lxc.cgroup"
     assert (f"{key}.devices.deny: no device policy is enforced: the cgroup driver is "
@@ -137,10 +154,10 @@ def test_a_policy_for_the_other_version_only_is_skipped_with_a_warning(
 
 @needs_v2
 def test_v2_program_is_multi_and_a_sub_cgroup_cannot_widen_it(lxcpath: Path,
-                                                              tmp_path: Path) -> None:
+                                                              probe_rootfs: Path) -> None:
     """Attached with BPF_F_ALLOW_MULTI: a program attached below (as a container's root
     could) runs in addition to ours, it never replaces it."""
-    name = make(lxcpath, "lxc.cgroup.driver = v2\n" + policy_lines(2))
+    name = make(lxcpath, "lxc.cgroup.driver = v2\n" + policy_lines(2), rootfs=probe_rootfs)
     lxc("execute", "-n", name, "-d", "--", "sleep", "1000", lxcpath=lxcpath, check=True)
     res = Resources.load(ContainerPaths(name, str(lxcpath)))
     assert res is not None and len(res.cgroup_paths) == 1
@@ -155,16 +172,16 @@ def test_v2_program_is_multi_and_a_sub_cgroup_cannot_widen_it(lxcpath: Path,
         allow_all = bpf.load_device_program(compile_policy(DevicePolicy()))
         try:
             bpf.attach(inner_fd, allow_all)
-            script = tmp_path / "probe.py"
-            script.write_text(PROBE)
 
             def join() -> None:
                 with open(os.path.join(inner, "cgroup.procs"), "w") as f:
                     f.write(str(os.getpid()))
 
-            out = subprocess.run([sys.executable, str(script), "r,/dev/null", "r,/dev/zero"],
+            # the probe on the host (the same static busybox), in the inner cgroup
+            out = subprocess.run([BUSYBOX, *probe_argv("r,/dev/null", "r,/dev/zero")],
                                  preexec_fn=join, capture_output=True, text=True, timeout=30)
-            assert out.stdout == "r /dev/null EPERM\nr /dev/zero ok\n", out.stderr
+            assert results_of(out.stdout) == {"r /dev/null": "EPERM",
+                                              "r /dev/zero": "ok"}, out.stderr
         finally:
             os.close(allow_all)
             os.close(inner_fd)
@@ -176,22 +193,19 @@ def test_v2_program_is_multi_and_a_sub_cgroup_cannot_widen_it(lxcpath: Path,
 
 @needs_v2
 def test_v2_policy_holds_for_attached_processes_and_cannot_be_set_at_runtime(
-        lxcpath: Path, tmp_path: Path) -> None:
-    name = make(lxcpath, "lxc.cgroup.driver = v2\n" + policy_lines(2))
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
+        lxcpath: Path, probe_rootfs: Path) -> None:
+    name = make(lxcpath, "lxc.cgroup.driver = v2\n" + policy_lines(2), rootfs=probe_rootfs)
     lxc("execute", "-n", name, "-d", "--", "sleep", "1000", lxcpath=lxcpath, check=True)
     try:
-        r = lxc("attach", "-n", name, "--", sys.executable, str(script), "r,/dev/null",
-                "r,/dev/zero", lxcpath=lxcpath)
-        assert r.stdout == "r /dev/null EPERM\nr /dev/zero ok\n", r.stderr
+        r = lxc("attach", "-n", name, "--", *probe_argv("r,/dev/null", "r,/dev/zero"),
+                lxcpath=lxcpath)
+        assert results_of(r.stdout) == {"r /dev/null": "EPERM", "r /dev/zero": "ok"}, r.stderr
         r = lxc("cgroup", "-n", name, "devices.allow", "c 1:3 rwm", lxcpath=lxcpath)
         assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert "devices.allow: on cgroup v2 the device policy is a program set at start" in (
             r.stderr)
-        r = lxc("attach", "-n", name, "--", sys.executable, str(script), "r,/dev/null",
-                lxcpath=lxcpath)
-        assert r.stdout == "r /dev/null EPERM\n", r.stderr
+        r = lxc("attach", "-n", name, "--", *probe_argv("r,/dev/null"), lxcpath=lxcpath)
+        assert results_of(r.stdout) == {"r /dev/null": "EPERM"}, r.stderr
     finally:
         lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
     assert cgroup_leftovers(name) == []
@@ -231,21 +245,18 @@ def common_conf(tmp_path: Path) -> Path:
     pytest.param("v2", marks=needs_v2),
 ])
 def test_lxc_common_conf_starts_with_both_drivers(lxcpath: Path, tmp_path: Path,
-                                                  driver: str) -> None:
+                                                  probe_rootfs: Path, driver: str) -> None:
     conf = common_conf(tmp_path)
-    name = make(lxcpath, f"lxc.include = {conf}\nlxc.cgroup.driver = {driver}\n")
-    nodes = tmp_path / "nodes"
-    nodes.mkdir()
+    name = device_container(lxcpath, tmp_path, probe_rootfs,
+                            f"lxc.include = {conf}\nlxc.cgroup.driver = {driver}\n")
+    nodes = NODES
     log = tmp_path / "debug.log"
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    r = lxc("execute", "-n", name, "-o", str(log), "-l", "DEBUG", "--", sys.executable,
-            str(script), "rw,/dev/null", "rw,/dev/zero", "rw,/dev/full", "r,/dev/urandom",
+    r = lxc("execute", "-n", name, "-o", str(log), "-l", "DEBUG", "--", *probe_argv(
+            "rw,/dev/null", "rw,/dev/zero", "rw,/dev/full", "r,/dev/urandom",
             "rw,/dev/tty", f"mknod,{nodes}/loop,b,7,0", f"r,{nodes}/loop",
-            f"mknod,{nodes}/tun,c,10,200", f"r,{nodes}/tun", lxcpath=lxcpath)
+            f"mknod,{nodes}/tun,c,10,200", f"r,{nodes}/tun"), lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
-    results = dict(line.rsplit(" ", 1) for line in r.stdout.splitlines())
-    assert results == {
+    assert results_of(r.stdout) == {
         "rw /dev/null": "ok", "rw /dev/zero": "ok", "rw /dev/full": "ok",
         "r /dev/urandom": "ok",
         "rw /dev/tty": "ENXIO",  # allowed (5:0); no controlling terminal here
@@ -258,5 +269,5 @@ def test_lxc_common_conf_starts_with_both_drivers(lxcpath: Path, tmp_path: Path,
     assert text.count("skipped: the cgroup driver") == 13
     if driver == "v2":
         assert "allowlist with 12 exception(s)" in text
-    shutil.rmtree(nodes)
+    shutil.rmtree(tmp_path / "nodes")
     assert cgroup_leftovers(name) == []
