@@ -141,7 +141,8 @@ class CommandServer:
             fd, _ = self.listener._accept()  # socket.accept() without the socket module
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return
-        conn = _socket.socket(fileno=fd)  # close-on-exec: accept4(SOCK_CLOEXEC)
+        # (the listener's family and type given: no getsockname/getsockopt to find them)
+        conn = _socket.socket(self.listener.family, _socket.SOCK_STREAM, 0, fd)
         conn.setblocking(False)
         client = Client(conn, conn.fileno(), deadline=time.monotonic() + REQUEST_TIMEOUT)
         client.on_read = lambda: self._readable(client)
