@@ -156,10 +156,11 @@ def settings_for(res: dict[str, Any], merged: dict[str, Any],
 
     res = {k: dict(v) for k, v in res.items()}
     mem = res.get("memory")
+    borrowed = False  # the limit in force, only to compute v2's swap from (not written)
     if mem and "swap" in mem and "limit" not in mem and version == 2:
         # v2's memory.swap.max is swap alone: the spec's swap is memory + swap
         limit = (merged.get("memory") or {}).get("limit")
-        mem["limit"] = limit if limit is not None else -1
+        mem["limit"], borrowed = (limit if limit is not None else -1), True
     for section in res.values():  # runc: 0 means "leave as is"
         for key in [k for k, v in section.items() if v == 0]:
             del section[key]
@@ -173,7 +174,8 @@ def settings_for(res: dict[str, Any], merged: dict[str, Any],
         _resources(res, cfg)
     except SpecError as exc:
         raise StateError(str(exc).replace("config.json: ", "update: ")) from None
-    return [(s.key, s.value) for s in cfg.cgroup_settings if s.version == version]
+    return [(s.key, s.value) for s in cfg.cgroup_settings if s.version == version
+            and not (borrowed and s.key == "memory.max")]
 
 
 def _order_memory(settings: list[tuple[str, str]], where: dict[str, str]) -> None:
