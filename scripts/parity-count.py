@@ -226,13 +226,15 @@ def command_line(tool: str, spelling: str, value: bool, tmp: str) -> list[str]:
     return [tool, *base, *option, *tail]
 
 
-def try_option(bindir: str, argv: list[str], env: dict[str, str]) -> tuple[bool, str]:
-    """(accepted, what it said) for one command line."""
+def try_option(bindir: str, argv: list[str], env: dict[str, str],
+               tmp: str) -> tuple[bool, str]:
+    """(accepted, what it said) for one command line, run in ``tmp`` (a file a tool
+    writes, e.g. a log named by a misparsed option, lands there)."""
     path = os.path.join(bindir, argv[0])
     timeout = 2.0 if argv[0] in RUNS_ON else 30.0
     try:
         r = subprocess.run([path, *argv[1:]], capture_output=True, text=True, env=env,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
+                           timeout=timeout, stdin=subprocess.DEVNULL, cwd=tmp)
         said = r.stderr
     except subprocess.TimeoutExpired as exc:  # still running: it took its options
         said = (exc.stderr or b"").decode(errors="replace") if isinstance(
@@ -250,7 +252,7 @@ def count_options(bindir: str, tmp: str, env: dict[str, str], verbose: bool) -> 
         rows = []
         for spelling, value, common in man_options(tool):
             argv = command_line(tool, spelling, value, tmp)
-            ok, line = try_option(bindir, argv, env)
+            ok, line = try_option(bindir, argv, env, tmp)
             rows.append({"option": spelling, "common": common, "accepted": ok,
                          "argv": argv, "said": line})
             if verbose or not ok:
