@@ -26,11 +26,11 @@ first use, and the real modules are what any later import gets.
 
 from __future__ import annotations
 
+import _socket
 import errno
 import importlib
 import importlib.util
 import os
-import socket
 import struct
 import sys
 from types import ModuleType
@@ -90,8 +90,8 @@ def _lazy_config() -> None:
     if spec is None or spec.loader is None:
         return  # the real one then, imported by ifinfmsg as usual
     config = importlib.util.module_from_spec(spec)
-    config.AF_BRIDGE = getattr(socket, "AF_BRIDGE", 7)
-    config.AF_NETLINK = getattr(socket, "AF_NETLINK", 16)
+    config.AF_BRIDGE = getattr(_socket, "AF_BRIDGE", 7)
+    config.AF_NETLINK = getattr(_socket, "AF_NETLINK", 16)
     config.data_plugins_pkgs = []
     config.data_plugins_path = []
 
@@ -159,8 +159,9 @@ def _shield() -> dict[str, ModuleType]:
     """Stand-ins for the standard modules pyroute2's message modules import but use only in
     annotations, error paths and plugin packages: typing (~4 ms), logging and traceback
     (re, textwrap, tokenize, linecache, string: ~10 ms; importtime, idle VM), pkgutil
-    (which imports typing). Only the ones not imported yet, and in sys.modules only while
-    the message modules load (in one thread: the supervisor's other thread imports nothing)."""
+    (which imports typing), socket (below). Only the ones not imported yet, and in
+    sys.modules only while the message modules load (in one thread: the supervisor's other
+    thread imports nothing)."""
     annotation = _Annotation()
     made = {
         "typing": _stand_in("typing", **dict.fromkeys(
@@ -168,10 +169,22 @@ def _shield() -> dict[str, ModuleType]:
         "logging": _stand_in("logging", getLogger=_Logger),
         "traceback": _stand_in("traceback"),
         "pkgutil": _stand_in("pkgutil"),
+        # socket's enum and selectors (~3 ms): the messages use its constants (plain ints
+        # here, IntEnum there: equal) and inet_pton/ntop, the same functions in _socket
+        "socket": _stand_in("socket", AddressFamily=annotation, SocketKind=annotation,
+                            **_socket_names()),
     }
     made = {name: module for name, module in made.items() if name not in sys.modules}
     sys.modules.update(made)
     return made
+
+
+def _socket_names() -> dict[str, Any]:
+    names = {n: v for n, v in vars(_socket).items() if n.isupper() and isinstance(v, int)}
+    for n in ("inet_pton", "inet_ntop", "inet_aton", "inet_ntoa", "htons", "ntohs", "htonl",
+              "ntohl"):
+        names[n] = getattr(_socket, n)
+    return names
 
 
 def _unshield(made: dict[str, ModuleType]) -> None:
@@ -189,6 +202,7 @@ def _import_messages() -> None:
             _lazy_config()
             importlib.import_module("pyroute2.netlink.rtnl.ifinfmsg")
             importlib.import_module("pyroute2.netlink.rtnl.ifaddrmsg")
+            importlib.import_module("pyroute2.netlink.rtnl.rtmsg")  # imports socket's names
             importlib.import_module("pyroute2.netlink.exceptions")
         except Exception:
             # a pyroute2 this does not fit: forget every trace, import it the plain way
@@ -235,10 +249,11 @@ class Rtnl:
 
     def __init__(self, fileno: int | None = None) -> None:
         if fileno is None:
-            self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                       socket.NETLINK_ROUTE)
+            self._sock = _socket.socket(_socket.AF_NETLINK,
+                                        _socket.SOCK_RAW | _socket.SOCK_CLOEXEC,
+                                        _socket.NETLINK_ROUTE)
         else:
-            self._sock = socket.socket(fileno=fileno)
+            self._sock = _socket.socket(fileno=fileno)
         self._seq = 0
 
     def __enter__(self) -> Rtnl:
@@ -294,7 +309,7 @@ class Rtnl:
         }[command]
         return self.request(addr_message(spec), mtype, flags)
 
-    def get_addr(self, index: int | None = None, family: int = socket.AF_UNSPEC) -> list[Any]:
+    def get_addr(self, index: int | None = None, family: int = _socket.AF_UNSPEC) -> list[Any]:
         """Every address of ``family`` (all by default), of link ``index`` if given."""
         msg = _message_class("ifaddrmsg.ifaddrmsg")()
         msg["family"] = family
@@ -431,7 +446,7 @@ def _link_fields(msg: Any, ifinfmsg: Any, spec: dict[str, Any]) -> None:
 
 
 def _family_of(address: str) -> int:
-    return socket.AF_INET6 if ":" in address else socket.AF_INET
+    return _socket.AF_INET6 if ":" in address else _socket.AF_INET
 
 
 def addr_message(spec: dict[str, Any]) -> Any:
@@ -442,7 +457,7 @@ def addr_message(spec: dict[str, Any]) -> Any:
     msg = _message_class("ifaddrmsg.ifaddrmsg")()
     msg["index"] = spec.pop("index")
     msg["family"] = family
-    msg["prefixlen"] = spec.pop("prefixlen", 32 if family == socket.AF_INET else 128)
+    msg["prefixlen"] = spec.pop("prefixlen", 32 if family == _socket.AF_INET else 128)
     msg["flags"] = 0
     msg["scope"] = 0
     attrs: list[Any] = [("IFA_ADDRESS", address)]
@@ -450,7 +465,7 @@ def addr_message(spec: dict[str, Any]) -> Any:
     if broadcast is not None:
         attrs.append(("IFA_BROADCAST", str(broadcast)))
     local = spec.pop("local", None)
-    if local is None and family == socket.AF_INET:
+    if local is None and family == _socket.AF_INET:
         local = address
     if local is not None:
         attrs.append(("IFA_LOCAL", str(local)))
@@ -475,7 +490,7 @@ def route_message(spec: dict[str, Any]) -> Any:
     attrs: list[Any] = []
     if dst is not None:
         host, _, length = str(dst).partition("/")
-        msg["dst_len"] = int(length) if length else (32 if family == socket.AF_INET else 128)
+        msg["dst_len"] = int(length) if length else (32 if family == _socket.AF_INET else 128)
         if msg["dst_len"]:
             attrs.append(("RTA_DST", host))
     if gateway is not None:
@@ -538,7 +553,7 @@ def first_address(ipr: Any, index: int, family: int) -> str | None:
     """The first address of ``family`` on link ``index`` (IPv6: global before link-local)."""
     addrs = [a.get("address") for a in ipr.get_addr(index=index, family=family)]
     addrs = [a for a in addrs if a]
-    if family == socket.AF_INET6:  # a global gateway is the better default route
+    if family == _socket.AF_INET6:  # a global gateway is the better default route
         import ipaddress
 
         addrs.sort(key=lambda a: ipaddress.ip_address(a).is_link_local)

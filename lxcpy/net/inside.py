@@ -3,9 +3,9 @@ before any mount: names, MACs, MTUs, addresses, links up, loopback, default rout
 
 from __future__ import annotations
 
+import _socket  # not socket: enum, selectors (~3 ms of a veth start)
 import errno
 import ipaddress
-import socket
 from collections.abc import Callable
 from functools import partial
 
@@ -92,7 +92,7 @@ def _configure(ipr: Any, net: NetConfig, rec: dict[str, Any], name: str) -> int:
               f"cannot add address {a4.interface}")
     for a6 in net.ipv6:
         _step(net, partial(ipr.addr, "add", index=index, address=str(a6.ip),
-                           prefixlen=a6.network.prefixlen, family=socket.AF_INET6),
+                           prefixlen=a6.network.prefixlen, family=_socket.AF_INET6),
               f"cannot add address {a6}")
     if net.up:
         _step(net, lambda: ipr.link("set", index=index, state="up"),
@@ -111,7 +111,7 @@ def _gateways(ipr: Any, net: NetConfig, rec: dict[str, Any], index: int) -> None
         if not net.up:
             # LXC refuses too: a route needs its device up
             raise error(net, f"{key} needs flags = up")
-        family = socket.AF_INET if version == 4 else socket.AF_INET6
+        family = _socket.AF_INET if version == 4 else _socket.AF_INET6
         default = "0.0.0.0/0" if version == 4 else "::/0"
         # IPv4 routes without a gateway must say they are on-link; IPv6 has no scopes
         onlink: dict[str, Any] = {"scope": RT_SCOPE_LINK} if version == 4 else {}

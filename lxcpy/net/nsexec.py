@@ -14,20 +14,23 @@ way here) ~34 ms, and so is pyroute2's own ``IPRoute(netns=...)``, which also fo
 
 from __future__ import annotations
 
+import _socket
 import _thread
 import os
-import socket
 
 from lxcpy.errors import LxcError, NetworkError
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
+    import socket
     from typing import Any
 
 
-def netns_socket(ns_fd: int, family: int = socket.AF_NETLINK, kind: int = socket.SOCK_DGRAM,
-                 proto: int = socket.NETLINK_ROUTE) -> socket.socket:
+def netns_socket(ns_fd: int, family: int = _socket.AF_NETLINK, kind: int = _socket.SOCK_DGRAM,
+                 proto: int = _socket.NETLINK_ROUTE) -> socket.socket:
     """A new (close-on-exec) socket living in the network namespace ``ns_fd`` refers to."""
+    import socket  # here: not on a veth start's path (enum, selectors: ~3 ms)
+
     from lxcpy.kernel import CLONE_NEWNET, setns
 
     result: list[Any] = []

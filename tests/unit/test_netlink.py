@@ -152,11 +152,12 @@ with Rtnl() as ipr:
     except NetlinkError as exc:
         out.append(repr(exc.code))
 out.append(" ".join(sorted(m for m in ("typing", "logging", "traceback", "pkgutil", "re",
-                                       "multiprocessing", "platform") if m in sys.modules)))
-import logging, typing, pyroute2.config, pyroute2.netlink
+                                       "socket", "enum", "multiprocessing", "platform")
+                           if m in sys.modules)))
+import logging, socket, typing, pyroute2.config, pyroute2.netlink
 from pyroute2.netlink.rtnl import ifinfmsg
 out.append(repr((typing.Union, logging.getLogger.__module__, pyroute2.config.kernel != [],
-                 ifinfmsg.log.name, "multiprocessing" in sys.modules)))
+                 ifinfmsg.log.name, "multiprocessing" in sys.modules, socket.AF_INET)))
 print("\\n".join(out))
 """
 
@@ -171,18 +172,19 @@ def _round_trip(pre: str) -> list[str]:
 
 
 def test_the_shielded_import_gives_the_same_messages_and_real_modules_after() -> None:
-    # the message modules load with stand-ins for typing, logging, traceback, pkgutil and
-    # pyroute2.config; against a process that had the real ones first: the same bytes,
+    # the message modules load with stand-ins for typing, logging, traceback, pkgutil,
+    # socket and pyroute2.config; against a process that had the real ones first: the same bytes,
     # the same decoded dumps, the same errors, and the real modules for whoever asks later
     shielded = _round_trip("")
-    plain = _round_trip("import typing, logging, traceback, pkgutil, re, pyroute2.config")
+    plain = _round_trip("import typing, logging, traceback, pkgutil, re, socket, pyroute2.config")
     assert shielded[:-2] == plain[:-2]
     assert len(shielded) > 6  # links, addresses and the error really were decoded
     assert shielded[-2] == ""  # none of them was imported by the load
-    assert plain[-2] == "logging multiprocessing pkgutil platform re traceback typing"
+    assert plain[-2] == ("enum logging multiprocessing pkgutil platform re socket traceback "
+                         "typing")
     assert shielded[-1] == plain[-1]
     assert "typing.Union, 'logging', True" in shielded[-1]
-    assert "'pyroute2.netlink.rtnl.ifinfmsg', True)" in shielded[-1]
+    assert "'pyroute2.netlink.rtnl.ifinfmsg', True, <AddressFamily.AF_INET: 2>)" in shielded[-1]
 
 
 # --------------------------------------------------------------------------- the kernel
