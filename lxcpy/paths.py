@@ -7,7 +7,6 @@ name can never climb out of its directory (the CVE-2015-1331 class).
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 
 from lxcpy.errors import InvalidName, LxcError
@@ -234,6 +233,8 @@ class Lock:
         self.fd: int | None = None
 
     def acquire(self, blocking: bool = False, timeout: float | None = None) -> bool:
+        import fcntl  # here: lxc-state, lxc-info, lxc-freeze ... take no lock (a dlopen)
+
         os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
         while True:
@@ -262,6 +263,8 @@ class Lock:
 
     def is_held_by_other(self) -> bool:
         """True when another process holds the lock (tested without keeping it)."""
+        import fcntl
+
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -292,6 +295,7 @@ class Lock:
 
 
 def _flock_timeout(fd: int, timeout: float) -> bool:
+    import fcntl
     import time
 
     deadline = time.monotonic() + timeout
