@@ -5,12 +5,45 @@
 # 2. `podman run --rm --network none IMAGE true` with each runtime (an image imported
 #    offline from a busybox-static tree; podman's storage is a throwaway directory)
 # Medians of RUNS timed runs after one warm-up, in a network namespace of their own.
+# lxcpy-oci is a regular (non-editable) install of the work tree with compiled bytecode in
+# bench/.venv-bench, made as bench/run.sh makes it (this environment sets
+# PYTHONDONTWRITEBYTECODE=1: an editable install recompiles every module on every start);
+# LXCPY_OCI=PATH times another lxcpy-oci instead.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-10}
 out=${2:-$here/bench/OCI-BENCH.md}
-ours=${LXCPY_OCI:-$here/.venv/bin/lxcpy-oci}
 [ "$(id -u)" = 0 ] || { echo "oci-bench: run as root" >&2; exit 1; }
+if [ -z "${OCI_BENCH_NETNS:-}" ]; then  # never near the host's interfaces
+    OCI_BENCH_NETNS=1 exec unshare --net -- bash "$0" "$@"
+fi
+ip link set lo up
+install_mode="a regular install of lxcpy with compiled bytecode (bench/.venv-bench, as bench/run.sh makes it)"
+if [ -n "${LXCPY_OCI:-}" ]; then
+    ours=$LXCPY_OCI
+    install_mode="$ours"
+else
+    venv=$here/bench/.venv-bench
+    if [ ! -x "$venv/bin/python" ]; then
+        "$("$here/.venv/bin/python" -c 'import sys; print(sys._base_executable)')" -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check click pyroute2 python-prctl \
+            2>&1 | grep -v '^WARNING'
+    fi
+    src=$(mktemp -d /tmp/oci-bench-src.XXXXXX)
+    (cd "$here" && cp -a pyproject.toml lxcpy bin README.md man completion "$src/")
+    find "$src" -name __pycache__ -prune -exec rm -rf {} +
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$src" \
+        2>&1 | grep -v '^WARNING'
+    rm -rf "$src"
+    site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    "$venv/bin/python" -m compileall -q -j 0 "$site" >/dev/null
+    for launcher in $(grep -l "lxcpy's launcher" "$venv"/bin/lxc-* "$venv"/bin/lxcpy-* 2>/dev/null); do
+        sed -i '1s|^\(#!.*python[0-9.]*\)$|\1 -IS|' "$launcher"  # as bench/run.sh
+    done
+    ours=$venv/bin/lxcpy-oci
+    (cd / && "$venv/bin/python" -c 'import lxcpy; assert "site-packages" in lxcpy.__file__') ||
+        { echo "oci-bench: the install into $venv failed" >&2; exit 1; }
+fi
 for p in runc podman busybox; do
     command -v $p >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y \
         "$([ $p = busybox ] && echo busybox-static || echo $p)" >/dev/null
@@ -57,8 +90,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
     echo "# lxcpy-oci beside runc"
     echo
     echo "Written by \`bash bench/oci-bench.sh $runs\` on $(date -u '+%Y-%m-%d %H:%M UTC'): medians"
-    echo "of $runs runs after a warm-up ($(runc --version | head -1), $(podman --version), an"
-    echo "editable install of lxcpy: no bytecode cache)."
+    echo "of $runs runs after a warm-up ($(runc --version | head -1), $(podman --version),"
+    echo "$install_mode)."
     echo
     echo "| what | runc | lxcpy-oci | ratio |"
     echo "|---|---|---|---|"
