@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lxcpy-oci version {VERSION}\nspec: {OCI_VERSION}")
             return 0
         if args.command is None:
-            raise Usage("no command given (" + ", ".join(COMMANDS) + ")")
+            from lxcpy.oci.args import COMMANDS as GRAMMAR
+
+            raise Usage("no command given (" + ", ".join(GRAMMAR) + ")")
         if args.systemd_cgroup:
             why = ("there is no systemd on this host" if not os.path.isdir("/run/systemd/system")
                    else "lxcpy-oci drives cgroupfs only")
