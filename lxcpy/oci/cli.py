@@ -523,7 +523,7 @@ def _exec_process(args: Args, rec: Record) -> Any:
         bounding = None
         if isinstance(caps, dict) and caps.get("bounding") is not None:
             bounding = [_cap_name(c) for c in caps["bounding"]]
-        return Process(args=list(spec["args"]), env=env,  # type: ignore[arg-type]
+        return Process(args=list(spec["args"]), env=env,
                        cwd=spec.get("cwd") or "/", uid=int(user.get("uid", 0)),
                        gid=int(user.get("gid", 0)),
                        groups=[int(g) for g in user.get("additionalGids") or []],
@@ -561,7 +561,7 @@ def _exec_process(args: Args, rec: Record) -> Any:
             groups.append(int(g))
     if args.cwd and not args.cwd.startswith("/"):
         raise StateError(f"cwd {args.cwd} is not an absolute path")
-    return Process(args=cmd, env=env, cwd=args.cwd or base.get("cwd") or "/", uid=uid,  # type: ignore[arg-type]
+    return Process(args=cmd, env=env, cwd=args.cwd or base.get("cwd") or "/", uid=uid,
                    gid=gid, groups=groups, terminal=args.tty, no_new_privs=args.no_new_privs,
                    caps_add=[_cap_name(c) for c in args.cap])
 

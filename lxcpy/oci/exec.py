@@ -45,7 +45,8 @@ def run(init_pid: int, cgroup_paths: list[str], seccomp_file: str, proc: Process
         preserve_fds: int) -> int:
     from lxcpy.runtime.confine import Running, running_confinement
 
-    running: Running = running_confinement(_SeccompPaths(seccomp_file), init_pid)
+    running: Running = running_confinement(
+        _SeccompPaths(seccomp_file), init_pid)  # type: ignore[arg-type]
     if proc.cgroup_paths is not None:
         cgroup_paths = proc.cgroup_paths
     fds = []
