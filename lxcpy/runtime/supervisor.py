@@ -183,8 +183,11 @@ class Supervisor:
             from lxcpy.net import host_setup, run_scripts
 
             records = host_setup(cfg.networks, self.init_pid, self.name, self._record_net)
-            self.res.net = records
-            self.res.save(self.paths)
+            if records != self.res.net:
+                self.res.net = records
+                self.res.save(self.paths)
+            # else _record_net saved each as it is before its device was made: a save of
+            # the same text renames over the file again (ext4 flushes: 0.2-9 ms here)
             fault_point("devices")
             run_scripts(cfg.networks, records, self.name, "up")
         self.chan.send(sync.NETWORK, records=records)
