@@ -51,5 +51,20 @@ def probe_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from tests.integration.helpers import busybox_rootfs
 
     root = busybox_rootfs(tmp_path_factory.mktemp("probe") / "rootfs")
+    made = _listing(root)
     yield root
+    left = _listing(root)
     shutil.rmtree(root.parent, ignore_errors=True)
+    # shared by every test: one that left something in it makes the others order-dependent
+    assert left == made, f"the probe rootfs was changed: {sorted(set(left) ^ set(made))}"
+
+
+def _listing(root: Path) -> list[str]:
+    """Every path below ``root`` with its type and size (what a test could have changed)."""
+    found = []
+    for dirpath, dirs, files in os.walk(root):
+        for entry in dirs + files:
+            st = os.lstat(os.path.join(dirpath, entry))
+            found.append(f"{os.path.relpath(os.path.join(dirpath, entry), root)} "
+                         f"{st.st_mode:o} {st.st_size}")
+    return sorted(found)

@@ -127,8 +127,11 @@ def test_signal_forwarding(lxcpath: Path, tmp_path: Path, probe_rootfs: Path) ->
                             stdin=subprocess.DEVNULL)
     try:
         # the shell has its trap (it wrote the file after setting it); the init had its
-        # forwarders before it reported RUNNING
+        # forwarders before it reported RUNNING; the supervisor has taken that report (a
+        # signal before it aborts the start, even with the command already running)
         assert wait_until(lambda: ready.exists(), 15)
+        assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath).stdout
+                          == "RUNNING\n", 15)
         proc.send_signal(signal.SIGUSR1)
         assert proc.wait(10) == 42
     finally:
