@@ -213,15 +213,13 @@ def apply(rec: Record, res: dict[str, Any]) -> dict[str, Any]:
             controller = key.split(".", 1)[0]
             raise StateError(f"update: {key}: the container has no {controller} cgroup "
                              f"controller (cgroup v{version})")
+    from lxcpy.cgroups.fs import write_file  # the cgroup layer's one write(2) of a value
+
     _order_memory(settings, where)
     for key, value in settings:
         path = os.path.join(where[key], key)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-            try:
-                os.write(fd, value.encode())
-            finally:
-                os.close(fd)
+            write_file(path, value)
         except OSError as exc:
             why = os.strerror(exc.errno or errno.EIO).lower()
             raise StateError(f"failed to write {json.dumps(value)}: write {path}: {why}") \
