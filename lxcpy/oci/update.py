@@ -213,15 +213,24 @@ def apply(rec: Record, res: dict[str, Any]) -> dict[str, Any]:
             controller = key.split(".", 1)[0]
             raise StateError(f"update: {key}: the container has no {controller} cgroup "
                              f"controller (cgroup v{version})")
-    from lxcpy.cgroups.fs import write_file  # the cgroup layer's one write(2) of a value
+    from lxcpy.cgroups.fs import read_file, write_file  # the cgroup layer's one write(2)
 
     _order_memory(settings, where)
+    done: list[tuple[str, str]] = []  # (path, value before): set back if a later one fails
     for key, value in settings:
         path = os.path.join(where[key], key)
         try:
+            before = read_file(path).strip()
             write_file(path, value)
         except OSError as exc:
             why = os.strerror(exc.errno or errno.EIO).lower()
+            for old_path, old in reversed(done):  # as runc: the limits in force stay
+                try:
+                    write_file(old_path, old)
+                except OSError:
+                    sys.stderr.write(f"warning: setting back {old_path} failed: the "
+                                     "state and the cgroup may disagree\n")
             raise StateError(f"failed to write {json.dumps(value)}: write {path}: {why}") \
                 from None
+        done.append((path, before))
     return merged

@@ -149,6 +149,13 @@ def test_update_errors_are_runcs(root: Path, running: str, tmp_path: Path) -> No
     ):
         one_line_error(oci(root, "update", *args, cid, stdin=stdin), text)
     assert record(root, cid)["resources"] == {}
+    # a write the kernel refuses after one it took: that one is set back (runc's way)
+    mem = cgroup_of(root, cid, "memory.limit_in_bytes" if cgroup_version() == 1
+                    else "memory.max")
+    before = mem.read_text()
+    one_line_error(oci(root, "update", "--memory", "48m", "--cpuset-cpus", "4096", cid),
+                   "failed to write \"4096\"")
+    assert mem.read_text() == before and record(root, cid)["resources"] == {}
     one_line_error(oci(root, "update", "--memory", "1m", "nosuch"),
                    "container does not exist: nosuch")
     assert oci(root, "kill", cid, "KILL").returncode == 0
