@@ -165,12 +165,14 @@ def needs_netlink(networks: list[NetConfig]) -> bool:
 
 def preload(networks: list[NetConfig] | None = None) -> None:
     """Import the netlink library now (e.g. before forking the container's init, which then
-    inherits it instead of paying the import again). With ``networks``: only if needed."""
+    inherits it instead of paying the import again). With ``networks``: only if needed.
+    Only for a process whose other threads import nothing meanwhile (``_netlink.load``)."""
     if networks is not None and not needs_netlink(networks):
         return
     from lxcpy.net._netlink import load
 
-    load()
+    # shielded: the caller (the supervisor) has no other thread that imports meanwhile
+    load(shield=True)
 
 
 __all__ = ["host_setup", "inside_setup", "run_scripts", "host_teardown",

@@ -19,9 +19,10 @@ What the message modules import of the standard library is most of their cost (i
 bench/NOTES.md): ``pyroute2.config`` (multiprocessing, pickle, platform, signal: only
 ifinfmsg imports it, for three names), and typing (pyroute2.netlink, pyroute2.common: for
 annotations), logging and traceback (pyroute2.netlink, ifinfmsg: error paths), pkgutil
-(ifinfmsg: plugin packages, none here). While the message modules load, stand-ins hold
-those places (``_shield``, ``_lazy_config``); each hands out the real module's names on
-first use, and the real modules are what any later import gets.
+(ifinfmsg: plugin packages, none here), socket (constants). While the message modules
+load, stand-ins hold those places (``_lazy_config`` always, ``_shield`` on a shielded
+``load``); each hands out the real module's names on first use, and the real modules are
+what any later import gets.
 """
 
 from __future__ import annotations
@@ -160,8 +161,7 @@ def _shield() -> dict[str, ModuleType]:
     annotations, error paths and plugin packages: typing (~4 ms), logging and traceback
     (re, textwrap, tokenize, linecache, string: ~10 ms; importtime, idle VM), pkgutil
     (which imports typing), socket (below). Only the ones not imported yet, and in
-    sys.modules only while the message modules load (in one thread: the supervisor's other
-    thread imports nothing)."""
+    sys.modules only while the message modules load (see ``load``)."""
     annotation = _Annotation()
     made = {
         "typing": _stand_in("typing", **dict.fromkeys(
@@ -193,10 +193,10 @@ def _unshield(made: dict[str, ModuleType]) -> None:
             del sys.modules[name]
 
 
-def _import_messages() -> None:
+def _import_messages(shield: bool) -> None:
     """pyroute2's rtnetlink message modules (not its sockets), under the lazy package."""
     if "pyroute2" not in sys.modules:
-        made = _shield()
+        made = _shield() if shield else {}
         try:
             _lazy_package()
             _lazy_config()
@@ -219,11 +219,16 @@ def _message_class(name: str) -> Any:
     return getattr(importlib.import_module(f"pyroute2.netlink.rtnl.{module}"), cls)
 
 
-def load() -> tuple[type[Rtnl], type[Exception]]:
-    """``(Rtnl, NetlinkError)``, importing the least of pyroute2 that provides them."""
+def load(shield: bool = False) -> tuple[type[Rtnl], type[Exception]]:
+    """``(Rtnl, NetlinkError)``, importing the least of pyroute2 that provides them.
+
+    ``shield``: with the standard modules' stand-ins (``_shield``), for the first load in
+    a process whose other threads import nothing meanwhile (a stand-in is in sys.modules
+    for the while, for every thread): the supervisor's, before it forks the init. Without,
+    the same messages, ~10 ms more of CPU (python library users, lxc-device, lxc-unshare)."""
     global _api
     if _api is None:
-        _import_messages()
+        _import_messages(shield)
         from pyroute2.netlink.exceptions import NetlinkError
 
         _api = (Rtnl, NetlinkError)

@@ -129,7 +129,7 @@ import sys
 sys.path[:0] = {path!r}
 {pre}
 from lxcpy.net import _netlink as nl
-Rtnl, NetlinkError = nl.load()
+Rtnl, NetlinkError = nl.load(shield={shield})
 out = []
 for msg, mtype, flags in (
         (nl.link_message({{"ifname": "vh0", "kind": "veth", "state": "up", "mtu": 1400,
@@ -162,11 +162,11 @@ print("\\n".join(out))
 """
 
 
-def _round_trip(pre: str) -> list[str]:
+def _round_trip(pre: str, shield: bool = True) -> list[str]:
     # -I -S: no site, no environment: the modules loaded are the load's own
     path = [str(Path(__file__).resolve().parents[2]), *(p for p in sys.path if p)]
-    r = subprocess.run([sys.executable, "-I", "-S", "-c", _ROUND_TRIP.format(pre=pre, path=path)],
-                       capture_output=True, text=True)
+    code = _ROUND_TRIP.format(pre=pre, path=path, shield=shield)
+    r = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return r.stdout.splitlines()
 
@@ -177,6 +177,9 @@ def test_the_shielded_import_gives_the_same_messages_and_real_modules_after() ->
     # the same decoded dumps, the same errors, and the real modules for whoever asks later
     shielded = _round_trip("")
     plain = _round_trip("import typing, logging, traceback, pkgutil, re, socket, pyroute2.config")
+    unshielded = _round_trip("", shield=False)  # the default: only the config's stand-in
+    assert unshielded[:-2] == plain[:-2] and unshielded[-1] == plain[-1]
+    assert unshielded[-2] == "enum logging pkgutil re socket traceback typing"
     assert shielded[:-2] == plain[:-2]
     assert len(shielded) > 6  # links, addresses and the error really were decoded
     assert shielded[-2] == ""  # none of them was imported by the load
