@@ -29,10 +29,14 @@ if TYPE_CHECKING:
 
 
 class Container:
-    def __init__(self, name: str, lxcpath: str | None = None) -> None:
+    def __init__(self, name: str, lxcpath: str | None = None,
+                 rcfile: str | None = None) -> None:
         self.name = check_name(name)
         self.lxcpath = lxcpath or default_lxcpath()
         self.paths = ContainerPaths(self.name, self.lxcpath)
+        # LXC's --rcfile (c->load_config(rcfile); c->configfile = rcfile): this file is the
+        # container's config for this object's life, instead of LXCPATH/NAME/config
+        self.rcfile = rcfile
 
     def __repr__(self) -> str:
         return f"Container({self.name!r}, {self.lxcpath!r})"
@@ -40,19 +44,19 @@ class Container:
     # ---- the store ---------------------------------------------------------------------
     @property
     def defined(self) -> bool:
-        return os.path.isfile(self.paths.config)
+        return os.path.isfile(self.rcfile or self.paths.config)
 
     @property
     def config_file_name(self) -> str:
-        return self.paths.config
+        return self.rcfile or self.paths.config
 
     def load_config(self, overrides: Sequence[str] = (),
                     config_file: str | None = None) -> ContainerConfig:
         """Parse the stored config (or ``config_file``), then ``-s KEY=VALUE`` overrides."""
         from lxcpy.config import apply_overrides, parse_file
 
-        path = config_file or self.paths.config
-        if config_file is None and not self.defined:
+        path = config_file or self.rcfile or self.paths.config
+        if config_file is None and self.rcfile is None and not self.defined:
             raise NotDefined(f"container '{self.name}' is not defined in {self.lxcpath}")
         cfg = parse_file(path)
         if overrides:

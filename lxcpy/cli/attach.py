@@ -112,7 +112,7 @@ def build() -> click.Command:
     return declare(
         run,
         click.command("command", context_settings=COMMAND_CONTEXT),
-        common_options(),
+        common_options(rcfile=False),
         click.option("-f", "--rcfile", "rcfile", metavar="FILE",
                      help="attach with this config: its lxc.init.uid/gid and lxc.arch"),
         click.option("-a", "--arch", "arch", help="architecture the command sees (as lxc.arch)"),

@@ -10,12 +10,13 @@ if TYPE_CHECKING:
     import click
 
 
-def run(name: str, lxcpath: str, key: str, value: str | None, **_: object) -> None:
+def run(name: str, lxcpath: str, key: str, value: str | None,
+        rcfile: str | None = None, **_: object) -> None:
     """Get or set a cgroup value of a running container."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import NotRunning
 
-    container = Container(name, lxcpath)
+    container = container_for(name, lxcpath, rcfile)
     try:
         if value is None:
             echo(container.get_cgroup_item(key))

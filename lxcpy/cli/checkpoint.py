@@ -41,9 +41,10 @@ def criu_problem() -> str | None:
 @click.option("-d", "--daemon", is_flag=True, help="restore in the background (default)")
 @click.option("-F", "--foreground", is_flag=True, help="restore in the foreground")
 def command(name: str, lxcpath: str, restore: bool, directory: str | None, stop: bool,
-            verbose: bool, daemon: bool, foreground: bool, **_: object) -> None:
+            verbose: bool, daemon: bool, foreground: bool,
+            rcfile: str | None = None, **_: object) -> None:
     """Checkpoint a running container into DIR, or restore it from there (CRIU)."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import LxcError, NotDefined, NotRunning, UsageError
 
     if not directory:
@@ -54,7 +55,7 @@ def command(name: str, lxcpath: str, restore: bool, directory: str | None, stop:
         raise UsageError("-d and -F only go with -r")
     if daemon and foreground:
         raise UsageError("-d and -F exclude each other")
-    container = Container(name, lxcpath)
+    container = container_for(name, lxcpath, rcfile)
     if not container.defined:
         raise NotDefined(f"container '{name}' is not defined in {lxcpath}")
     running = container.state != "STOPPED"

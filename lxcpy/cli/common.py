@@ -92,11 +92,22 @@ def _validate_priority(ctx: click.Context, param: click.Parameter, value: str | 
 
 
 def common_options(name_required: bool = True, name_multiple: bool = False,
-                   lxcpath_multiple: bool = False) -> Callable[[Callable[..., Any]], Any]:
-    """Add LXC's shared options: -n, -P, -o, -l, -q, --version."""
+                   lxcpath_multiple: bool = False,
+                   rcfile: bool = True) -> Callable[[Callable[..., Any]], Any]:
+    """Add LXC's shared options: -n, -P, -o, -l, -q, --version, --rcfile.
+
+    ``rcfile=False`` for the commands declaring their own ``-f, --rcfile`` (lxc-execute,
+    lxc-start, lxc-attach). The others get ``rcfile`` (FILE or None): a command LXC's tool
+    loads it in acts on it through container_for(); the ones where LXC only parses it
+    (lxc-create, -ls, -monitor, -top, -unshare, -autostart) accept it and ignore it, as LXC.
+    """
     import click
 
     def decorate(fn: Callable[..., Any]) -> Any:
+        if rcfile:
+            fn = click.option("--rcfile", "rcfile", metavar="FILE",
+                              help="load configuration file FILE (instead of the "
+                                   "container's)")(fn)
         fn = click.option("-n", "--name", "name", multiple=name_multiple,
                           help="NAME of the container" + (" (a regex; may repeat)"
                                                           if name_multiple else ""))(fn)
@@ -171,6 +182,18 @@ def invoke(fn: Callable[..., Any], kwargs: dict[str, Any], name_required: bool =
         run_guarded(log.setup, prog=STATE.prog, name=STATE.name,
                     logfile=STATE.logfile, priority=pri, quiet=STATE.quiet)
     return run_guarded(fn, **kwargs)
+
+
+def container_for(name: str, lxcpath: str, rcfile: str | None = None) -> Any:
+    """The command's Container; with --rcfile, FILE is its config (LXC: clear_config,
+    load_config(FILE), configfile = FILE), loaded now so a FILE that does not load is the
+    command's error before it does anything (LXC: "Failed to load rcfile", exit 1)."""
+    from lxcpy.container import Container
+
+    container = Container(name, lxcpath, rcfile=rcfile)
+    if rcfile is not None:
+        container.load_config()
+    return container
 
 
 def config_file_options() -> list[Callable[[Any], Any]]:

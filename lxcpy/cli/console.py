@@ -14,18 +14,19 @@ from lxcpy.cli.common import CONTEXT, common_options, entry
                    "(else the console)")
 @click.option("-e", "--escape", "escape", default="a", show_default=True, metavar="LETTER",
               help="escape prefix: Ctrl-LETTER q detaches")
-def command(name: str, lxcpath: str, ttynum: int, escape: str, **_: object) -> None:
+def command(name: str, lxcpath: str, ttynum: int, escape: str,
+            rcfile: str | None = None, **_: object) -> None:
     """Attach this terminal to a console or tty of a running container.
 
     Type Ctrl-a q to detach (Ctrl-a Ctrl-a sends Ctrl-a). Without a terminal on stdin
     (a script): prints the console's recent output, sends stdin, and returns once stdin
     has ended and the container has been quiet for half a second.
     """
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.runtime.console import escape_code
 
     code = escape_code(escape)
-    raise SystemExit(Container(name, lxcpath).console(ttynum, code))
+    raise SystemExit(container_for(name, lxcpath, rcfile).console(ttynum, code))
 
 
 main = entry("lxc-console", command)

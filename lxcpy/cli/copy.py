@@ -38,11 +38,11 @@ def command(name: str, lxcpath: str, newname: str | None, newpath: str | None, r
             snapshot: bool, allowrunning: bool, foreground: bool, daemon: bool,
             ephemeral: bool, mounts: tuple[str, ...], bdev: str | None, fssize: str | None,
             keepdata: bool, keepname: bool, keepmac: bool, tmpfs: bool,
-            command: tuple[str, ...], **_: object) -> None:
+            command: tuple[str, ...], rcfile: str | None = None, **_: object) -> None:
     """Copy, snapshot-clone, rename a container, or start an ephemeral clone of it."""
     import os
 
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import UsageError
     from lxcpy.storage import clone as clones
     from lxcpy.storage import parse_size
@@ -64,7 +64,7 @@ def command(name: str, lxcpath: str, newname: str | None, newpath: str | None, r
     size = None
     if fssize is not None:  # LXC: a bare number is MB
         size = parse_size(fssize + "M" if fssize.strip().isdigit() else fssize)
-    src = Container(name, lxcpath)
+    src = container_for(name, lxcpath, rcfile)
     if newpath is not None:
         newpath = os.path.abspath(newpath)
     if rename:

@@ -13,11 +13,12 @@ from lxcpy.cli.common import CONTEXT, common_options, entry
 @click.option("-s", "--snapshots", is_flag=True,
               help="destroy its snapshot clones too (lxc-copy -s); its own snapshots "
                    "(lxc-snapshot) always go with it")
-def command(name: str, lxcpath: str, force: bool, snapshots: bool, **_: object) -> None:
+def command(name: str, lxcpath: str, force: bool, snapshots: bool,
+            rcfile: str | None = None, **_: object) -> None:
     """Destroy a container: its config, and its rootfs when that lives in its directory."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
 
-    Container(name, lxcpath).destroy(force=force, snapshots=snapshots)
+    container_for(name, lxcpath, rcfile).destroy(force=force, snapshots=snapshots)
 
 
 main = entry("lxc-destroy", command)

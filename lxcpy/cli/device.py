@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     from lxcpy.container import Container
 
 
-def run(name: str, lxcpath: str, words: tuple[str, ...], **_: object) -> None:
+def run(name: str, lxcpath: str, words: tuple[str, ...],
+        rcfile: str | None = None, **_: object) -> None:
     """Add a host device to a running container, or take one away."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import LxcError
 
     args = list(words)
@@ -34,7 +35,7 @@ def run(name: str, lxcpath: str, words: tuple[str, ...], **_: object) -> None:
     if not 1 <= len(args) <= 2:
         raise LxcError("usage: lxc-device -n NAME [add|del] DEV [NAME-INSIDE]")
     dev, inside = args[0], args[1] if len(args) == 2 else None
-    container = Container(name, lxcpath)
+    container = container_for(name, lxcpath, rcfile)
     if not container.defined:
         raise LxcError(f"container '{name}' is not defined in {lxcpath}")
     if dev.startswith("/dev/"):

@@ -33,7 +33,7 @@ def build() -> click.Command:
     return declare(
         run,
         click.command("command", context_settings=COMMAND_CONTEXT),
-        common_options(),
+        common_options(rcfile=False),
         *config_file_options(),
         click.option("-u", "--uid", type=int, help="run the command as UID"),
         click.option("-g", "--gid", type=int, help="run the command as GID"),

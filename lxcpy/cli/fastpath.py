@@ -89,6 +89,9 @@ COMMON: tuple[Opt, ...] = (
     flag(("-q", "--quiet"), "quiet"),
 )
 
+# common_options()'s --rcfile, left out of a table whose command declares -f, --rcfile
+RCFILE = Opt(("--rcfile",), "rcfile")
+
 
 # common.config_file_options(): -f and -s of lxc-execute and lxc-start
 CONFIG_FILE_OPTS = (
@@ -99,7 +102,8 @@ CONFIG_FILE_OPTS = (
 
 def table(*options: Opt, args: tuple[Arg, ...] = (), interspersed: bool = True) -> Table:
     """A Table of the common options plus ``options``."""
-    return Table(COMMON + options, args, interspersed)
+    own_rcfile = any("--rcfile" in opt.flags for opt in options)
+    return Table(COMMON + (() if own_rcfile else (RCFILE,)) + options, args, interspersed)
 
 
 def parse(spec: Table, argv: list[str]) -> dict[str, Any] | None:

@@ -10,12 +10,12 @@ if TYPE_CHECKING:
     import click
 
 
-def run_freeze(name: str, lxcpath: str, **_: object) -> None:
+def run_freeze(name: str, lxcpath: str, rcfile: str | None = None, **_: object) -> None:
     """Freeze every process of the container; returns once all are frozen."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import LxcError, NotRunning
 
-    container = Container(name, lxcpath)
+    container = container_for(name, lxcpath, rcfile)
     try:
         container.freeze()
     except NotRunning:
@@ -26,12 +26,13 @@ def run_freeze(name: str, lxcpath: str, **_: object) -> None:
             raise
 
 
-def run_unfreeze(name: str, lxcpath: str, **_: object) -> None:
+def run_unfreeze(name: str, lxcpath: str, rcfile: str | None = None,
+                 **_: object) -> None:
     """Thaw every process of a frozen container; returns once all run again."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import LxcError, NotRunning
 
-    container = Container(name, lxcpath)
+    container = container_for(name, lxcpath, rcfile)
     try:
         container.unfreeze()
     except NotRunning:

@@ -107,7 +107,7 @@ def export(name: str, lxcpath: str, target: str) -> None:
 
 
 @click.command(context_settings={**COMMAND_CONTEXT, "allow_interspersed_args": True})
-@common_options()
+@common_options(rcfile=False)
 @click.argument("action", metavar="export")
 @click.argument("file", metavar="FILE.tar.xz")
 def command(name: str, lxcpath: str, action: str, file: str, **_: object) -> None:

@@ -89,12 +89,13 @@ def host_links(container: Container) -> list[str]:
 
 
 def run(name: str, lxcpath: str, show_state: bool, show_pid: bool, show_ips: bool,
-            show_stats: bool, raw: bool, config_keys: tuple[str, ...], **_: object) -> None:
+            show_stats: bool, raw: bool, config_keys: tuple[str, ...],
+            rcfile: str | None = None, **_: object) -> None:
     """Show a container's state, PID, addresses and resource usage."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import NotDefined
 
-    container = Container(name, lxcpath)
+    container = container_for(name, lxcpath, rcfile)  # -c reads --rcfile's FILE
     info = container.info()
     state, pid = info["state"], int(info.get("pid", -1))
     if state == "STOPPED" and not container.defined:

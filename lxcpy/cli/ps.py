@@ -122,7 +122,7 @@ def build() -> click.Command:
     import click
 
     return declare(run, click.command("command", context_settings=CONTEXT),
-                   common_options(name_required=False),
+                   common_options(name_required=False, rcfile=False),
                    click.argument("ps_options", nargs=-1, type=click.UNPROCESSED,
                                   metavar="[-- PS-OPTIONS]"))
 

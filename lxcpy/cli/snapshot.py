@@ -18,9 +18,9 @@ from lxcpy.cli.common import CONTEXT, common_options, echo, entry
 @click.option("-d", "--destroy", metavar="SNAP", help="destroy snapshot SNAP (or ALL)")
 def command(name: str, lxcpath: str, comment_file: str | None, do_list: bool,
             showcomments: bool, restore: str | None, newname: str | None,
-            destroy: str | None, **_: object) -> None:
+            destroy: str | None, rcfile: str | None = None, **_: object) -> None:
     """Take, list, restore or destroy snapshots of a container."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import UsageError
     from lxcpy.storage import snapshot as snaps
 
@@ -34,7 +34,7 @@ def command(name: str, lxcpath: str, comment_file: str | None, do_list: bool,
         raise UsageError("-N only goes with -r")
     if comment_file is not None and tasks:
         raise UsageError("-c only goes with taking a snapshot")
-    container = Container(name, lxcpath)
+    container = container_for(name, lxcpath, rcfile)
     if do_list:
         found = snaps.list_snapshots(container)
         if not found:

@@ -76,7 +76,7 @@ def build() -> click.Command:
     return declare(
         run,
         click.command("command", context_settings=COMMAND_CONTEXT),
-        common_options(),
+        common_options(rcfile=False),
         *config_file_options(),
         click.option("-d", "--daemon", "daemon", flag_value=True, default=True,
                      help="daemonize the container (default)"),

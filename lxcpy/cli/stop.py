@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 
 def run(name: str, lxcpath: str, timeout: int | None, kill: bool, nowait: bool,
-        reboot: bool, nokill: bool, nolock: bool, **_: object) -> None:
+        reboot: bool, nokill: bool, nolock: bool,
+        rcfile: str | None = None, **_: object) -> None:
     """Stop the container: ask its init to end, then kill what is left after TIMEOUT."""
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for
 
     if kill and timeout is not None:
         fail("-k doesn't allow timeouts")
@@ -25,13 +26,14 @@ def run(name: str, lxcpath: str, timeout: int | None, kill: bool, nowait: bool,
         fail("--nolock may only be used with -k")
     if reboot:
         # LXC sends lxc.signal.reboot to the init; lxcpy does not restart it afterwards
-        Container(name, lxcpath).reboot()
+        container_for(name, lxcpath, rcfile).reboot()
         return
     if timeout is None:
         timeout = 60
     if timeout == 0:
         nowait = True
-    Container(name, lxcpath).stop(timeout=timeout, kill=kill, nowait=nowait, nokill=nokill)
+    container_for(name, lxcpath, rcfile).stop(timeout=timeout, kill=kill, nowait=nowait,
+                                              nokill=nokill)
 
 
 def build() -> click.Command:

@@ -30,7 +30,9 @@ USAGE = """usage: lxc-unshare -s NAMESPACES [-u USER] [-H HOSTNAME] [-i IFNAME].
 """
 
 # LXC's long spellings
-LONG = ["namespaces=", "user=", "hostname=", "ifname=", "daemon", "remount", "help"]
+# --rcfile: LXC's common option, which its lxc-unshare parses and never reads (so here)
+LONG = ["namespaces=", "user=", "hostname=", "ifname=", "daemon", "remount", "help",
+        "rcfile="]
 SHORT = {"--namespaces": "-s", "--user": "-u", "--hostname": "-H", "--ifname": "-i",
          "--daemon": "-d", "--remount": "-M", "--help": "-h"}
 
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             ifnames.append(value)
         elif opt == "-d":
             daemon = True
-        else:
+        elif opt == "-M":
             mount_fresh = True
     try:
         if not rest:

@@ -10,12 +10,12 @@ if TYPE_CHECKING:
     import click
 
 
-def run(name: str, lxcpath: str, wanted: str, timeout: float, **_: object) -> None:
+def run(name: str, lxcpath: str, wanted: str, timeout: float,
+        rcfile: str | None = None, **_: object) -> None:
     """Wait until the container is in one of the given states (exit 1 on timeout)."""
-    from lxcpy.cli.common import fail
-    from lxcpy.container import Container
+    from lxcpy.cli.common import container_for, fail
 
-    container = Container(name, lxcpath)
+    container = container_for(name, lxcpath, rcfile)
     if not container.wait(wanted, timeout):
         # one line, as the README promises (LXC 5.0.2 exits 1 and says nothing); an
         # undefined container may still be made and started meanwhile, so it is waited for

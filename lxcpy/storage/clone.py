@@ -206,7 +206,7 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
         raise LxcError(f"{src.name} has no rootfs to copy")
     running = src.state != "STOPPED"
     _check_stopped(src, allow_running, live_ok=not snapshot or src_store.kind == "btrfs")
-    with open(src.paths.config) as f:
+    with open(src.config_file_name) as f:  # lxc-copy --rcfile: that file's config
         text = f.read()
     if not into_existing:
         _claim(new)
