@@ -58,31 +58,51 @@ tar -C "$work/bundle/rootfs" -cf "$work/image.tar" .
 PODMAN_OPTS="--root $work/storage --runroot $work/run --tmpdir $work/tmp --storage-driver vfs --cgroup-manager cgroupfs --events-backend file"
 podman $PODMAN_OPTS import "$work/image.tar" localhost/oci-bench:latest >/dev/null
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-cycle() {  # runtime root
-    local rt=$1 root=$2 id=b$RANDOM$RANDOM
-    "$rt" --root "$root" create --bundle "$work/bundle" "$id" </dev/null >/dev/null 2>&1
-    "$rt" --root "$root" start "$id"
-    while "$rt" --root "$root" state "$id" 2>/dev/null | grep -q '"running"'; do :; done
-    "$rt" --root "$root" delete --force "$id"
+# the cycle, and a timer: wall time and the CPU time (user + system) of each command's
+# whole process tree -- the container's init too, which leaves its creator (a subreaper
+# collects it) -- runc's and ours interleaved, one warm-up each, medians
+cat > "$work/cycle.sh" <<'EOS'
+rt=$1 root=$2 bundle=$3 id=b$RANDOM$RANDOM
+"$rt" --root "$root" create --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
+"$rt" --root "$root" start "$id"
+while "$rt" --root "$root" state "$id" 2>/dev/null | grep -q '"running"'; do :; done
+"$rt" --root "$root" delete --force "$id"
+EOS
+cat > "$work/measure.py" <<'EOS'
+import ctypes, json, os, resource, statistics, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us
+def once(argv):
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            break
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall * 1000, (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000
+runs, commands = int(sys.argv[1]), json.loads(sys.argv[2])
+results = [[] for _ in commands]
+for c in commands:
+    once(c)
+for _ in range(runs):
+    for c, r in zip(commands, results):
+        r.append(once(c))
+print(" ".join(f"{statistics.median(x[0] for x in r):.0f} {statistics.median(x[1] for x in r):.0f}"
+               for r in results))
+EOS
+pair() {  # JSON list of two argv lists -> "wall cpu wall cpu"
+    python3 "$work/measure.py" "$runs" "$1"
 }
-measure() {  # command... -> median milliseconds
-    local i t0 times=()
-    "$@" >/dev/null 2>&1
-    for i in $(seq "$runs"); do
-        t0=$(now); "$@" >/dev/null 2>&1; times+=($(( ($(now) - t0) / 1000000 )))
-    done
-    printf "%s\n" "${times[@]}" | median
+podman_run() {  # runtime -> argv JSON
+    printf '["podman", %s, "--runtime", "%s", "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "localhost/oci-bench", "true"]' \
+        "$(printf '"%s", ' $PODMAN_OPTS | sed 's/, $//')" "$1"
 }
-export -f cycle now
 run_all() {
-    c_runc=$(measure cycle "$(command -v runc)" "$work/runc-root")
-    c_ours=$(measure cycle "$ours" "$work/ours-root")
-    p_runc=$(measure podman $PODMAN_OPTS --runtime "$(command -v runc)" run --rm --network none \
-        --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 localhost/oci-bench true)
-    p_ours=$(measure podman $PODMAN_OPTS --runtime "$ours" run --rm --network none \
-        --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 localhost/oci-bench true)
+    read -r c_runc c_runc_cpu c_ours c_ours_cpu < <(pair "[[\"bash\", \"$work/cycle.sh\", \"$(command -v runc)\", \"$work/runc-root\", \"$work/bundle\"], [\"bash\", \"$work/cycle.sh\", \"$ours\", \"$work/ours-root\", \"$work/bundle\"]]")
+    read -r p_runc p_runc_cpu p_ours p_ours_cpu < <(pair "[$(podman_run "$(command -v runc)"), $(podman_run "$ours")]")
 }
 run_all
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -90,12 +110,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
     echo "# lxcpy-oci beside runc"
     echo
     echo "Written by \`bash bench/oci-bench.sh $runs\` on $(date -u '+%Y-%m-%d %H:%M UTC'): medians"
-    echo "of $runs runs after a warm-up ($(runc --version | head -1), $(podman --version),"
-    echo "$install_mode)."
+    echo "of $runs runs after a warm-up, runc's and lxcpy-oci's interleaved ($(runc --version | head -1),"
+    echo "$(podman --version), $install_mode; load average $(cut -d' ' -f1 /proc/loadavg) at the end)."
+    echo "CPU is user + system time of the whole process tree (the container's init included),"
+    echo "which the machine's other load disturbs less than the wall time."
     echo
-    echo "| what | runc | lxcpy-oci | ratio |"
-    echo "|---|---|---|---|"
-    echo "| create + start + wait + delete (\`true\`) | $c_runc ms | $c_ours ms | $(ratio "$c_ours" "$c_runc") |"
-    echo "| podman run --rm IMAGE true | $p_runc ms | $p_ours ms | $(ratio "$p_ours" "$p_runc") |"
+    echo "| what | runc wall | lxcpy-oci wall | ratio | runc CPU | lxcpy-oci CPU | ratio |"
+    echo "|---|---|---|---|---|---|---|"
+    echo "| create + start + wait + delete (\`true\`) | $c_runc ms | $c_ours ms | $(ratio "$c_ours" "$c_runc") | $c_runc_cpu ms | $c_ours_cpu ms | $(ratio "$c_ours_cpu" "$c_runc_cpu") |"
+    echo "| podman run --rm IMAGE true | $p_runc ms | $p_ours ms | $(ratio "$p_ours" "$p_runc") | $p_runc_cpu ms | $p_ours_cpu ms | $(ratio "$p_ours_cpu" "$p_runc_cpu") |"
 } > "$out"
 cat "$out"
