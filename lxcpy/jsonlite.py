@@ -39,62 +39,17 @@ _scan = _json.make_scanner(_Context())
 
 
 def dumps(obj: Any) -> str:
-    """``json.dumps(obj)``; TypeError for what JSON cannot hold."""
-    return "".join(_encode(obj, []))
+    """``json.dumps(obj)``; TypeError for what JSON cannot hold, ValueError for a cycle.
+
+    ``_json``'s C encoder with json.dumps's default arguments, as ``json`` builds it
+    (a fresh marker dict per call: its cycle check)."""
+    encode = _json.make_encoder({}, _not_serializable, _quote, None, ": ", ", ", False,
+                                False, True)
+    return "".join(encode(obj, 0))
 
 
-def _encode(obj: Any, out: list[str]) -> list[str]:
-    if isinstance(obj, str):
-        out.append(_quote(obj))
-    elif obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif isinstance(obj, int):
-        out.append(int.__repr__(obj))
-    elif isinstance(obj, float):
-        out.append(_float(obj))
-    elif isinstance(obj, (list, tuple)):
-        out.append("[")
-        for i, item in enumerate(obj):
-            if i:
-                out.append(", ")
-            _encode(item, out)
-        out.append("]")
-    elif isinstance(obj, dict):
-        out.append("{")
-        for i, (key, value) in enumerate(obj.items()):
-            if i:
-                out.append(", ")
-            out.append(_quote(_key(key)))
-            out.append(": ")
-            _encode(value, out)
-        out.append("}")
-    else:
-        raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
-    return out
-
-
-def _float(value: float) -> str:
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    return float.__repr__(value)
-
-
-def _key(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if key is True or key is False or key is None:
-        return {True: "true", False: "false", None: "null"}[key]
-    if isinstance(key, int):
-        return int.__repr__(key)
-    if isinstance(key, float):
-        return _float(key)
-    raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
+def _not_serializable(obj: Any) -> Any:
+    raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
 
 
 _SPACE = " \t\n\r"
