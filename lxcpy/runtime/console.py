@@ -386,20 +386,20 @@ def prepare_console(cfg: ContainerConfig, mode: str, daemonized: bool) -> Consol
     ``mode`` is the supervisor's: "start" (the command is PID 1) or "execute" (lxc-execute:
     in the foreground the command keeps the caller's stdio and session, as before).
     """
-    with_root = bool(cfg.rootfs_path or cfg.chroot)
+    from lxcpy.runtime.consolemode import needs_console, wants_pty
+
+    if not needs_console(cfg, mode, daemonized):
+        return None
     if cfg.console_path == "none":
         console_mode = "none"
-    elif cfg.console_path or daemonized:
+    elif wants_pty(cfg, daemonized):
         console_mode = "pty"
     elif _stdin_is_terminal():
         console_mode = "terminal"
     else:
         console_mode = "inherit"
-    new_session = mode == "start" or console_mode == "pty"
-    if not new_session and not (with_root and cfg.tty_max > 0):
-        return None
-    console = Console(console_mode, new_session)
-    console._open(cfg, with_root)
+    console = Console(console_mode, mode == "start" or console_mode == "pty")
+    console._open(cfg, bool(cfg.rootfs_path or cfg.chroot))
     return console
 
 
