@@ -16,6 +16,7 @@ import pytest
 
 from lxcpy.oci.spec import default_spec
 from tests.integration.helpers import cgroup_version, tool, unique
+from tests.integration.test_oci_podman import podman  # noqa: F401 - its module fixture
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 pytestmark = [pytest.mark.root, pytest.mark.skipif(
@@ -268,3 +269,30 @@ def test_checkpoint_and_restore_refuse_in_one_line(root: Path, running: str, bun
                        str(bundle), other), "no such file or directory")
     one_line_error(oci(root, "restore", "--image-path", str(images), "--bundle",
                        str(bundle), cid), f"container with id exists: {cid}")
+
+
+# ---- a real client: podman update ------------------------------------------------------------
+
+def test_podman_update_reaches_the_cgroups(podman) -> None:  # noqa: ANN001, F811
+    p, image = podman
+    out = p.run("-d", image, "sleep", "1000")
+    assert out.returncode == 0, out.stderr
+    cid = out.stdout.strip()
+    try:
+        # podman writes linux.resources to a file and calls `update --resources=FILE ID`
+        out = p("update", "--memory", "64m", "--cpu-shares", "512", cid)
+        assert out.returncode == 0, out.stderr
+        pid = p("inspect", "--format", "{{.State.Pid}}", cid).stdout.strip()
+        own = dict(line.split(":", 2)[1:] for line in
+                   Path(f"/proc/{pid}/cgroup").read_text().splitlines())
+        if cgroup_version() == 1:
+            base = Path("/sys/fs/cgroup")
+            assert (base / "memory" / own["memory"].lstrip("/") /
+                    "memory.limit_in_bytes").read_text().strip() == str(64 << 20)
+            assert (base / "cpu" / own["cpu"].lstrip("/") /
+                    "cpu.shares").read_text().strip() == "512"
+        else:
+            assert (Path("/sys/fs/cgroup") / own[""].lstrip("/") /
+                    "memory.max").read_text().strip() == str(64 << 20)
+    finally:
+        p("rm", "-f", "-t", "0", cid)
