@@ -30,7 +30,6 @@ from __future__ import annotations
 import _socket
 import errno
 import importlib
-import importlib.util
 import os
 import struct
 import sys
@@ -56,19 +55,46 @@ _NLMSGHDR = struct.Struct("=IHHII")
 _RECV_SIZE = 1 << 16  # bigger than any message the kernel puts in one datagram here
 
 
+def _find_spec(name: str, path: list[str] | None = None) -> Any:
+    """``importlib.util.find_spec`` of a module not imported yet (importlib.util imports
+    contextlib: ~2 ms a veth start): the first of ``sys.meta_path``'s finders that knows it."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        spec = find(name, path) if find is not None else None
+        if spec is not None:
+            return spec
+    return None
+
+
+def _module_from_spec(spec: Any) -> ModuleType:
+    """``importlib.util.module_from_spec`` for a source package or module: the module object
+    with the attributes the import system would set, not executed yet."""
+    module = spec.loader.create_module(spec) or ModuleType(spec.name)
+    module.__spec__, module.__loader__ = spec, spec.loader
+    module.__package__ = spec.parent if spec.submodule_search_locations is None else spec.name
+    if spec.submodule_search_locations is not None:
+        module.__path__ = spec.submodule_search_locations
+    if spec.has_location and spec.origin is not None:
+        module.__file__ = spec.origin
+        if spec.cached is not None:
+            module.__cached__ = spec.cached
+    return module
+
+
 def _lazy_package() -> None:
-    spec = importlib.util.find_spec("pyroute2")
+    spec = _find_spec("pyroute2")
     if spec is None or spec.loader is None:
         raise ImportError("pyroute2 is not installed")
-    package = importlib.util.module_from_spec(spec)
+    package = _module_from_spec(spec)
 
     def __getattr__(name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         # `from pyroute2 import config` inside pyroute2 probes the attribute first:
         # hand out submodules without running the package's __init__
-        if importlib.util.find_spec(f"pyroute2.{name}") is not None:
-            return importlib.import_module(f"pyroute2.{name}")
+        full = f"pyroute2.{name}"
+        if full in sys.modules or _find_spec(full, package.__path__) is not None:
+            return importlib.import_module(full)
         package.__dict__.pop("__getattr__", None)
         assert spec.loader is not None
         spec.loader.exec_module(package)  # the full package, once, on demand
@@ -87,10 +113,10 @@ def _lazy_config() -> None:
     and the netlink core nothing), so this stand-in is the real module's object with just
     those set; the first other name asked of it runs the real module's code into it, so a
     later IPRoute in the same process gets the real configuration, same values."""
-    spec = importlib.util.find_spec("pyroute2.config")
+    spec = _find_spec("pyroute2.config", sys.modules["pyroute2"].__path__)
     if spec is None or spec.loader is None:
         return  # the real one then, imported by ifinfmsg as usual
-    config = importlib.util.module_from_spec(spec)
+    config = _module_from_spec(spec)
     config.AF_BRIDGE = getattr(_socket, "AF_BRIDGE", 7)
     config.AF_NETLINK = getattr(_socket, "AF_NETLINK", 16)
     config.data_plugins_pkgs = []
@@ -106,6 +132,7 @@ def _lazy_config() -> None:
 
     config.__getattr__ = __getattr__  # type: ignore[method-assign]
     sys.modules["pyroute2.config"] = config
+    sys.modules["pyroute2"].config = config  # as the import system binds a submodule
 
 
 class _Annotation:

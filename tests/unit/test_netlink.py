@@ -156,8 +156,10 @@ out.append(" ".join(sorted(m for m in ("typing", "logging", "traceback", "pkguti
                            if m in sys.modules)))
 import logging, socket, typing, pyroute2.config, pyroute2.netlink
 from pyroute2.netlink.rtnl import ifinfmsg
+from pyroute2 import IPRoute  # the whole package, run into the lazy one on demand
 out.append(repr((typing.Union, logging.getLogger.__module__, pyroute2.config.kernel != [],
-                 ifinfmsg.log.name, "multiprocessing" in sys.modules, socket.AF_INET)))
+                 ifinfmsg.log.name, "multiprocessing" in sys.modules, socket.AF_INET,
+                 IPRoute.__name__, pyroute2.__spec__.name, pyroute2.config.__file__[-20:])))
 print("\\n".join(out))
 """
 
@@ -187,7 +189,8 @@ def test_the_shielded_import_gives_the_same_messages_and_real_modules_after() ->
                          "typing")
     assert shielded[-1] == plain[-1]
     assert "typing.Union, 'logging', True" in shielded[-1]
-    assert "'pyroute2.netlink.rtnl.ifinfmsg', True, <AddressFamily.AF_INET: 2>)" in shielded[-1]
+    assert ("'pyroute2.netlink.rtnl.ifinfmsg', True, <AddressFamily.AF_INET: 2>, 'IPRoute', "
+            "'pyroute2', '2/config/__init__.py')") in shielded[-1]
 
 
 # --------------------------------------------------------------------------- the kernel
