@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
-from lxcpy._record import asdict, dataclass, field
+from lxcpy._record import dataclass, field
 from lxcpy.paths import ContainerPaths, Lock, write_atomic
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
@@ -43,7 +43,9 @@ class Resources:
                         pass  # not there: never made by us, so recovery leaves it alone
         # no fsync: the record is for recovery after a killed supervisor (the page cache
         # survives that); after a machine crash its cgroups and devices are gone anyway
-        write_atomic(paths.resources, json.dumps(asdict(self)), 0o600, durable=False)
+        # the fields as they are (plain lists and dicts): no deep copy by asdict first
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        write_atomic(paths.resources, json.dumps(fields), 0o600, durable=False)
 
     @classmethod
     def load(cls, paths: ContainerPaths) -> Resources | None:
