@@ -110,10 +110,11 @@ def run(name: str, lxcpath: str, show_state: bool, show_pid: bool, show_ips: boo
             value = get_item(cfg, key)
         except KeyError:
             raise UsageError(f"unknown config key '{key}'") from None
-        # C LXC 5.0.2 (tried): printf("%s = %s\n", key, value) even for an unset key
-        # ("KEY = "), a list key's values each ending in a newline (so a blank line ends
-        # it); -H with a single -c prints the bare value
-        echo(value if raw and len(config_keys) == 1 else f"{key} = {value}")
+        # C LXC 5.0.2 (lxc_info.c, tried): "KEY = VALUE", "KEY =" for an empty value, a
+        # list key's values each ending in a newline (so a blank line ends it); -H with a
+        # single -c prints the bare value
+        echo(value if raw and len(config_keys) == 1 else
+             f"{key} = {value}" if value else f"{key} =")
     filters = sum((show_state, show_pid, show_ips, show_stats))
     if config_keys and not filters:
         return

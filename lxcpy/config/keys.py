@@ -74,7 +74,7 @@ class Key:
     """One row of the table."""
 
     __slots__ = ("name", "parse", "store", "clear", "legacy", "acted", "only", "repeat",
-                 "applied_by", "get")
+                 "applied_by", "get", "default")
 
     def __init__(self, name: str, parse: Parse, store: Store | None = None,
                  clear: Clear | None = None, legacy: tuple[str, ...] = (),
@@ -92,6 +92,8 @@ class Key:
         self.applied_by: str | None = None
         # LXC's get: (cfg, today's key, match) -> the value as get_config_item returns it
         self.get: Callable[[ContainerConfig, str, Any], str] = get_lines
+        # what LXC's get prints for the key unset (its built-in value): see DEFAULTS
+        self.default = ""
 
     def __repr__(self) -> str:
         return f"Key({self.name!r})"
@@ -784,7 +786,17 @@ def get_lines(cfg: ContainerConfig, canonical: str, match: Any) -> str:
     values = [e.value for e in entries if e.canonical == canonical]
     if match.row.repeat:
         return "".join(v + "\n" for v in values)
-    return values[-1] if values else ""
+    return values[-1] if values else default_of(cfg, match)
+
+
+def default_of(cfg: ContainerConfig, match: Any) -> str:
+    """LXC's value of an unset key (DEFAULTS); an interface's only for one of its types."""
+    row = match.row
+    if row.default and row.name.startswith("lxc.net.<N>."):
+        net = next((n for n in cfg.networks if n.index == match.index), None)
+        if net is None or (row.only and net.type not in row.only):
+            return ""
+    return str(row.default)
 
 
 def in_effect(cfg: ContainerConfig) -> list[Entry]:
@@ -811,8 +823,46 @@ def in_effect(cfg: ContainerConfig) -> list[Entry]:
 
 
 def _get_networks(cfg: ContainerConfig, canonical: str, match: Any) -> str:
-    # LXC: lxc.net lists the interfaces' indices, one a line (python3-lxc counts them)
-    return "".join(f"{net.index}\n" for net in cfg.networks)
+    # LXC 5.0.2 (tried): lxc.net lists the interfaces' types, one a line (python3-lxc
+    # counts them)
+    return "".join(f"{net.type}\n" for net in cfg.networks)
+
+
+def _get_signal(cfg: ContainerConfig, canonical: str, match: Any) -> str:
+    # LXC stores the number and prints it (SIGPWR -> 30); unset: 0, "the default"
+    value = get_lines(cfg, canonical, match)
+    return str(_signal(value, None) or 0) if value else str(match.row.default)  # type: ignore[arg-type]
+
+
+def _get_rootfs_path(cfg: ContainerConfig, canonical: str, match: Any) -> str:
+    # LXC keeps "TYPE:" apart (rootfs.bdev_type) and prints the rest: dir:/x -> /x,
+    # overlay:LOWER:UPPER -> LOWER:UPPER; a path of its own with a ':' kept whole here
+    value = get_lines(cfg, canonical, match)
+    kind, colon, rest = value.partition(":")
+    return rest if colon and "/" not in kind else value
+
+
+def _get_addresses(cfg: ContainerConfig, canonical: str, match: Any) -> str:
+    # LXC: the addresses joined by newlines, none after the last (python3-lxc: one is a
+    # string, several a string with newlines)
+    return get_lines(cfg, canonical, match).rstrip("\n")
+
+
+# LXC's get_config_mount_auto: its order (proc, sys, cgroup), one line; a cgroup:*:force,
+# cgroup2* or shmounts: token is not printed (its flags match none of LXC's cases)
+_AUTO_ORDER = ("proc", "sys", "cgroup")
+_AUTO_SHOWN = {"proc": "proc:mixed", "proc:mixed": "proc:mixed", "proc:rw": "proc:rw",
+               "sys": "sys:mixed", "sys:ro": "sys:ro", "sys:mixed": "sys:mixed",
+               "sys:rw": "sys:rw", "cgroup": "cgroup", "cgroup:mixed": "cgroup:mixed",
+               "cgroup:ro": "cgroup:ro", "cgroup:rw": "cgroup:rw", "cgroup-full": "cgroup-full",
+               "cgroup-full:mixed": "cgroup-full:mixed", "cgroup-full:ro": "cgroup-full:ro",
+               "cgroup-full:rw": "cgroup-full:rw"}
+
+
+def _get_mount_auto(cfg: ContainerConfig, canonical: str, match: Any) -> str:
+    shown = [_AUTO_SHOWN[t] for t in cfg.mount_auto if t in _AUTO_SHOWN]
+    return " ".join(sorted(shown, key=lambda t: _AUTO_ORDER.index(t.split(":")[0]
+                                                                  .removesuffix("-full"))))
 
 
 def _get_caps(attr: str) -> Callable[[ContainerConfig, str, Any], str]:
@@ -1145,6 +1195,31 @@ APPLIED_BY: dict[str, str] = {
     "lxc.log.level": "lxcpy.log:configure_from_config",
     "lxc.log.syslog": REFUSED,
 }
+# What LXC 5.0.2's lxc-info -c prints for a key the config leaves unset (tried), where
+# that is also what lxcpy does without the key. Left out, as lxcpy differs: lxc.autodev
+# (LXC 1, lxcpy 0), lxc.rootfs.mount (LXC's compiled-in directory, lxcpy mounts none),
+# lxc.keyring.session (LXC prints its inverted "disable" flag: 0 for a session keyring)
+DEFAULTS: dict[str, str] = {
+    **{key: "0" for key in (
+        "lxc.apparmor.allow_incomplete", "lxc.apparmor.allow_nesting",
+        "lxc.autodev.tmpfs.size", "lxc.cgroup.relative", "lxc.console.buffer.size",
+        "lxc.console.rotate", "lxc.console.size", "lxc.ephemeral", "lxc.hook.version",
+        "lxc.init.uid", "lxc.init.gid", "lxc.monitor.unshare", "lxc.no_new_privs",
+        "lxc.pty.max", "lxc.sched.core", "lxc.seccomp.allow_nesting", "lxc.signal.halt",
+        "lxc.signal.reboot", "lxc.signal.stop", "lxc.start.auto", "lxc.start.delay",
+        "lxc.start.order", "lxc.tty.max", "lxc.net.<N>.l2proxy",
+        "lxc.net.<N>.veth.vlan.id")},
+    **{key: "(null)" for key in (  # C's printf of a NULL string
+        "lxc.cgroup.dir", "lxc.cgroup.dir.container", "lxc.cgroup.dir.container.inner",
+        "lxc.cgroup.dir.monitor", "lxc.cgroup.dir.monitor.pivot",
+        "lxc.namespace.share.<namespace>")},
+    "lxc.log.level": "NOTSET",
+    "lxc.monitor.signal.pdeath": "9",  # SIGKILL: lxcpy's too (runtime.child)
+    "lxc.rootfs.managed": "1",
+    "lxc.net.<N>.veth.mode": "bridge",
+    "lxc.time.offset.boot": "0 ns\n",  # sic: LXC's two formats
+    "lxc.time.offset.monotonic": "0ns\n",
+}
 for _row in KEYS:
     _row.applied_by = APPLIED_BY.get(_row.name)
     if _row.name == "lxc.net":
@@ -1153,6 +1228,16 @@ for _row in KEYS:
         _row.get = _get_hwaddr
     elif _row.name in ("lxc.cap.drop", "lxc.cap.keep"):
         _row.get = _get_caps(_row.name.replace("lxc.", "").replace(".", "_"))
+    elif _row.name in ("lxc.signal.halt", "lxc.signal.reboot", "lxc.signal.stop",
+                       "lxc.monitor.signal.pdeath"):
+        _row.get = _get_signal
+    elif _row.name == "lxc.rootfs.path":
+        _row.get = _get_rootfs_path
+    elif _row.name in ("lxc.net.<N>.ipv4.address", "lxc.net.<N>.ipv6.address"):
+        _row.get = _get_addresses
+    elif _row.name == "lxc.mount.auto":
+        _row.get = _get_mount_auto
+    _row.default = DEFAULTS.get(_row.name, "")
 
 # where a security module is on, its keys are refused: lxcpy loads no profiles
 _LSM_ON = {"lxc.apparmor.": ("AppArmor", "/sys/module/apparmor/parameters/enabled"),

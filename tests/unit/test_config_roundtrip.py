@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lxcpy.config.keys import KEYS, NET_KEYS, Key
+from lxcpy.config.keys import DEFAULTS, KEYS, NET_KEYS, Key
 from lxcpy.config.parser import (
     clear_item,
     get_item,
@@ -140,6 +140,23 @@ SAMPLES: dict[str, tuple[str, str]] = {
 # prefixes that take no value: a child is set, the prefix's get lists it, its clear empties
 PREFIX_ROWS = {"lxc.net", "lxc.hook"}
 
+# LXC 5.0.2's get_config_item (lxc-info -c, tried) of a sample, where it is not the value
+# as written: a signal's number, lxc.net's interface types, addresses without a trailing
+# newline, lxc.mount.auto on one line
+SHOWN = {"lxc.signal.halt": "10", "lxc.signal.reboot": "15", "lxc.signal.stop": "9",
+         "lxc.monitor.signal.pdeath": "9", "lxc.net": "veth\n",
+         "lxc.net.<N>.ipv4.address": "10.0.2.3/24",
+         "lxc.net.<N>.ipv6.address": "2003:db8:1::3596/64", "lxc.mount.auto": "proc:rw"}
+
+
+def _shown(row: Key, key: str, value: str) -> str:
+    """What get_item returns for ``row`` set to ``value`` (through ``key``)."""
+    if row.name in SHOWN:
+        return SHOWN[row.name]
+    if row.name in PREFIX_ROWS:
+        return f"{key} = {value}\n"
+    return value + "\n" if row.repeat else value
+
 
 def _files(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "inc.conf").write_text("lxc.start.delay = 7\n")
@@ -174,22 +191,19 @@ def test_set_get_save_load_get_clear(row: Key, tmp_path: Path) -> None:
             assert "not supported" in exc.message  # keys, and the refusal is what we check
             return
     set_item(cfg, key, value)
-    want = value + "\n" if row.repeat else value
-    if row.name in PREFIX_ROWS:
-        got_key = row.name
-        want = "0\n" if row.name == "lxc.net" else f"{key} = {value}\n"
-    else:
-        got_key = key
+    want = _shown(row, key, value)
+    got_key = row.name if row.name in PREFIX_ROWS else key
     assert get_item(cfg, got_key) == want
 
     cfg = _save_load(path, cfg)
     assert get_item(cfg, got_key) == want
     clear_item(cfg, got_key)
-    assert get_item(cfg, got_key) == ""
+    cleared = DEFAULTS.get(row.name, "")  # LXC's value of the unset key
+    assert get_item(cfg, got_key) == cleared
     if row.name not in PREFIX_ROWS:
-        assert get_item(cfg, key) == ""
+        assert get_item(cfg, key) == cleared
     cfg = _save_load(path, cfg)
-    assert get_item(cfg, got_key) == ""
+    assert get_item(cfg, got_key) == cleared
     assert f"{key} = {value}" not in to_text(cfg)  # type: ignore[arg-type]
 
 
@@ -208,12 +222,12 @@ def test_legacy_spellings_round_trip(row: Key, spelling: str, tmp_path: Path) ->
     if old.startswith("lxc.network.0."):
         set_item(cfg, "lxc.net.0.type", "veth")
     set_item(cfg, old, value)
-    want = value + "\n" if row.repeat else value
+    want = _shown(row, key, value)
     assert get_item(cfg, old) == get_item(cfg, key) == want
     cfg = _save_load(path, cfg)
     assert get_item(cfg, old) == want
     clear_item(cfg, old)
-    assert get_item(cfg, key) == ""
+    assert get_item(cfg, key) == DEFAULTS.get(row.name, "")
 
 
 # ---- LXC's rule for repeated and list keys ----------------------------------------------------
@@ -267,7 +281,7 @@ def test_a_prefix_clear_removes_every_key_under_it() -> None:
 def test_lxc_net_n_clears_an_interface() -> None:
     cfg = parse_text("lxc.net.0.type = veth\nlxc.net.0.link = br0\n"
                      "lxc.net.1.type = empty\n")
-    assert get_item(cfg, "lxc.net") == "0\n1\n"
+    assert get_item(cfg, "lxc.net") == "veth\nempty\n"  # LXC: the types, one a line
     clear_item(cfg, "lxc.net.0")
     assert [n.index for n in cfg.networks] == [1]
     assert to_text(cfg) == "lxc.net.1.type = empty\n"
@@ -286,7 +300,7 @@ def test_a_bad_value_is_refused_and_nothing_is_written() -> None:
     cfg = new_config()
     with pytest.raises(ConfigError):
         set_item(cfg, "lxc.tty.max", "many")
-    assert to_text(cfg) == "" and get_item(cfg, "lxc.tty.max") == ""
+    assert to_text(cfg) == "" and get_item(cfg, "lxc.tty.max") == "0"  # LXC's default
 
 
 def test_a_key_of_another_network_type_is_refused_at_set() -> None:
@@ -374,8 +388,9 @@ def test_lxc_update_config_goes_through_the_model(tmp_path: Path) -> None:
     text = update_config_text(legacy, str(tmp_path / "config"))
     cfg = parse_text(text)
     assert text.startswith("# mine\nlxc.uts.name = x\n")
-    assert (get_item(cfg, "lxc.tty.max"), get_item(cfg, "lxc.rootfs.path")) == ("3", "dir:/r")
-    assert get_item(cfg, "lxc.net.0.ipv4.address") == "10.0.0.1/24\n"
+    assert (get_item(cfg, "lxc.tty.max"), get_item(cfg, "lxc.rootfs.path")) == ("3", "/r")
+    assert "dir:/r" in to_text(cfg)
+    assert get_item(cfg, "lxc.net.0.ipv4.address") == "10.0.0.1/24"
 
 
 def test_lxc_copy_rewrites_the_config_through_the_model(tmp_path: Path) -> None:
@@ -389,11 +404,47 @@ def test_lxc_copy_rewrites_the_config_through_the_model(tmp_path: Path) -> None:
     out = new_config_text(text, src, new, f"dir:{tmp_path}/b/rootfs", False, False, False)
     cfg = parse_text(out)
     assert out.startswith("# mine\nlxc.utsname = b\n")  # order and spelling kept
-    assert get_item(cfg, "lxc.rootfs.path") == f"dir:{tmp_path}/b/rootfs"
+    assert get_item(cfg, "lxc.rootfs.path") == f"{tmp_path}/b/rootfs"  # LXC: no "dir:"
+    assert f"dir:{tmp_path}/b/rootfs\n" in out
     assert get_item(cfg, "lxc.mount.entry") == f"{tmp_path}/b/data data none bind 0 0\n"
     assert re.fullmatch(r"00:16:3e(:[0-9a-f]{2}){3}", get_item(cfg, "lxc.net.0.hwaddr"))
     assert get_item(cfg, "lxc.net.0.hwaddr") != "00:16:3e:00:00:01"
-    assert get_item(cfg, "lxc.ephemeral") == "" and out.count("lxc.rootfs") == 1
+    assert get_item(cfg, "lxc.ephemeral") == "0" and out.count("lxc.rootfs") == 1
     kept = parse_text(new_config_text(text, src, new, None, True, True))
     assert get_item(kept, "lxc.uts.name") == "a"
     assert get_item(kept, "lxc.net.0.hwaddr") == "00:16:3e:00:00:01"
+
+
+# ---- LXC 5.0.2's renderings (lxc-info -c and python3-lxc's get_config_item, tried) -------
+def test_c_renderings_of_set_values() -> None:
+    cfg = parse_text("lxc.signal.halt = SIGPWR\nlxc.signal.stop = 9\nlxc.signal.reboot = INT\n"
+                     "lxc.rootfs.path = overlay:/lower:/upper\n"
+                     "lxc.mount.auto = cgroup:mixed sys:ro\nlxc.mount.auto = proc\n"
+                     "lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.0.0.2/24\n"
+                     "lxc.net.0.ipv4.address = 10.0.0.3/24\nlxc.net.1.type = empty\n")
+    assert [get_item(cfg, f"lxc.signal.{s}") for s in ("halt", "stop", "reboot")] == \
+        ["30", "9", "2"]
+    assert get_item(cfg, "lxc.rootfs.path") == "/lower:/upper"  # the type kept apart
+    assert get_item(cfg, "lxc.mount.auto") == "proc:mixed sys:ro cgroup:mixed"
+    assert get_item(cfg, "lxc.net.0.ipv4.address") == "10.0.0.2/24\n10.0.0.3/24"
+    assert get_item(cfg, "lxc.net") == "veth\nempty\n"
+    # veth's defaults only on a veth interface
+    assert get_item(cfg, "lxc.net.0.veth.mode") == "bridge"
+    assert get_item(cfg, "lxc.net.1.veth.mode") == ""
+    assert get_item(cfg, "lxc.net.2.l2proxy") == ""  # no such interface
+    # cgroup2 and :force tokens are acted on but LXC's get prints none of them
+    assert get_item(parse_text("lxc.mount.auto = cgroup:rw:force\n"), "lxc.mount.auto") == ""
+
+
+def test_c_defaults_of_unset_keys() -> None:
+    cfg = new_config()
+    assert get_item(cfg, "lxc.tty.max") == "0"
+    assert get_item(cfg, "lxc.signal.halt") == "0"
+    assert get_item(cfg, "lxc.cgroup.dir") == "(null)"
+    assert get_item(cfg, "lxc.namespace.share.pid") == "(null)"
+    assert get_item(cfg, "lxc.log.level") == "NOTSET"
+    # lxcpy's own default differs from LXC's (autodev off): no value claimed
+    assert get_item(cfg, "lxc.autodev") == ""
+    # a key without a default, and LXC's cap.keep bug (it returns cap.drop) not copied
+    cfg = parse_text("lxc.cap.drop = sys_time\n")
+    assert get_item(cfg, "lxc.uts.name") == "" and get_item(cfg, "lxc.cap.keep") == ""
