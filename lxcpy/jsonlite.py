@@ -63,6 +63,14 @@ def loads(data: str | bytes | bytearray) -> Any:
         obj, end = _scan(text, start)
     except StopIteration as stop:
         raise ValueError(f"Expecting value: char {stop.value}") from None
+    except SystemError:
+        # _json reports most syntax errors through json.decoder.JSONDecodeError, which it
+        # finds only once json is imported (else: "returned NULL without setting an
+        # exception"); the error path may pay for json to say what is wrong.
+        import json
+
+        json.loads(text)  # raises JSONDecodeError, a ValueError
+        raise
     if text[end:].strip(_SPACE):
         raise ValueError(f"Extra data: char {end}")
     return obj

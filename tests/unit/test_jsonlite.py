@@ -45,3 +45,17 @@ def test_unserialisable_is_typeerror() -> None:
         jsonlite.dumps({"a": object()})
     with pytest.raises(TypeError):
         jsonlite.dumps({(1, 2): 1})
+
+
+def test_malformed_is_valueerror_before_json_is_imported() -> None:
+    # _json raises its syntax errors through json.decoder.JSONDecodeError only once json is
+    # imported; this module imports json, so the check runs in a fresh interpreter.
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom lxcpy import jsonlite\nassert 'json' not in sys.modules\n"
+             "for t in ('{', '{\"a\"', '[1,', '{\"a\": 1,'):\n"
+             "    try:\n        jsonlite.loads(t)\n    except ValueError:\n        continue\n"
+             "    raise SystemExit(f'no ValueError for {t!r}')\n")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
