@@ -55,7 +55,7 @@ _NLMSGHDR = struct.Struct("=IHHII")
 _RECV_SIZE = 1 << 16  # bigger than any message the kernel puts in one datagram here
 
 
-def _find_spec(name: str, path: list[str] | None = None) -> Any:
+def _find_spec(name: str, path: Any = None) -> Any:
     """``importlib.util.find_spec`` of a module not imported yet (importlib.util imports
     contextlib: ~2 ms a veth start): the first of ``sys.meta_path``'s finders that knows it."""
     for finder in sys.meta_path:
@@ -66,10 +66,10 @@ def _find_spec(name: str, path: list[str] | None = None) -> Any:
     return None
 
 
-def _module_from_spec(spec: Any) -> ModuleType:
+def _module_from_spec(spec: Any) -> Any:
     """``importlib.util.module_from_spec`` for a source package or module: the module object
     with the attributes the import system would set, not executed yet."""
-    module = spec.loader.create_module(spec) or ModuleType(spec.name)
+    module: Any = spec.loader.create_module(spec) or ModuleType(spec.name)
     module.__spec__, module.__loader__ = spec, spec.loader
     module.__package__ = spec.parent if spec.submodule_search_locations is None else spec.name
     if spec.submodule_search_locations is not None:
@@ -100,7 +100,7 @@ def _lazy_package() -> None:
         spec.loader.exec_module(package)  # the full package, once, on demand
         return getattr(package, name)
 
-    package.__getattr__ = __getattr__  # type: ignore[method-assign]
+    package.__getattr__ = __getattr__
     sys.modules["pyroute2"] = package
 
 
@@ -117,10 +117,9 @@ def _lazy_config() -> None:
     if spec is None or spec.loader is None:
         return  # the real one then, imported by ifinfmsg as usual
     config = _module_from_spec(spec)
-    config.AF_BRIDGE = getattr(_socket, "AF_BRIDGE", 7)
-    config.AF_NETLINK = getattr(_socket, "AF_NETLINK", 16)
-    config.data_plugins_pkgs = []
-    config.data_plugins_path = []
+    config.__dict__.update(AF_BRIDGE=getattr(_socket, "AF_BRIDGE", 7),
+                           AF_NETLINK=getattr(_socket, "AF_NETLINK", 16),
+                           data_plugins_pkgs=[], data_plugins_path=[])
 
     def __getattr__(name: str) -> Any:
         if name.startswith("__"):
@@ -130,9 +129,9 @@ def _lazy_config() -> None:
         spec.loader.exec_module(config)  # the whole configuration, once, on demand
         return getattr(config, name)
 
-    config.__getattr__ = __getattr__  # type: ignore[method-assign]
+    config.__getattr__ = __getattr__
     sys.modules["pyroute2.config"] = config
-    sys.modules["pyroute2"].config = config  # as the import system binds a submodule
+    sys.modules["pyroute2"].__dict__["config"] = config  # as the import system binds it
 
 
 class _Annotation:
