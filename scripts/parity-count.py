@@ -357,7 +357,7 @@ def count_keys(bindir: str, tmp: str, env: dict[str, str], verbose: bool) -> dic
               if ours[k] is not None and ours[k] != theirs[k]}
     # the key is unset in this config: lxcpy prints it empty, C LXC its built-in default
     # ("lxc.autodev = 1", "lxc.cgroup.dir = (null)")
-    defaults = [k for k, (_c, mine) in differ.items() if mine == f"{k} = \n"]
+    defaults = [k for k, (_c, mine) in differ.items() if mine in (f"{k} = \n", f"{k} =\n")]
     if missing or verbose:
         print(f"  keys lxcpy's lxc-info -c does not know: {missing}", file=sys.stderr)
     if verbose:
