@@ -110,7 +110,7 @@ def _process(cls: Any, frozen: bool) -> Any:
             plan.append((f.name, 0, None))
     cls.__init__ = _make_init(cls.__qualname__, tuple(plan), frozen,
                               hasattr(cls, "__post_init__"))
-    cls.__match_args__ = tuple(found)
+    cls.__match_args__ = tuple(found)  # type: ignore[misc]  # set on a class being made
 
     compared = tuple(f.name for f in found.values() if f.compare)
     if "__repr__" not in cls.__dict__:

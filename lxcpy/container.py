@@ -392,7 +392,7 @@ class Container:
                              frozenset(elevated), personality, remount_sys_proc, output_log)
         # the running container's confinement, never the config file's (runtime.attach)
         # a callable (python3-lxc's attach(run)) is called in the container instead
-        command = argv if callable(argv) else list(argv)
+        command: Any = argv if callable(argv) else list(argv)
         return attach(self.paths, int(info["pid"]), command, env, clear_env, opts)
 
 

@@ -133,7 +133,7 @@ def setup(prog: str, name: str | None, logfile: str | None, priority: int | None
     log.setLevel(min(level, logging.WARNING))
     prefix = f"{prog}: {name}: " if name else f"{prog}: "
     if not quiet:
-        err = logging.StreamHandler(_STDERR)  # type: ignore[arg-type]
+        err = logging.StreamHandler(_STDERR)
         # stderr gets warnings and worse unless a lower priority was asked for
         err.setLevel(min(level, logging.WARNING))
         err.setFormatter(logging.Formatter(prefix + "%(message)s"))

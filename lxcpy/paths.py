@@ -128,7 +128,7 @@ class ContainerPaths:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.name, self.lxcpath) == (other.name, other.lxcpath)  # type: ignore[attr-defined]
+        return (self.name, self.lxcpath) == (other.name, other.lxcpath)
 
     def __hash__(self) -> int:
         return hash((self.name, self.lxcpath))

@@ -65,7 +65,7 @@ def parse_rule(value: str, allow: bool) -> DeviceRule:
         raise ValueError(f"'{value}' is not a device rule (a, or TYPE MAJOR:MINOR ACCESS "
                          "with TYPE a, b or c, numbers or *, ACCESS out of rwm)")
     kind, major, minor, access = match.groups()
-    numbers = []
+    numbers: list[int | None] = []
     for number in (major, minor):
         if number is None or number == "*":
             numbers.append(None)

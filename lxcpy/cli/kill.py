@@ -46,7 +46,7 @@ def run(name: str, lxcpath: str, sig_option: str | None, sig_arg: str | None,
 
     text = sig_option or sig_arg
     if not text:
-        fail("no signal given (-s SIGNAL)")
+        return fail("no signal given (-s SIGNAL)")
     try:
         number = parse_signal(text)
     except ValueError as exc:

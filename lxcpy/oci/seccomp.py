@@ -91,7 +91,7 @@ def to_policy(seccomp: dict[str, Any],
 def _arg(arg: Any, where: str) -> ArgCmp:
     if not isinstance(arg, dict):
         raise _err(where, "expected an object")
-    op = OPS.get(arg.get("op"))
+    op = OPS.get(str(arg.get("op")))
     if op is None:
         raise _err(f"{where}.op", f"{arg.get('op')!r} is not a comparison")
     index, value = arg.get("index"), arg.get("value", 0)

@@ -96,11 +96,11 @@ def _busy(paths: ContainerPaths, timeout: float | None) -> LxcError:
                     "seconds (it is alive but busy)")
 
 
-def send(sock: socket.socket, message: dict[str, Any]) -> None:
+def send(sock: socket.socket | _socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(jsonlite.dumps(message).encode() + b"\n")
 
 
-def receive(sock: socket.socket) -> dict[str, Any] | None:
+def receive(sock: socket.socket | _socket.socket) -> dict[str, Any] | None:
     """Read one reply line; None on EOF (the supervisor went away)."""
     buf = b""
     while not buf.endswith(b"\n"):

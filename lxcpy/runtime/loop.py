@@ -138,7 +138,7 @@ class CommandServer:
     # ---- connections -----------------------------------------------------------------
     def _accept(self) -> None:
         try:
-            fd, _ = self.listener._accept()  # socket.accept() without the socket module
+            fd, _ = self.listener._accept()  # type: ignore[attr-defined]  # socket.accept() without the socket module
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return
         # (the listener's family and type given: no getsockname/getsockopt to find them)

@@ -107,10 +107,10 @@ def resolve(cfg: ContainerConfig, lxcpath: str) -> None:
     cfg.namespace_joins = [_share(cfg, ns, value, lxcpath)
                            for ns, value in cfg.namespace_share.items()]
     for name in cfg.sysctls:
-        ns = sysctl_namespace(name)
-        if ns is None or (ns not in made and ns not in cfg.namespace_share):
-            why = ("it is not namespaced" if ns is None
-                   else f"the container has no {ns} namespace of its own")
+        owner = sysctl_namespace(name)
+        if owner is None or (owner not in made and owner not in cfg.namespace_share):
+            why = ("it is not namespaced" if owner is None
+                   else f"the container has no {owner} namespace of its own")
             raise LxcError(f"{origin_of(cfg, 'lxc.sysctl.' + name)}: refusing to write it: "
                            f"{why} (it would change the host's)")
 

@@ -214,6 +214,7 @@ class Supervisor:
             from lxcpy.cgroups.none import NO_CGROUP_WARNING, for_user
 
             # a user's cgroups only where delegated; else none, said once, limits refused
+            cgroup: Any
             cgroup, real = for_user(self.name, self.cfg, placement_of(self.cfg))
             if not real:
                 import sys

@@ -65,7 +65,7 @@ ERROR = "error"
 EOF = "eof"  # not a message: what recv() says when the peer exec'd, exited or closed
 
 
-class Message(dict):  # type: ignore[type-arg]
+class Message(dict):  # type: ignore[type-arg,unused-ignore]
     """A received message: its payload, with the message's name in ``name``."""
 
     name: str = EOF
