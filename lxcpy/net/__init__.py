@@ -10,7 +10,8 @@ The runtime's order (see the lead's supervisor and child):
    exists, so a crash can be undone by :func:`recover`);
 3. the supervisor runs :func:`run_scripts` ``"up"``;
 4. the init calls :func:`inside_setup`: final names, MACs, MTUs, addresses, up, routes;
-5. at stop: :func:`run_scripts` ``"down"``, then :func:`host_teardown`.
+5. at stop: :func:`run_scripts` ``"down"``, then :func:`host_teardown` (the supervisor: in a
+   thread, :func:`host_teardown_begin`, waited for before its records are forgotten).
 
 Importing this package costs nothing network-related: pyroute2's message classes (~30 ms)
 are imported by the first function that needs netlink. :func:`preload` lets a caller pay
@@ -103,7 +104,11 @@ def host_teardown_begin(records: list[Record], container_netns_fd: int | None
     from lxcpy.net._netlink import load
     from lxcpy.net.host import host_teardown as impl
 
-    load()  # every import in the caller's thread: none left half-done if it forks
+    try:
+        load()  # every import in the caller's thread: none left half-done if it forks
+    except Exception:
+        impl(records, container_netns_fd)  # warns, never raises
+        return _nothing
     fd = os.dup(container_netns_fd) if container_netns_fd is not None else None
     done = _thread.allocate_lock()
     done.acquire()
