@@ -253,9 +253,15 @@ class Container:
         except NotRunning:
             self.recover()
             raise NotRunning(f"{self.name} is not running", 2) from None
+        request = {"op": "stop", "timeout": timeout, "kill": kill, "nokill": nokill,
+                   "wait": not nowait}
+        if self.rcfile is not None and not kill:
+            # LXC's shutdown sends the halt signal of the config it loaded (--rcfile's)
+            halt = self.load_config().signal_halt
+            if halt:
+                request["halt_signal"] = int(halt)
         try:
-            send(sock, {"op": "stop", "timeout": timeout, "kill": kill, "nokill": nokill,
-                        "wait": not nowait})
+            send(sock, request)
             wait_for = None if timeout < 0 or kill else timeout + 30
             sock.settimeout(wait_for)
             try:

@@ -565,15 +565,18 @@ class Supervisor:
         if self.state == states.FROZEN:
             self.cgroup.thaw()
             self.set_state(states.RUNNING)
-        os.kill(self.init_pid, self._halt_signal())
+        os.kill(self.init_pid, self._halt_signal(request.get("halt_signal")))
         timeout = float(request.get("timeout", 60))
         if timeout >= 0 and not request.get("nokill"):
             self.stop_deadline = time.monotonic() + timeout
         return {"ok": True}
 
-    def _halt_signal(self) -> int:
+    def _halt_signal(self, asked: object = None) -> int:
         if self.mode == "execute":
             return signal.SIGTERM  # our init forwards it to the command
+        # lxc-stop --rcfile FILE: FILE's lxc.signal.halt (a number the client's parser took)
+        if isinstance(asked, int) and 0 < asked < signal.NSIG:
+            return asked
         return self.cfg.signal_halt or signal.SIGPWR
 
     def _kill_everything(self) -> None:

@@ -109,6 +109,21 @@ def test_stop_reboot_sends_the_rcfile_signal(lxcpath: Path, probe_rootfs: Path) 
     assert got.read_text() == "usr1\n"
 
 
+def test_stop_sends_the_rcfile_halt_signal(lxcpath: Path, probe_rootfs: Path) -> None:
+    # LXC's shutdown sends the loaded config's lxc.signal.halt: FILE's SIGUSR1, not the
+    # container's SIGUSR2 (which the script ignores: without FILE's, -t 5 ends in a kill)
+    ct = make(lxcpath, f"lxc.signal.halt = SIGUSR2\n{bind_host(lxcpath.parent)}",
+              rootfs=probe_rootfs)
+    rc = lxcpath.parent / "rc.conf"
+    rc.write_text((lxcpath / ct / "config").read_text().replace("SIGUSR2", "SIGUSR1"))
+    got = lxcpath.parent / "got"
+    start(lxcpath, ct, "sh", "-c", f"trap '' USR2; trap 'echo usr1 > {HOST_DIR}/got; exit 0' "
+                                   f"USR1; echo up > {HOST_DIR}/up; while :; do sleep 0.1; done")
+    assert wait_until(lambda: (lxcpath.parent / "up").exists())
+    lxc("stop", "-n", ct, "--rcfile", str(rc), "-t", "5", lxcpath=lxcpath, check=True)
+    assert got.read_text() == "usr1\n" and state(lxcpath, ct) == "STOPPED"
+
+
 def test_copy_and_destroy_take_the_rcfile_config(lxcpath: Path, probe_rootfs: Path) -> None:
     ct = make(lxcpath, rootfs=probe_rootfs)
     rc = lxcpath.parent / "rc.conf"
