@@ -224,7 +224,7 @@ def declare(fn: Callable[..., Any], *decorators: Callable[[Any], Any]) -> click.
     target: Any = call
     for decorator in reversed(decorators):
         target = decorator(target)
-    return target  # type: ignore[no-any-return]
+    return target
 
 
 def debugging() -> bool:
@@ -299,7 +299,7 @@ def _command_class() -> type[click.Command]:
                         raise click.NoSuchOption(opt, ctx=ctx)  # click tries the short form
                     match_long(opt, explicit_value, state)
 
-                parser._match_long_opt = match
+                parser._match_long_opt = match  # type: ignore[method-assign]
             return parser
 
     _command_class_made.append(_Command)

@@ -47,7 +47,7 @@ def net_counters() -> dict[str, tuple[int, int]]:
     the namespace of whoever mounted it, /proc/self/net always our own (lxc-info run in a
     network namespace of its own, as the tests do, would read 0 from the host's /sys).
     """
-    out = {}
+    out: dict[str, tuple[int, int]] = {}
     try:
         with open("/proc/self/net/dev") as f:
             lines = f.read().splitlines()[2:]

@@ -406,7 +406,7 @@ RESOURCES = ("as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue
 def parse_prlimit(value: str) -> tuple[int | None, int | None]:
     """``N``, ``SOFT:HARD`` or ``unlimited`` -> (soft, hard); None means unlimited."""
     soft, colon, hard = value.partition(":")
-    limits = []
+    limits: list[int | None] = []
     for part in (soft, hard if colon else soft):
         part = part.strip()
         if part == "unlimited":
