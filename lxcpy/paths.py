@@ -309,7 +309,7 @@ def _flock_timeout(fd: int, timeout: float) -> bool:
             time.sleep(0.01)
 
 
-def write_atomic(path: str, data: str, mode: int = 0o640, durable: bool = True) -> None:
+def write_atomic(path: str, data: str | bytes, mode: int = 0o640, durable: bool = True) -> None:
     """Replace ``path`` by rename. ``durable=False`` skips the fsync: for run-time files
     that only have to survive a killed process, not a machine crash (each fsync costs
     1-10 ms on a disk-backed /run)."""
@@ -325,7 +325,8 @@ def write_atomic(path: str, data: str, mode: int = 0o640, durable: bool = True) 
             continue
     try:
         try:
-            view = memoryview(data.encode("utf-8", "surrogateescape"))
+            view = memoryview(data if isinstance(data, bytes)
+                              else data.encode("utf-8", "surrogateescape"))
             while view:
                 view = view[os.write(fd, view):]
             if durable:

@@ -31,13 +31,25 @@ from __future__ import annotations
 
 import os
 
-from lxcpy.cgroups.base import SIGKILL, CgroupManager, CgroupStats, Placement, kill_loop
 from lxcpy.cgroups.detect import HostLayout, detect, parse_mountinfo
 from lxcpy.errors import CgroupError
 
 TYPE_CHECKING = False  # no typing at run time
 if TYPE_CHECKING:
+    from lxcpy.cgroups.base import CgroupManager, CgroupStats, Placement
     from lxcpy.config.model import ContainerConfig
+
+_FROM_BASE = ("CgroupManager", "CgroupStats", "Placement")
+
+
+def __getattr__(name: str) -> object:
+    """The manager's names, from base.py when first asked for: a caller that needs only
+    fs.py (lxcpy-oci's delete) does not pay for the manager's module."""
+    if name in _FROM_BASE:
+        from lxcpy.cgroups import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DRIVERS", "CgroupError", "CgroupManager", "CgroupStats", "HostLayout", "Placement",
@@ -50,6 +62,8 @@ ENV_DRIVER = "LXCPY_CGROUP_DRIVER"
 
 def placement_of(cfg: ContainerConfig) -> Placement:
     """The lxc.cgroup.dir* and lxc.cgroup.relative keys of a config."""
+    from lxcpy.cgroups.base import Placement
+
     return Placement(dir=cfg.cgroup_dir, container=cfg.cgroup_dir_container,
                      inner=cfg.cgroup_dir_container_inner, monitor=cfg.cgroup_dir_monitor,
                      pivot=cfg.cgroup_dir_monitor_pivot, relative=cfg.cgroup_relative)
@@ -95,6 +109,7 @@ def remove_paths(paths: list[str], timeout: float = 10.0,
     removed by someone else, its name may belong to another container now.
     """
     from lxcpy.cgroups import fs
+    from lxcpy.cgroups.base import SIGKILL, kill_loop
     from lxcpy.cgroups.v1 import freeze_dir, thaw_dir
     from lxcpy.cgroups.v2 import kill_dir
     from lxcpy.log import log

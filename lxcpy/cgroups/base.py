@@ -510,27 +510,13 @@ class CgroupManager(ABC):
             # which stops it first): the kernel's wait for it runs meanwhile
             warm.stop()
             warm.start()
-        if any(os.path.isdir(d) for d in self._made) and not self._rmdir_if_empty():
+        if any(os.path.isdir(d) for d in self._made) and not fs.rmdir_if_empty(self._made):
             self.kill_all()
             for path in self._made:
                 fs.rmdir_tree(path)
         # levels of cgroup_dir we made go too, unless another container now uses them
         _rmdir_quietly(reversed(self._made_parents))
         self._made, self._made_parents = [], []
-
-    def _rmdir_if_empty(self) -> bool:
-        """destroy()'s usual case: the init is gone, and with its PID namespace every
-        process of the container, so each cgroup goes at once, without listing processes
-        in every hierarchy first. The kernel refuses to remove a cgroup that holds a
-        process or a sub-cgroup: False at the first such one (kill_all's turn)."""
-        for path in self._made:
-            try:
-                os.rmdir(path)
-            except FileNotFoundError:
-                continue
-            except OSError:
-                return False
-        return True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.relpath}>"

@@ -13,6 +13,7 @@ import os
 import stat
 
 from lxcpy.errors import KernelError, LxcError
+from lxcpy.paths import write_atomic
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
@@ -204,14 +205,7 @@ def _cache_get(key: str) -> bytes | None:
 def _cache_put(key: str, bpf: bytes) -> None:
     try:
         os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
-        tmp = os.path.join(CACHE_DIR, f".{key}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600)
-        try:
-            os.write(fd, bpf)
-        finally:
-            os.close(fd)
-        os.rename(tmp, os.path.join(CACHE_DIR, key))
+        write_atomic(os.path.join(CACHE_DIR, key), bpf, mode=0o600, durable=False)
     except OSError:
         pass  # a cache only: the next compile tries again
 

@@ -305,7 +305,9 @@ def _delete(store: Store, cid: str, force: bool) -> None:
             if is_frozen(rec.cgroup_paths):
                 _thaw(rec.cgroup_paths)
             _kill_and_wait(rec.pid, rec.start_time)
-        if rec.cgroup_paths and not _rmdir_empty(rec.cgroup_paths):
+        from lxcpy.cgroups.fs import rmdir_if_empty  # not the cgroup layer: the usual case
+
+        if rec.cgroup_paths and not rmdir_if_empty(rec.cgroup_paths):
             from lxcpy.cgroups import remove_paths  # something is left inside: kill, remove
 
             remove_paths(rec.cgroup_paths)
@@ -327,24 +329,6 @@ def _delete(store: Store, cid: str, force: bool) -> None:
                 sys.stderr.write(f"warning: {exc}\n")
     finally:
         os.close(lock)
-
-
-def _rmdir_empty(paths: list[str]) -> bool:
-    """The common case, cheaply: the init is gone and its cgroups are empty, so rmdir(2)
-    each (deepest first; only directories that are cgroups). False when one is still in
-    use or not a cgroup: the cgroup layer then kills what is left and removes them."""
-    for path in sorted(paths, key=lambda p: p.count("/"), reverse=True):
-        if not os.path.exists(os.path.join(path, "cgroup.procs")):
-            if os.path.lexists(path):
-                return False
-            continue
-        try:
-            os.rmdir(path)
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return False
-    return True
 
 
 def _kill_and_wait(pid: int, started: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from lxcpy.errors import LxcError
+from lxcpy.paths import write_atomic
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
 if TYPE_CHECKING:
@@ -44,14 +45,7 @@ def prepare_seccomp(cfg: ContainerConfig, paths: ContainerPaths) -> bytes | None
     from lxcpy.kernel.seccomp import compile_policy
 
     bpf = compile_policy(policy)
-    tmp = f"{path}.{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 0o600)
-    try:
-        os.write(fd, bpf)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
+    write_atomic(path, bpf, mode=0o600, durable=False)
     return bpf
 
 
