@@ -353,7 +353,9 @@ class Container:
         return dict(self._call("stats")["stats"])
 
     def get_config_item(self, key: str) -> list[str]:
-        return self.load_config().get_config_item(key)
+        from lxcpy.config.keys import config_values
+
+        return config_values(self.load_config(), key)
 
     def get_ips(self) -> tuple[list[str], list[str]]:
         pid = self.init_pid

@@ -799,6 +799,13 @@ def default_of(cfg: ContainerConfig, match: Any) -> str:
     return str(row.default)
 
 
+def config_values(cfg: ContainerConfig, key: str) -> list[str]:
+    """Values of ``key`` (today's or legacy spelling) in effect, in file order: a replaced
+    or cleared line's value is gone (LXC's rule, ``in_effect``)."""
+    want = canonical_key(key)
+    return [e.value for e in in_effect(cfg) if e.canonical == want]
+
+
 def in_effect(cfg: ContainerConfig) -> list[Entry]:
     """The lines of ``cfg.entries`` still in effect, by LXC's rule: a list key's line adds,
     another key's line replaces the earlier ones, an empty value clears the key (a prefix

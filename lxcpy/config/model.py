@@ -235,14 +235,6 @@ class ContainerConfig:
     # keys we parse and validate but do not act on yet: a warning at start, never silence
     not_acted_on: list[Entry] = field(default_factory=list)
 
-    def get_config_item(self, key: str) -> list[str]:
-        """Values of ``key`` (today's or legacy spelling) in effect, in file order: a
-        replaced or cleared line's value is gone (LXC's rule, keys.in_effect)."""
-        from lxcpy.config.keys import canonical_key, in_effect
-
-        want = canonical_key(key)
-        return [e.value for e in in_effect(self) if e.canonical == want]
-
     @property
     def wants_netns(self) -> bool:
         """LXC 5: a network namespace of its own, empty (lo down) when no lxc.net key is

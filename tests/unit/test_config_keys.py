@@ -20,6 +20,7 @@ from lxcpy.config.keys import (
     Invalid,
     canonical_key,
     check_start,
+    config_values,
     lookup,
     parse_prlimit,
     randomize_hwaddr,
@@ -273,7 +274,7 @@ def test_every_legacy_key(text: str, canonical: str, check: Check) -> None:
     assert canonical_key(last.key) == canonical
     # a clearing line (lxc.network =) leaves no value behind
     want = [last.value] if last.value else []
-    assert cfg.get_config_item(last.key) == cfg.get_config_item(canonical) == want
+    assert config_values(cfg, last.key) == config_values(cfg, canonical) == want
 
 
 def test_every_legacy_spelling_has_a_case() -> None:

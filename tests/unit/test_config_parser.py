@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lxcpy.config import apply_overrides, parse_file, parse_text
-from lxcpy.config.keys import KEYS
+from lxcpy.config.keys import KEYS, config_values
 from lxcpy.config.model import Origin
 from lxcpy.config.parser import format_entries
 from lxcpy.errors import ConfigError
@@ -180,7 +180,7 @@ def test_empty_values_clear() -> None:
     assert cfg.hooks == {"stop": ["b"]}
     assert cfg.mount_auto == []
     assert cfg.rootfs_path is None
-    assert cfg.get_config_item("lxc.uts.name") == []  # cleared: no old value comes back
+    assert config_values(cfg, "lxc.uts.name") == []  # cleared: no old value comes back
 
 
 def test_lxc_net_empty_clears_every_interface() -> None:
@@ -228,7 +228,7 @@ def test_every_legacy_type_line_opens_the_next_interface() -> None:
     assert (mac.index, mac.type, mac.link, mac.macvlan_mode) == (1, "macvlan", "eth0", "bridge")
     assert [e.canonical for e in cfg.entries][-3:] == [
         "lxc.net.1.macvlan.mode", "lxc.net.1.link", "lxc.net.0.name"]
-    assert cfg.get_config_item("lxc.net.1.link") == ["eth0"]
+    assert config_values(cfg, "lxc.net.1.link") == ["eth0"]
 
 
 def test_a_legacy_key_before_any_type_is_an_error() -> None:
@@ -405,9 +405,9 @@ def test_get_config_item_in_both_spellings() -> None:
     cfg = parse_text("lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.0.0.1/24\n"
                      "lxc.network.0.ipv4 = 10.0.0.2/24\n")
     want = ["10.0.0.1/24", "10.0.0.2/24"]
-    assert cfg.get_config_item("lxc.net.0.ipv4.address") == want
-    assert cfg.get_config_item("lxc.network.0.ipv4") == want
-    assert cfg.get_config_item("lxc.bogus") == []
+    assert config_values(cfg, "lxc.net.0.ipv4.address") == want
+    assert config_values(cfg, "lxc.network.0.ipv4") == want
+    assert config_values(cfg, "lxc.bogus") == []
 
 
 # ---- templates ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lxcpy.config.keys import DEFAULTS, KEYS, NET_KEYS, Key
+from lxcpy.config.keys import DEFAULTS, KEYS, NET_KEYS, Key, config_values
 from lxcpy.config.parser import (
     clear_item,
     get_item,
@@ -234,7 +234,7 @@ def test_legacy_spellings_round_trip(row: Key, spelling: str, tmp_path: Path) ->
 def test_a_later_line_replaces_a_single_value_key() -> None:
     cfg = parse_text("lxc.tty.max = 2\nlxc.tty.max = 3\n")
     assert get_item(cfg, "lxc.tty.max") == "3"
-    assert cfg.get_config_item("lxc.tty.max") == ["3"]
+    assert config_values(cfg, "lxc.tty.max") == ["3"]
     # LXC keeps the lines as written; they load back to the same value
     assert to_text(cfg) == "lxc.tty.max = 2\nlxc.tty.max = 3\n"
     assert get_item(parse_text(to_text(cfg)), "lxc.tty.max") == "3"
@@ -245,13 +245,13 @@ def test_list_keys_append() -> None:
     assert get_item(cfg, "lxc.cap.drop") == "sys_admin\nmknod\nsys_time\n"  # LXC: one a line
     set_item(cfg, "lxc.cap.drop", "sys_module")
     assert cfg.cap_drop == ["sys_admin", "mknod", "sys_time", "sys_module"]
-    assert cfg.get_config_item("lxc.cap.drop")[-1] == "sys_module"  # the lines as written
+    assert config_values(cfg, "lxc.cap.drop")[-1] == "sys_module"  # the lines as written
 
 
 def test_an_empty_value_clears_and_the_old_value_does_not_come_back() -> None:
     cfg = parse_text("lxc.uts.name = x\nlxc.uts.name =\n")
     assert get_item(cfg, "lxc.uts.name") == ""
-    assert cfg.get_config_item("lxc.uts.name") == []
+    assert config_values(cfg, "lxc.uts.name") == []
     cfg = parse_text("lxc.cap.drop = a_b\n".replace("a_b", "mknod") + "lxc.cap.drop =\n"
                      "lxc.cap.drop = sys_time\n")
     assert get_item(cfg, "lxc.cap.drop") == "sys_time\n"

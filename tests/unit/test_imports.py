@@ -33,9 +33,6 @@ LAYERS: dict[str, int] = {
 
 # Known and left, with the reason; anything else upward or circular fails.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("lxcpy.config.model", "lxcpy.config.keys"):
-        "ContainerConfig.get_config_item replays keys.in_effect (python3-lxc's API on the "
-        "model); to go when the getter moves to config/keys",
     ("lxcpy.container", "lxcpy.storage.clone"):
         "Container.destroy removes a clone's directory with lxc-copy's helper, which makes "
         "Containers itself: lxc-copy's code, new today; the helper belongs below both",
