@@ -73,7 +73,7 @@ class Container:
     def destroy(self, force: bool = False, snapshots: bool = False) -> None:
         """Remove the container with its store and its snapshots (snaps/); ``snapshots``
         (lxc-destroy -s) or ``force``: its snapshot clones too, else refuse while it has
-        any (lxcpy.storage.clone)."""
+        any (lxcpy.storage.removal)."""
         if not os.path.isdir(self.paths.dir):
             raise NotDefined(f"container '{self.name}' is not defined")
         ensure_rundir(self.lxcpath)
@@ -87,7 +87,7 @@ class Container:
             if not lock.acquire(blocking=True, timeout=30):
                 raise LxcError(f"{self.name} did not stop")
         try:
-            from lxcpy.storage.clone import remove_container_dir
+            from lxcpy.storage.removal import remove_container_dir
 
             # a store is only ours to remove when it lives inside the container directory
             remove_container_dir(self, with_dependents=snapshots or force)

@@ -66,7 +66,7 @@ def export(name: str, lxcpath: str, target: str) -> None:
 
     from lxcpy.container import Container
     from lxcpy.errors import LxcError
-    from lxcpy.storage.clone import store_of_container
+    from lxcpy.storage.removal import store_of_container
 
     src = Container(name, lxcpath)
     store = store_of_container(src)  # NotDefined for an unknown name

@@ -1,12 +1,10 @@
-"""Copies, snapshot clones, renames and removal of containers with their backing stores.
+"""Copies, snapshot clones and renames of containers with their backing stores.
 
 What lxc-copy, lxc-snapshot and lxc-destroy share. A clone is all or nothing: the new name
 is claimed with mkdir, and any failure removes the new directory (and the store it made).
 
-The dependency record is LXC's: an overlay snapshot clone names its origin in its own
-``lxc_rdepends`` (``LXCPATH\\nNAME\\n``), and the origin lists its clones in
-``lxc_snapshots`` (one ``LXCPATH\\nNAME\\n`` pair per clone); an origin with clones is not
-destroyed unless its clones go with it.
+The dependency record between an origin and its snapshot clones, and removal, are
+lxcpy.storage.removal's (below lxcpy.container, whose destroy() uses them).
 """
 
 from __future__ import annotations
@@ -28,6 +26,15 @@ from lxcpy.storage import (
     make_store,
     parse_spec,
 )
+from lxcpy.storage.removal import (
+    RDEPENDS,
+    SNAPSHOTS,
+    add_dependency,
+    dependents,
+    destroy_store,
+    read_pairs,
+    store_of_container,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,17 +42,9 @@ if TYPE_CHECKING:
     from lxcpy.config.model import ContainerConfig
     from lxcpy.container import Container
 
-SNAPSHOTS = "lxc_snapshots"
-RDEPENDS = "lxc_rdepends"
 # files of a container directory that belong to its store or its history, never copied
 _NOT_COPIED = {"config", "rootfs", "delta0", "olwork", "rootdev", "snaps", SNAPSHOTS,
                RDEPENDS, "ts", "comment"}
-
-
-def store_of_container(container: Container) -> Store | None:
-    from lxcpy.storage import store_of
-
-    return store_of(container.load_config())
 
 
 def _claim(container: Container) -> None:
@@ -177,7 +176,7 @@ def lower_owner(src: Container, src_store: Store) -> Container:
     from lxcpy.container import Container
 
     if isinstance(src_store, OverlayStore):
-        for lxcpath, name in _pairs(os.path.join(src.paths.dir, RDEPENDS)):
+        for lxcpath, name in read_pairs(os.path.join(src.paths.dir, RDEPENDS)):
             return Container(name, lxcpath)
     return src
 
@@ -233,7 +232,7 @@ def clone(src: Container, newname: str, newpath: str | None = None, *, snapshot:
             add_dependency(lower_owner(src, src_store), new)
     except BaseException:
         if store is not None:
-            _destroy_store(store, new.paths.dir)
+            destroy_store(store, new.paths.dir)
         if into_existing:
             for entry in ("config", "rootfs", "delta0", "olwork", "rootdev", RDEPENDS):
                 path = os.path.join(new.paths.dir, entry)
@@ -300,133 +299,6 @@ def _in_child(fn: Callable[[], None]) -> None:
         _, status = os.waitpid(pid, 0)
     if error or status:
         raise LxcError(error.decode(errors="replace") or "lxc.hook.clone failed")
-
-
-# ---- the dependency record --------------------------------------------------------------
-def _pairs(path: str) -> list[tuple[str, str]]:
-    try:
-        with open(path) as f:
-            lines = [line for line in f.read().splitlines() if line]
-    except FileNotFoundError:
-        return []
-    return list(zip(lines[0::2], lines[1::2], strict=False))
-
-
-def _write_pairs(path: str, pairs: list[tuple[str, str]]) -> None:
-    if not pairs:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        return
-    from lxcpy.paths import write_atomic
-
-    write_atomic(path, "".join(f"{p}\n{n}\n" for p, n in pairs), 0o640)
-
-
-def add_dependency(origin: Container, clone_: Container) -> None:
-    record = os.path.join(origin.paths.dir, SNAPSHOTS)
-    pairs = _pairs(record)
-    pairs.append((clone_.lxcpath, clone_.name))
-    _write_pairs(record, pairs)
-    _write_pairs(os.path.join(clone_.paths.dir, RDEPENDS), [(origin.lxcpath, origin.name)])
-
-
-def dependents(container: Container) -> list[Container]:
-    """The snapshot clones whose lower is this container's rootfs (still defined)."""
-    from lxcpy.container import Container
-
-    found = []
-    for lxcpath, name in _pairs(os.path.join(container.paths.dir, SNAPSHOTS)):
-        clone_ = Container(name, lxcpath)
-        if clone_.defined:
-            found.append(clone_)
-    return found
-
-
-def _drop_dependency(container: Container) -> None:
-    """Remove ``container`` from its origin's lxc_snapshots."""
-    from lxcpy.container import Container
-
-    for lxcpath, name in _pairs(os.path.join(container.paths.dir, RDEPENDS)):
-        record = os.path.join(Container(name, lxcpath).paths.dir, SNAPSHOTS)
-        pairs = [p for p in _pairs(record) if p != (container.lxcpath, container.name)]
-        if os.path.exists(record):
-            _write_pairs(record, pairs)
-
-
-# ---- removal ----------------------------------------------------------------------------
-def _destroy_store(store: Store, cdir: str) -> None:
-    """Remove the store's data when it lives in the container dir (LXC: never elsewhere)."""
-    if store.owned_by(cdir):
-        store.destroy()
-
-
-def remove_container_dir(container: Container, with_dependents: bool) -> None:
-    """Remove the container's directory, its store, its snapshots (snaps/); its snapshot
-    clones too when ``with_dependents``, else refuse while it has any. The caller holds the
-    container's lock and knows it is stopped."""
-    snaps = os.path.join(container.paths.dir, "snaps")
-    own = sorted(os.listdir(snaps)) if os.path.isdir(snaps) else []
-    clones = [c for c in dependents(container) if c.lxcpath != snaps]
-    if clones and not with_dependents:
-        names = ", ".join(c.name for c in clones)
-        raise LxcError(f"{container.name} has snapshot clones ({names}): destroy them first, "
-                       "or use -s to destroy them with it")
-    if own and not with_dependents:
-        raise LxcError(f"{container.name} has snapshots ({', '.join(own)}): use -s to destroy "
-                       "them with it")
-    for clone_ in clones:
-        if os.path.basename(clone_.lxcpath) == "snaps":  # another container's snapshot
-            _remove_snapshot_dir(clone_.paths.dir)
-        else:
-            clone_.destroy(force=True, snapshots=True)
-    for entry in own:
-        _remove_snapshot_dir(os.path.join(snaps, entry))
-    store = None
-    try:
-        store = store_of_container(container)
-    except LxcError:
-        pass  # a config that no longer parses: remove the directory anyway
-    if store is not None:
-        _destroy_store(store, container.paths.dir)
-    _drop_dependency(container)
-    from lxcpy.kernel.userns import rmtree
-
-    rmtree(container.paths.dir)  # a non-root user's: through their user namespace
-
-
-def _remove_snapshot_dir(path: str) -> None:
-    """A snapshot (snaps/snapN) with its store; refused while it has clones of its own."""
-    from lxcpy.container import Container
-
-    snap = Container(os.path.basename(path), os.path.dirname(path))
-    clones = dependents(snap)
-    if clones:
-        raise LxcError(f"snapshot {snap.name} has snapshot clones "
-                       f"({', '.join(c.name for c in clones)})")
-    try:
-        store = store_of_container(snap)
-        if store is not None:
-            _destroy_store(store, path)
-    except LxcError:
-        pass
-    _drop_dependency(snap)
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def strip_store(container: Container) -> None:
-    """Remove the container's config and store, keeping its directory and snaps/ (restore)."""
-    store = store_of_container(container)
-    if store is not None:
-        _destroy_store(store, container.paths.dir)
-    _drop_dependency(container)
-    for entry in ("config", "rootfs", "delta0", "olwork", "rootdev", RDEPENDS):
-        path = os.path.join(container.paths.dir, entry)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        elif os.path.lexists(path):
-            os.unlink(path)
 
 
 def rename(src: Container, newname: str, keepname: bool = False) -> Container:
@@ -510,5 +382,5 @@ def random_name(name: str, lxcpath: str) -> str:
             return candidate
 
 
-__all__ = ["DirStore", "bind_entry", "clone", "dependents", "random_name",
-           "remove_container_dir", "rename", "parse_spec"]
+__all__ = ["DirStore", "bind_entry", "clone", "dependents", "random_name", "rename",
+           "parse_spec"]

@@ -65,7 +65,8 @@ def _read(path: str) -> str:
 def snapshot(container: Container, comment_file: str | None = None) -> str:
     """Take the next snapN; returns its name."""
     from lxcpy.paths import write_atomic
-    from lxcpy.storage.clone import clone, store_of_container
+    from lxcpy.storage.clone import clone
+    from lxcpy.storage.removal import store_of_container
 
     if not container.defined:
         raise NotDefined(f"container '{container.name}' is not defined in {container.lxcpath}")
@@ -103,19 +104,20 @@ def snapshot(container: Container, comment_file: str | None = None) -> str:
 
 def destroy_snapshot(container: Container, name: str) -> None:
     """lxc-snapshot -d SNAP|ALL."""
-    from lxcpy.storage.clone import _remove_snapshot_dir
+    from lxcpy.storage.removal import remove_snapshot_dir
 
     if name == "ALL":
         for entry, _ts, _comment in list_snapshots(container):
-            _remove_snapshot_dir(os.path.join(snaps_dir(container), entry))
+            remove_snapshot_dir(container, os.path.join(snaps_dir(container), entry))
         return
-    _remove_snapshot_dir(_snap(container, name).paths.dir)
+    remove_snapshot_dir(container, _snap(container, name).paths.dir)
 
 
 def restore(container: Container, name: str, newname: str | None = None) -> None:
     """lxc-snapshot -r SNAP [-N NEW]: the snapshot back into the container, or into NEW."""
     from lxcpy.paths import Lock, ensure_rundir
-    from lxcpy.storage.clone import clone, dependents, store_of_container, strip_store
+    from lxcpy.storage.clone import clone
+    from lxcpy.storage.removal import dependents, store_of_container, strip_store
 
     snap = _snap(container, name)
     snap_store = store_of_container(snap)
