@@ -293,6 +293,9 @@ def delegated() -> Iterator[Path]:
     try:
         yield path
     finally:
+        # lxc-stop returns once the container is down; its supervisor, back in this cgroup
+        # it was started in, may still be on its way out
+        wait_until(lambda: not (path / "cgroup.procs").read_text().strip(), 10)
         for d in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
             if d.is_dir():
                 d.rmdir()
