@@ -43,17 +43,21 @@ class ChildSpec:
 
 
 def container_main(spec: ChildSpec, chan: Channel) -> None:
-    """Entry of the forked child. Never returns."""
-    code = 1
+    """Entry of the forked child. Never returns: not even an exception in the reporting
+    may unwind into the supervisor's code that forked us (it would run its teardown)."""
     try:
-        _setup(spec, chan)  # execs (start) or becomes init (execute), or raises
-    except LxcError as exc:
-        _report(chan, exc.message)
-    except OSError as exc:
-        _report(chan, f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
-    except BaseException as exc:  # noqa: BLE001 - a bug must still reach the user as a line
-        _report(chan, f"internal error in container setup: {exc.__class__.__name__}: {exc}")
-    os._exit(code)
+        try:
+            _setup(spec, chan)  # execs (start) or becomes init (execute), or raises
+        except LxcError as exc:
+            _report(chan, exc.message)
+        except OSError as exc:
+            _report(chan, f"{exc.filename}: {exc.strerror or exc}" if exc.filename
+                    else f"{exc.strerror or exc}")
+        except BaseException as exc:  # noqa: BLE001 - a bug must still reach the user as a line
+            _report(chan, f"internal error in container setup: {exc.__class__.__name__}: "
+                          f"{exc}")
+    finally:
+        os._exit(1)
 
 
 def _report(chan: Channel, message: str) -> None:
@@ -74,6 +78,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     k.prctl(k.PR_SET_PDEATHSIG, signal.SIGKILL)
     _reset_signals()
     _close_fds(keep={0, 1, 2, chan.fileno()} | spec.keep_fds)
+    sync.fault_point("early")
     # what comes next (the supervisor imported these before the fork: shared pages; here
     # for a caller that did not)
     import lxcpy.rootfs.mounts  # noqa: F401
@@ -88,6 +93,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         mapped = _wait(chan, sync.MAPPED)
         spec.rootfs_tree = mapped.fds[0] if mapped.fds else -1
         become_root()  # the namespaces unshared below are owned by our user namespace
+    sync.fault_point("go", chan.fileno())
     _wait(chan, sync.GO)  # the supervisor put us in the cgroup
     if cfg.namespace_joins:  # lxc.namespace.share.*: join, then make the others
         from lxcpy.runtime.namespaces import join_namespaces
@@ -109,8 +115,10 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
         from lxcpy.runtime.namespaces import stage_mounts
 
         home_mnt = stage_mounts(cfg)
+    sync.fault_point("namespaces")
     chan.send(sync.NAMESPACES)
     reply = _wait(chan, sync.NETWORK)
+    sync.fault_point("network")
     if spec.new_netns:
         from lxcpy.net import inside_setup
 
@@ -168,6 +176,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
             mounts.pivot(root, mounts.rootfs_read_only(cfg))
         if cfg.rootfs_propagation:  # OCI: / of the container's own mount namespace
             k.mount(None, "/", None, cfg.rootfs_propagation, None)
+    sync.fault_point("mounted")
     chan.send(sync.MOUNTED)
     run_hooks(spec, "start")
 

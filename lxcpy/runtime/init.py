@@ -83,6 +83,7 @@ def run_init(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> None:
         forward(signum, None)
     from lxcpy.runtime import sync
 
+    sync.fault_point("running")
     chan.send(sync.RUNNING, command_pid=pid)
     chan.close()
     while True:

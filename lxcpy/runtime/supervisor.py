@@ -35,15 +35,27 @@ if TYPE_CHECKING:
 
 FORWARD_TO_INIT = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1,
                    signal.SIGUSR2, signal.SIGPWR, signal.SIGQUIT)
-SIGNAL_NAMES = dict(zip(FORWARD_TO_INIT, ("SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2",
-                                          "SIGPWR", "SIGQUIT"), strict=True))
 
 
-def fault_point(phase: str) -> None:
-    """Fault injection for the fault suite: LXCPY_TEST_KILL_AT=<phase> SIGKILLs the
-    supervisor there (phases: cgroup, clone, devices, mounts, running, stopping)."""
-    if os.environ.get("LXCPY_TEST_KILL_AT") == phase:
+def fault_point(phase: str, ready_fd: int = -1) -> None:
+    """Fault injection for the tests: LXCPY_TEST_KILL_AT=<phase> SIGKILLs the supervisor
+    there (phases: cgroup, clone, devices, mounts, running, stopping);
+    LXCPY_TEST_SIGNAL_AT=<phase>:<signum> sends it that signal there, once ``ready_fd``
+    (the sync channel) has the init's next message waiting: both in one loop turn."""
+    environ = os.environ
+    if environ.get("LXCPY_TEST_KILL_AT") == phase:
         os.kill(os.getpid(), signal.SIGKILL)
+    at, _, signum = environ.get("LXCPY_TEST_SIGNAL_AT", "").partition(":")
+    if at == phase:
+        if ready_fd >= 0:
+            import select
+
+            select.select([ready_fd], [], [], 10)
+        os.kill(os.getpid(), int(signum))
+
+
+class _SetupEnded(LxcError):
+    """The start ended by what the init said, its death, or an lxc-stop (``_expect``)."""
 
 
 class Supervisor:
@@ -70,8 +82,10 @@ class Supervisor:
         self.loop = Loop()
         self.server: CommandServer | None = None
         self.signals: list[int] = []
-        self.start_signal = 0  # a signal that came while starting: the start aborts
-        self.start_stopped = False  # likewise an lxc-stop
+        # signals that came while starting: forwarded to the init once it runs (LXC blocks
+        # them until its mainloop, which forwards them); each once, as blocked ones are
+        self.held_signals: list[int] = []
+        self.start_stopped = False  # an lxc-stop while starting: the start aborts
         self.stop_deadline: float | None = None
         self.exit_code = 0
 
@@ -107,6 +121,10 @@ class Supervisor:
                 self._start()
             except BaseException as exc:
                 message = exc.message if isinstance(exc, LxcError) else _describe(exc)
+                if not isinstance(exc, _SetupEnded):
+                    # a step that failed because the init failed first (a send's EPIPE,
+                    # its /proc gone): the init's own line is the one that says why
+                    message = self._init_failure() or message
                 self.set_state(states.ABORTING)
                 self._teardown()
                 self.set_state(states.STOPPED)
@@ -115,6 +133,9 @@ class Supervisor:
             fault_point("running")
             if self.on_running:
                 self.on_running()
+            for sig in self.held_signals:
+                self._forward(sig)
+            self.held_signals.clear()
             status = self._supervise()
             monitor.publish(self.paths.lxcpath, self.name, "exit", str(status))
             self.set_state(states.STOPPING)
@@ -172,7 +193,7 @@ class Supervisor:
         if cfg.idmaps:
             self._map_user()
         self.cgroup.attach(self.init_pid)
-        self.chan.send(sync.GO)
+        self.chan.send(sync.GO)  # (a failed send: run() asks the init what went wrong)
         if self._user_joined():  # OCI: the init is forked inside the joined user ns
             self._moved_init(int(self._expect(sync.INIT)["pid"]))
         self._expect(sync.NAMESPACES)
@@ -196,7 +217,7 @@ class Supervisor:
             self._runtime_hooks()
             self.chan.send(sync.HOOKS)
         self._expect(sync.MOUNTED)
-        fault_point("mounts")
+        fault_point("mounts", self.chan.fileno() if self.mode == "execute" else -1)
         if self.mode == "execute":
             self._expect(sync.RUNNING)
         elif self.cfg.start_gate:
@@ -389,30 +410,61 @@ class Supervisor:
 
     def _expect(self, name: str) -> sync.Message:
         """Serve the loop until the container's next setup message, which must be ``name``;
-        abort on its error, its death, or a signal to us."""
+        abort on its error, its death, or an lxc-stop.
+
+        The init's death is seen on its pidfd as well as by the channel's EOF: a process
+        that holds a copy of the channel's other end (a fork of a program that forks)
+        must not keep the start waiting for a message that cannot come."""
         chan = self.chan
         assert chan is not None
         got: list[sync.Message] = []
-        self.loop.watch(chan.fileno(), read=lambda: got.append(chan.recv()))
+
+        def on_message() -> None:
+            if not got:  # one message per call: a second one stays queued for the next
+                got.append(_receive(chan, block=True))
+
+        def on_exit() -> None:  # what it sent before it ended is queued: that first
+            if not got:
+                got.append(_receive(chan, block=False))
+
+        self.loop.watch(chan.fileno(), read=on_message)
+        self.loop.watch(self.pidfd, read=on_exit)
         try:
-            while not got and not self.start_signal and not self.start_stopped:
+            while not got and not self.start_stopped:
                 self._run_once()
         finally:
             self.loop.forget(chan.fileno())
-        if self.start_signal:
-            sig = SIGNAL_NAMES.get(self.start_signal, f"signal {self.start_signal}")
-            raise LxcError(f"interrupted by {sig} while starting")
+            self.loop.forget(self.pidfd)
         if self.start_stopped:
-            raise LxcError("stopped (lxc-stop) while starting")
+            raise _SetupEnded("stopped (lxc-stop) while starting")
         message = got[0]
         if message.name == name:
             return message
         if message.name == sync.ERROR:
-            raise LxcError(str(message.get("message")))
+            raise _SetupEnded(str(message.get("message")))
         if message.name == sync.EOF:
-            raise LxcError("the container's init died during setup")
-        raise LxcError(f"unexpected message from the container: {message.name} "
-                       f"(expected {name})")
+            raise _SetupEnded(INIT_DIED)
+        raise _SetupEnded(f"unexpected message from the container: {message.name} "
+                          f"(expected {name})")
+
+    def _init_failure(self) -> str | None:
+        """After a step of the start failed: the init's error line if it sent one, or
+        that it died (its pidfd readable), or None while it is alive and has said nothing."""
+        if self.chan is not None:
+            try:
+                message = self.chan.poll()
+            except (OSError, ValueError):
+                message = None
+            if message is not None and message.name == sync.ERROR:
+                return str(message.get("message"))
+            if message is not None and message.name == sync.EOF:
+                return INIT_DIED
+        if self.pidfd >= 0:
+            import select
+
+            if select.select([self.pidfd], [], [], 0)[0]:
+                return INIT_DIED
+        return None
 
     # ---- running -----------------------------------------------------------------------
     def _supervise(self) -> int:
@@ -447,7 +499,11 @@ class Supervisor:
         while self.signals:
             sig = self.signals.pop(0)
             if self.state == states.STARTING:
-                self.start_signal = self.start_signal or sig
+                # LXC: a start is not interrupted by a signal; the init gets it once it
+                # runs (lxc-stop aborts a start; a supervisor killed mid-start is cleaned
+                # up by the next command)
+                if sig not in self.held_signals:
+                    self.held_signals.append(sig)
             else:
                 self._forward(sig)
 
@@ -685,6 +741,20 @@ class Supervisor:
             if not quiet and hook == "pre-start":
                 raise
             log.warning("%s", exc.message)
+
+
+INIT_DIED = "the container's init died during setup"
+
+
+def _receive(chan: Channel, block: bool) -> sync.Message:
+    """The init's next message; its EOF also when nothing is queued (``block`` False: it
+    has ended) or the channel fails (the loop would drop a callback that raises)."""
+    try:
+        message = chan.recv() if block else chan.poll()
+    except (OSError, ValueError) as exc:
+        log.warning("the sync channel: %s", _describe(exc))
+        message = None
+    return message if message is not None else sync.Message()
 
 
 def _drain(fd: int) -> None:

@@ -95,9 +95,29 @@ class Channel:
 
     def recv(self) -> Message:
         """The next message; its name is EOF when the peer exec'd, died or closed."""
-        # socket.recv_fds
-        data, ancdata, _flags, _addr = self.sock.recvmsg(
-            1 << 20, _socket.CMSG_LEN(MAX_FDS * 4), _socket.MSG_CMSG_CLOEXEC)
+        message = self._receive(_socket.MSG_CMSG_CLOEXEC)
+        assert message is not None
+        return message
+
+    def poll(self) -> Message | None:
+        """The next message if one is queued (or EOF); None while the peer is there and has
+        sent nothing more. Never blocks."""
+        return self._receive(_socket.MSG_CMSG_CLOEXEC | _socket.MSG_DONTWAIT)
+
+    def _receive(self, flags: int) -> Message | None:
+        for attempt in (1, 2):
+            try:
+                # socket.recv_fds
+                data, ancdata, _flags, _addr = self.sock.recvmsg(
+                    1 << 20, _socket.CMSG_LEN(MAX_FDS * 4), flags)
+                break
+            except ConnectionResetError:
+                # the peer closed with a message of ours unread (it died right after its
+                # last words): the kernel says so once; what it sent is queued behind that
+                if attempt == 2:
+                    raise
+            except BlockingIOError:
+                return None
         message = Message()
         message.fds = [fd for level, kind, cdata in ancdata
                        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
@@ -110,3 +130,31 @@ class Channel:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def fault_point(phase: str, ready_fd: int = -1) -> None:
+    """Fault injection for the tests: LXCPY_TEST_FAIL_AT=<phase>[:exit|:orphan] makes the
+    set-up fail there as a broken module would (an exception); ``:exit`` ends the process
+    without a word, ``:orphan`` too, leaving a fork that holds the channel open. With
+    ``ready_fd`` (the channel) it fails only once the supervisor's next message is
+    queued, unread. Phases: early (before GO), go (GO queued), namespaces, network,
+    mounted; running: the command has started, RUNNING is not sent yet."""
+    import os
+
+    fault = os.environ.get("LXCPY_TEST_FAIL_AT", "")
+    at, _, how = fault.partition(":")
+    if at != phase:
+        return
+    if ready_fd >= 0:
+        import select
+
+        select.select([ready_fd], [], [], 10)
+    if how == "orphan" and os.fork() == 0:
+        os.closerange(0, 3)  # not the caller's stdio: only the channel stays open
+        import time
+
+        time.sleep(3600)  # until the container's cgroup is killed
+        os._exit(0)
+    if how in ("exit", "orphan"):
+        os._exit(3)
+    raise SyntaxError(f"fault injected at {phase}")
