@@ -205,12 +205,14 @@ class CgroupManager(ABC):
     version: int
 
     def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None,
-                 placement: Placement | None = None) -> None:
+                 placement: Placement | None = None,
+                 bases: dict[str, str] | None = None) -> None:
         self.name = name
         self.layout = layout
         place = placement or Placement(dir=cgroup_dir)
         self.placement = place
-        self.bases = base_dirs(layout, place.relative)  # mount -> the cgroup paths start at
+        # mount -> the cgroup paths start at (``bases``: a v1 manager's, for its cgroup2 one)
+        self.bases = bases if bases is not None else base_dirs(layout, place.relative)
         # lxc.cgroup.dir.container is used as written (LXC: no -N suffix, must be new)
         self.exact = bool(place.container)
         self.base_relpath = (exact_path(place.container, "lxc.cgroup.dir.container")
@@ -456,8 +458,11 @@ class CgroupManager(ABC):
                 fs.write_file(os.path.join(path, "cgroup.procs"), str(pid))
             except OSError:
                 continue  # not in the monitor cgroup (or gone): its removal says so below
-        for path in self._monitor:
-            fs.rmdir_tree(path)
+        # emptied (the supervisor was the one process in them): rmdir(2) each at once, as
+        # destroy() does; only one the kernel refuses (a sub-cgroup) gets the tree walk
+        if not fs.rmdir_if_empty(self._monitor):
+            for path in self._monitor:
+                fs.rmdir_tree(path)
         _rmdir_quietly(reversed(self._monitor_parents))
         self._monitor, self._monitor_parents = [], []
 

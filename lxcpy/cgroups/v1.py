@@ -63,7 +63,8 @@ class V1Manager(CgroupManager):
         if not layout.v1:
             raise CgroupError("cgroup v1 driver: no cgroup v1 hierarchy is mounted on this host")
         super().__init__(name, layout, cgroup_dir, placement)
-        self.unified = (V2Manager(name, layout, cgroup_dir, self.placement)
+        # the same bases (base_dirs covers the cgroup2 mount too): not a second pass
+        self.unified = (V2Manager(name, layout, cgroup_dir, self.placement, self.bases)
                         if layout.v2_mount else None)
         self._cpuset = layout.v1_mount("cpuset")
         self._freezer = self._dir("freezer")

@@ -87,10 +87,11 @@ class V2Manager(CgroupManager):
     version = 2
 
     def __init__(self, name: str, layout: HostLayout, cgroup_dir: str | None = None,
-                 placement: Placement | None = None) -> None:
+                 placement: Placement | None = None,
+                 bases: dict[str, str] | None = None) -> None:
         if layout.v2_mount is None:
             raise CgroupError("cgroup v2 driver: no cgroup2 hierarchy is mounted on this host")
-        super().__init__(name, layout, cgroup_dir, placement)
+        super().__init__(name, layout, cgroup_dir, placement, bases)
         self.root = layout.v2_mount
         self.top = self.base(self.root)  # delegation starts here (the root, or our cgroup)
         self.dir = os.path.join(self.top, self.relpath)
