@@ -489,7 +489,12 @@ class Supervisor:
         self.loop.run_once(None if soonest is None else max(0.0, soonest - now))
 
     def _reap(self) -> int:
-        _, status = os.waitpid(self.init_pid, 0)
+        try:
+            _, status = os.waitpid(self.init_pid, 0)
+        except ChildProcessError:  # reaped by another: its status is lost, not the end
+            log.error("the container's init %d was reaped by another", self.init_pid)
+            self.init_pid = -1
+            return 255
         code = os.waitstatus_to_exitcode(status)
         self.init_pid = -1
         return code if code >= 0 else 128 - code
@@ -676,6 +681,11 @@ class Supervisor:
         # `lxc-execute ... &` in a script, which must not end on the terminal's Ctrl-C
         old: dict[int, Any] = {sig: signal.signal(sig, note) for sig in FORWARD_TO_INIT
                if signal.getsignal(sig) != signal.SIG_IGN}
+        if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+            # ignored by the caller (it survives exec): the kernel would reap our children
+            # itself, the init's waitpid fail and its status be lost; the supervision would
+            # never end
+            old[signal.SIGCHLD] = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         old[-1] = signal.set_wakeup_fd(wake, warn_on_full_buffer=False)
         return old
 

@@ -85,8 +85,20 @@ def running(lxcpath: Path, name: str) -> bool:
 
 
 def stop(lxcpath: Path, name: str, proc: subprocess.Popen[bytes]) -> None:
-    lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
-    proc.wait(30)
+    r = lxc("stop", "-n", name, "-k", lxcpath=lxcpath)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        # (seen once under load: say what lxc-stop said and where the supervisor waits)
+        tasks = Path(f"/proc/{proc.pid}/task")
+        where = {t.name: (t / "wchan").read_text() for t in tasks.iterdir()} \
+            if tasks.exists() else {}
+        state = lxc("state", "-n", name, lxcpath=lxcpath)
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"lxc-execute did not end after lxc-stop -k (exit "
+                             f"{r.returncode}, {r.stderr!r}); state {state.stdout!r} "
+                             f"{state.stderr!r}; its threads wait in {where}") from None
 
 
 def paths_below(tag: str) -> list[str]:

@@ -93,3 +93,18 @@ def test_an_init_that_dies_while_a_fork_holds_the_channel(
     assert r.stderr.strip().splitlines() == [f"lxc-execute: {name}: the container's init "
                                              "died during setup"], r.stderr
     assert_stopped_clean(lxcpath, name)
+
+
+def test_a_caller_that_ignores_sigchld_still_gets_the_commands_status(
+        lxcpath: Path, probe_rootfs: Path) -> None:
+    """An ignored SIGCHLD survives exec: the kernel would reap the init itself, and the
+    foreground supervisor waited for an exit it could no longer see (even SIGTERM could
+    not end it: the init it forwards to was gone)."""
+    name = make(lxcpath, prefix="sc", rootfs=probe_rootfs)
+    r = subprocess.run([tool("lxc-execute"), "-P", str(lxcpath), "-n", name, "--", "sh", "-c",
+                        "exit 5"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=30,
+                       preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    assert r.returncode == 5, r.stderr
+    assert r.stderr == ""
+    assert_stopped_clean(lxcpath, name)
