@@ -9,18 +9,18 @@ The probe, the policy and the expected results are the integration suite's
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.integration.helpers import cgroup_leftovers, unique
 from tests.integration.test_devices import (
-    PROBE,
     assert_attack_refused,
     attack_specs,
     common_conf,
     policy_lines,
+    probe_argv,
+    results_of,
 )
 from tests.v2lane._lane import define, run
 
@@ -29,21 +29,20 @@ pytestmark = pytest.mark.root
 
 def probe(lxcpath: Path, name: str, tmp_path: Path, *specs: str,
           log: Path | None = None) -> tuple[dict[str, str], str]:
-    """Run the probe (as root, in a new container); ({"op path": result}, stderr)."""
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
+    """Run the probe (as root, in a new rootfs-less container: the guest shares the host's
+    tree, so its sh runs the probe); ({"op path": result}, stderr)."""
     logging = ["-o", str(log), "-l", "DEBUG"] if log else []
-    r = run("execute", "-n", name, *logging, "--", sys.executable, str(script), *specs,
-            lxcpath=lxcpath)
+    r = run("execute", "-n", name, *logging, "--", *probe_argv(*specs), lxcpath=lxcpath)
     assert r.returncode == 0, r.stderr
-    return dict(line.rsplit(" ", 1) for line in r.stdout.splitlines()), r.stderr
+    return results_of(r.stdout), r.stderr
 
 
 def test_device_program_denies_even_root(lxcpath: Path, tmp_path: Path) -> None:
     name = unique("dev")
     define(lxcpath, name, *policy_lines(2).splitlines())
     nodes = tmp_path / "nodes"
-    results, _ = probe(lxcpath, name, tmp_path, *attack_specs(nodes))
+    nodes.mkdir()
+    results, _ = probe(lxcpath, name, tmp_path, *attack_specs(str(nodes)))
     assert_attack_refused(results, nodes)
     shutil.rmtree(nodes)
     assert cgroup_leftovers(name) == []
