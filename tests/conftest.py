@@ -42,6 +42,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _run_directories_removed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of the session, the run directories (/run/lxcpy/HASH: locks, sockets,
+    records) of the lxcpaths the tests made under pytest's temporary directory: every
+    container is stopped by then, and the host keeps none of them."""
+    yield
+    from lxcpy.paths import RUN_ROOT
+
+    base = os.path.realpath(tmp_path_factory.getbasetemp()) + "/"
+    try:
+        entries = os.listdir(RUN_ROOT)
+    except OSError:
+        return
+    for entry in entries:
+        rundir = os.path.join(RUN_ROOT, entry)
+        try:
+            with open(os.path.join(rundir, "lxcpath")) as f:
+                lxcpath = f.read().strip()
+        except OSError:
+            continue
+        if lxcpath.startswith(base):
+            shutil.rmtree(rundir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def probe_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The session's probe rootfs (crun's model: one static multi-call binary, busybox, for
