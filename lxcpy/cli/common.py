@@ -406,13 +406,3 @@ def exit_now(code: object) -> None:
         except (OSError, ValueError):
             pass
     os._exit(code & 0xFF)
-
-
-def not_built(prog: str) -> Callable[[], None]:
-    """Entry point for a command whose issue has not landed yet."""
-
-    def main() -> None:
-        sys.stderr.write(f"{prog}: not implemented yet in lxcpy\n")
-        raise SystemExit(1)
-
-    return main

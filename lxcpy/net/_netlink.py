@@ -261,10 +261,6 @@ def load(shield: bool = False) -> tuple[type[Rtnl], type[Exception]]:
     return _api
 
 
-def loaded_package() -> ModuleType | None:
-    return sys.modules.get("pyroute2")
-
-
 # --------------------------------------------------------------------------- the client
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 
 from lxcpy.errors import NetworkError
@@ -94,6 +93,3 @@ def label(net: NetConfig) -> str:
 def error(net: NetConfig, reason: str) -> NetworkError:
     return NetworkError(f"{label(net)}: {reason}")
 
-
-def is_ipv6_link_local(address: str) -> bool:
-    return ipaddress.ip_address(address).is_link_local

@@ -359,13 +359,6 @@ def _switch_ids_keeping_caps(cfg: ContainerConfig) -> None:
 PR_SET_KEEPCAPS = 8
 
 
-def drop_capabilities(drop: list[str], keep: list[str]) -> None:
-    """lxc.cap.drop / lxc.cap.keep, on the bounding, permitted, effective, inheritable sets."""
-    from lxcpy.runtime.confine import cap_names, confine
-
-    confine(cap_names(drop, keep), False, None)
-
-
 def _exec(argv: list[str], env: dict[str, str]) -> None:
     try:
         os.execvpe(argv[0], argv, env)
