@@ -193,8 +193,8 @@ def test_kill_all_kills_a_double_forked_process(cgroups: Cgroups, driver: str) -
             try:
                 with open(f"/proc/{pid}/status") as f:
                     ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
-            except FileNotFoundError:
-                continue  # the subshell, gone since the listing
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # the subshell, gone since the listing (or while being read)
             if pid != parent.pid and ppid != parent.pid:
                 out.append(pid)
         return out
