@@ -45,8 +45,9 @@ def annotate(path: Path, install_mode: str, seconds: int) -> None:
         pass
     venv_py = ROOT / "bench/.venv-bench/bin/python"
     versions = sh(str(venv_py), "-c",
-                  "import sys, click, importlib.metadata as m; print(sys.version.split()[0], "
-                  "m.version('click'), m.version('pyroute2'), m.version('python-prctl'))").split()
+                  "import os, sys, click, importlib.metadata as m; print(sys.version.split()[0], "
+                  "m.version('click'), m.version('pyroute2'), m.version('python-prctl'), "
+                  "os.path.realpath(sys._base_executable))").split()
     debian = Path("/etc/debian_version").read_text().strip() if Path(
         "/etc/debian_version").exists() else "?"
     ref = os.environ.get("BENCH_REF", "")  # run.sh --ref: a commit, uncommitted edits left out
@@ -58,6 +59,7 @@ def annotate(path: Path, install_mode: str, seconds: int) -> None:
         "kernel": platform.release(), "debian": debian,
         "python": versions[0] if versions else "?",
         "click": versions[1] if len(versions) > 1 else "?",
+        "interpreter": versions[4] if len(versions) > 4 else "?",
         "pyroute2": versions[2] if len(versions) > 2 else "?",
         "python_prctl": versions[3] if len(versions) > 3 else "?",
         "lxc": sh("/usr/bin/lxc-execute", "--version"),
@@ -247,7 +249,8 @@ def render(latest: dict, before: dict | None) -> str:
     w(f"| machine | {m.get('cpu', '?')}, {m.get('vcpus', '?')} vCPU, {m.get('mem_gib', '?')} GiB |")
     w(f"| kernel / OS | Linux {m.get('kernel', '?')}, Debian {m.get('debian', '?')} |")
     w(f"| C LXC | Debian's lxc {m.get('lxc', '?')} (`/usr/bin/lxc-*`) |")
-    w(f"| lxcpy | git {m.get('git', '?')}; Python {m.get('python', '?')}, click "
+    w(f"| lxcpy | git {m.get('git', '?')}; Python {m.get('python', '?')} "
+      f"(`{m.get('interpreter', '?')}`), click "
       f"{m.get('click', '?')}, pyroute2 {m.get('pyroute2', '?')}, python-prctl "
       f"{m.get('python_prctl', '?')} |")
     w(f"| install mode | {m.get('install_mode', '?')}. The environment sets "

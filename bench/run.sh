@@ -66,9 +66,15 @@ if [ -f scripts/install.sh ] && ! .venv/bin/python -c 'import click, pyroute2, p
 fi
 
 # ---- 2. a regular install of lxcpy with compiled bytecode ---------------------------------
+# the interpreter scripts/install.sh gives lxcpy (Debian's own where there is one)
 base_python=python3
 if [ -x .venv/bin/python ]; then
   base_python=$(.venv/bin/python -c 'import sys; print(sys._base_executable)')
+fi
+[ -x /usr/bin/python3 ] && base_python=/usr/bin/python3
+if [ -x "$VENV/bin/python" ] && [ "$(readlink -f "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)')")" != "$(readlink -f "$base_python")" ]; then
+  say "$VENV was made from another interpreter: making it again from $base_python"
+  rm -rf "$VENV"
 fi
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV from $base_python"

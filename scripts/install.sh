@@ -15,8 +15,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Debian's own interpreter, the one the packages above installed and a fresh Debian host runs
+# as python3: another python3 earlier on PATH (pyenv's here) is a shared-libpython build
+# without PGO/LTO that starts every command ~20% slower (bench/NOTES.md).
+python=python3
+[ -x /usr/bin/python3 ] && python=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  "$python" -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v '^WARNING' || true
 .venv/bin/python -c 'import click, pyroute2, prctl, lxcpy' >/dev/null
