@@ -1,14 +1,14 @@
-"""The only place lxcpy calls libc directly (ctypes): namespaces, mounts, pivot_root.
+"""The only place lxcpy calls libc directly: namespaces, mounts, pivot_root.
 
 Every failure raises :class:`lxcpy.errors.KernelError` carrying the call's name and errno.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 from lxcpy.errors import KernelError, LxcError
+from lxcpy.kernel import _ffi  # _ctypes alone: the ctypes package is ~3 ms of every start
 
 # namespace flags (linux/sched.h)
 CLONE_NEWNS = 0x00020000
@@ -111,7 +111,7 @@ def syscall_number(name: str, arch: str | None = None) -> int:
 
 
 def _sys(name: str, *args: object) -> int:
-    return int(libc().syscall(ctypes.c_long(syscall_number(name)), *args))
+    return int(libc().syscall(_ffi.c_long(syscall_number(name)), *args))
 
 
 AT_RECURSIVE = 0x8000
@@ -126,19 +126,12 @@ OPEN_TREE_CLONE = 1
 OPEN_TREE_CLOEXEC = 0o2000000  # O_CLOEXEC
 MOVE_MOUNT_F_EMPTY_PATH = 0x4
 
-_libc: ctypes.CDLL | None = None
-
-
-def libc() -> ctypes.CDLL:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    return _libc
+libc = _ffi.libc  # ctypes.CDLL(None, use_errno=True), made once
 
 
 def _check(result: int, call: str, detail: str = "") -> int:
     if result < 0:
-        raise KernelError(call, ctypes.get_errno(), detail)
+        raise KernelError(call, _ffi.get_errno(), detail)
     return result
 
 
@@ -149,21 +142,21 @@ def _b(path: str | bytes | None) -> bytes | None:
 
 
 def unshare(flags: int) -> None:
-    _check(libc().unshare(ctypes.c_int(flags)), "unshare")
+    _check(libc().unshare(_ffi.c_int(flags)), "unshare")
 
 
 def setns(fd: int, nstype: int = 0) -> None:
-    _check(libc().setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+    _check(libc().setns(_ffi.c_int(fd), _ffi.c_int(nstype)), "setns")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
           data: str | None = None) -> None:
-    rc = libc().mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data))
+    rc = libc().mount(_b(source), _b(target), _b(fstype), _ffi.c_ulong(flags), _b(data))
     _check(rc, "mount", f"{source or fstype or 'none'} on {target}")
 
 
 def umount2(target: str, flags: int = 0) -> None:
-    _check(libc().umount2(_b(target), ctypes.c_int(flags)), "umount2", target)
+    _check(libc().umount2(_b(target), _ffi.c_int(flags)), "umount2", target)
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
@@ -173,39 +166,39 @@ def pivot_root(new_root: str, put_old: str) -> None:
 
 def sethostname(name: str) -> None:
     raw = name.encode()
-    _check(libc().sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+    _check(libc().sethostname(raw, _ffi.c_size_t(len(raw))), "sethostname")
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
-    rc = libc().prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
-                      ctypes.c_ulong(arg4), ctypes.c_ulong(arg5))
+    rc = libc().prctl(_ffi.c_int(option), _ffi.c_ulong(arg2), _ffi.c_ulong(arg3),
+                      _ffi.c_ulong(arg4), _ffi.c_ulong(arg5))
     return _check(rc, "prctl")
 
 
 def set_process_name(name: str) -> None:
     """prctl(PR_SET_NAME): what ps shows as the command (comm), at most 15 bytes."""
-    buf = ctypes.create_string_buffer(name.encode()[:15])
-    rc = libc().prctl(ctypes.c_int(PR_SET_NAME), buf, ctypes.c_ulong(0), ctypes.c_ulong(0),
-                      ctypes.c_ulong(0))
+    buf = _ffi.create_string_buffer(name.encode()[:15])
+    rc = libc().prctl(_ffi.c_int(PR_SET_NAME), buf, _ffi.c_ulong(0), _ffi.c_ulong(0),
+                      _ffi.c_ulong(0))
     _check(rc, "prctl", "PR_SET_NAME")
 
 
-class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
-                ("resolve", ctypes.c_uint64)]
+class _OpenHow(_ffi.Structure):
+    _fields_ = [("flags", _ffi.c_uint64), ("mode", _ffi.c_uint64),
+                ("resolve", _ffi.c_uint64)]
 
 
 def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
     """openat2(2): open ``path`` relative to ``dirfd`` with kernel-enforced resolution rules."""
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
-    rc = _sys("openat2", ctypes.c_int(dirfd), _b(path),
-                        ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+    rc = _sys("openat2", _ffi.c_int(dirfd), _b(path),
+                        _ffi.byref(how), _ffi.c_size_t(_ffi.sizeof(how)))
     return _check(rc, "openat2", path)
 
 
-class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+class _MountAttr(_ffi.Structure):
+    _fields_ = [("attr_set", _ffi.c_uint64), ("attr_clr", _ffi.c_uint64),
+                ("propagation", _ffi.c_uint64), ("userns_fd", _ffi.c_uint64)]
 
 
 def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool = True,
@@ -218,25 +211,25 @@ def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool =
     fd (a detached tree from :func:`open_tree`)."""
     attr = _MountAttr(attr_set, attr_clr, 0, userns_fd if userns_fd >= 0 else 0)
     flags = (AT_RECURSIVE if recursive else 0) | (AT_EMPTY_PATH if not path else 0)
-    rc = _sys("mount_setattr", ctypes.c_int(dirfd), _b(path),
-                        ctypes.c_uint(flags), ctypes.byref(attr),
-                        ctypes.c_size_t(ctypes.sizeof(attr)))
+    rc = _sys("mount_setattr", _ffi.c_int(dirfd), _b(path),
+                        _ffi.c_uint(flags), _ffi.byref(attr),
+                        _ffi.c_size_t(_ffi.sizeof(attr)))
     _check(rc, "mount_setattr", path or f"fd {dirfd}")
 
 
 def open_tree(path: str, flags: int = OPEN_TREE_CLONE | AT_RECURSIVE) -> int:
     """open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount tree at ``path`` (as
     a bind mount would make), held by the returned close-on-exec fd."""
-    rc = _sys("open_tree", ctypes.c_int(AT_FDCWD), _b(path),
-                        ctypes.c_uint(flags | OPEN_TREE_CLOEXEC))
+    rc = _sys("open_tree", _ffi.c_int(AT_FDCWD), _b(path),
+                        _ffi.c_uint(flags | OPEN_TREE_CLOEXEC))
     return _check(rc, "open_tree", path)
 
 
 def move_mount(tree_fd: int, target: str) -> None:
     """move_mount(2): attach the detached tree of ``tree_fd`` on ``target``."""
-    rc = _sys("move_mount", ctypes.c_int(tree_fd), _b(""),
-                        ctypes.c_int(AT_FDCWD), _b(target),
-                        ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
+    rc = _sys("move_mount", _ffi.c_int(tree_fd), _b(""),
+                        _ffi.c_int(AT_FDCWD), _b(target),
+                        _ffi.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
     _check(rc, "move_mount", target)
 
 
@@ -251,17 +244,17 @@ def fork_into(flags: int) -> int:
     the child's user namespace (else it cannot mount /proc), and unshare(CLONE_NEWPID)
     before os.fork() would make it owned by ours (LXC's lxc_clone does the same). Call it
     from a single-threaded process only. Returns 0 in the child, its PID in the parent."""
-    api = ctypes.pythonapi
-    glibc = ctypes.PyDLL(None, use_errno=True)  # keeps the GIL across the call, as fork()
+    api = _ffi.pythonapi()
+    glibc = _ffi.pythonapi(use_errno=True)  # keeps the GIL across the call, as fork()
     nr = syscall_number("clone")  # may refuse: before the fork hooks, which must pair
     api.PyOS_BeforeFork()
-    pid = glibc.syscall(ctypes.c_long(nr), ctypes.c_ulong(flags | SIGCHLD),
-                        ctypes.c_void_p(None), ctypes.c_void_p(None), ctypes.c_void_p(None),
-                        ctypes.c_ulong(0))
+    pid = glibc.syscall(_ffi.c_long(nr), _ffi.c_ulong(flags | SIGCHLD),
+                        _ffi.c_void_p(None), _ffi.c_void_p(None), _ffi.c_void_p(None),
+                        _ffi.c_ulong(0))
     if pid == 0:
         api.PyOS_AfterFork_Child()
         return 0
-    err = ctypes.get_errno()
+    err = _ffi.get_errno()
     api.PyOS_AfterFork_Parent()
     if pid < 0:
         raise KernelError("clone", err)
@@ -273,9 +266,9 @@ KEYCTL_JOIN_SESSION_KEYRING = 1
 
 def join_session_keyring() -> int:
     """keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring."""
-    rc = _sys("keyctl", ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING),
-                        ctypes.c_void_p(None), ctypes.c_long(0), ctypes.c_long(0),
-                        ctypes.c_long(0))
+    rc = _sys("keyctl", _ffi.c_long(KEYCTL_JOIN_SESSION_KEYRING),
+                        _ffi.c_void_p(None), _ffi.c_long(0), _ffi.c_long(0),
+                        _ffi.c_long(0))
     return _check(rc, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING")
 
 
@@ -285,7 +278,7 @@ PER_LINUX32 = 0x0008
 
 def personality(persona: int) -> int:
     """personality(2) (lxc.arch): PER_LINUX32 makes uname -m say i686 on x86_64."""
-    return _check(libc().personality(ctypes.c_ulong(persona)), "personality")
+    return _check(libc().personality(_ffi.c_ulong(persona)), "personality")
 
 
 def ns_path(pid: int | str, ns: str) -> str:

@@ -1,0 +1,131 @@
+"""The few C types and the libc handle lxcpy.kernel calls through, on ``_ctypes`` alone.
+
+The ``ctypes`` package costs every start ~2.5-3.5 ms of imports (ctypes, ctypes._endian,
+struct, types) for a dozen types and CDLL that lxcpy needs a handful of. This module
+defines those the way ctypes/__init__.py (CPython 3.11) does - the same ``_ctypes``
+classes, type codes and function-pointer flags - so a call made here behaves exactly as
+the same call through ``ctypes.CDLL(None, use_errno=True)``: objects of either are
+interchangeable in a call (both are ``_ctypes`` data), and ``get_errno`` is the same
+per-thread errno that ``ctypes.get_errno`` reads.
+
+Private to lxcpy.kernel (the only place lxcpy calls libc).
+"""
+
+from __future__ import annotations
+
+import sys
+from _ctypes import (
+    FUNCFLAG_CDECL,
+    FUNCFLAG_PYTHONAPI,
+    FUNCFLAG_USE_ERRNO,
+    RTLD_LOCAL,
+    CFuncPtr,
+    Structure,
+    _SimpleCData,
+    addressof,
+    byref,
+    dlopen,
+    get_errno,
+    sizeof,
+)
+
+__all__ = ["Structure", "addressof", "byref", "c_char", "c_int", "c_long", "c_size_t",
+           "c_uint", "c_uint64", "c_ulong", "c_void_p", "create_string_buffer", "get_errno",
+           "libc", "pythonapi", "sizeof"]
+
+# Type codes are struct's (ctypes/__init__.py); ctypes aliases c_int to c_long where they
+# are the same size, which no Linux ABI lxcpy runs on has, so they stay separate here.
+
+
+class c_int(_SimpleCData):
+    _type_ = "i"
+
+
+class c_uint(_SimpleCData):
+    _type_ = "I"
+
+
+class c_long(_SimpleCData):
+    _type_ = "l"
+
+
+class c_ulong(_SimpleCData):
+    _type_ = "L"
+
+
+class c_uint64(_SimpleCData):  # "Q" is 64 bits on every ABI (ctypes picks L or Q by size)
+    _type_ = "Q"
+
+
+class c_void_p(_SimpleCData):
+    _type_ = "P"
+
+
+class c_char(_SimpleCData):
+    _type_ = "c"
+
+
+# size_t: the unsigned integer as wide as a pointer (ctypes' own choice, in its order)
+c_size_t: type[_SimpleCData] = c_uint if sizeof(c_uint) == sizeof(c_void_p) else c_ulong
+
+
+def create_string_buffer(init: bytes | int, size: int | None = None) -> object:
+    """ctypes.create_string_buffer: a zeroed char array holding ``init`` (bytes, plus a NUL
+    unless ``size`` says otherwise) or ``init`` bytes long (int)."""
+    if isinstance(init, bytes):
+        if size is None:
+            size = len(init) + 1
+        sys.audit("ctypes.create_string_buffer", init, size)
+        buf = (c_char * size)()
+        buf.value = init  # type: ignore[attr-defined]
+        return buf
+    if isinstance(init, int):
+        sys.audit("ctypes.create_string_buffer", None, init)
+        return (c_char * init)()
+    raise TypeError(init)
+
+
+class _Library:
+    """ctypes.CDLL/PyDLL of the running program (dlopen(NULL)): libc and libpython.
+
+    Every function returns a C int unless its ``restype`` is set, and takes its arguments
+    untyped (a Python int is passed as a C int: wider values must be passed typed)."""
+
+    def __init__(self, flags: int) -> None:
+        class _FuncPtr(CFuncPtr):
+            _flags_ = flags
+            _restype_ = c_int
+
+        self._FuncPtr = _FuncPtr
+        self._handle = dlopen(None, RTLD_LOCAL)  # what CDLL(None) does: RTLD_NOW added
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        func = self._FuncPtr((name, self))  # looks the symbol up in self._handle
+        func.__name__ = name
+        setattr(self, name, func)  # once per name
+        return func
+
+
+_libs: dict[int, _Library] = {}
+
+
+def _library(flags: int) -> _Library:
+    lib = _libs.get(flags)
+    if lib is None:
+        lib = _libs[flags] = _Library(flags)
+    return lib
+
+
+def libc() -> _Library:
+    """ctypes.CDLL(None, use_errno=True): the GIL is released across each call, and the
+    C errno is swapped with the thread's ctypes errno around it (read it with get_errno)."""
+    return _library(FUNCFLAG_CDECL | FUNCFLAG_USE_ERRNO)
+
+
+def pythonapi(use_errno: bool = False) -> _Library:
+    """ctypes.PyDLL(None[, use_errno=True]) (``ctypes.pythonapi`` without errno): the GIL
+    is kept across each call, and a Python exception the call sets is raised."""
+    return _library(FUNCFLAG_CDECL | FUNCFLAG_PYTHONAPI | (FUNCFLAG_USE_ERRNO if use_errno
+                                                           else 0))
