@@ -444,12 +444,12 @@ class CgroupManager(ABC):
                           PIVOT])
         for root in self.roots():
             back = self._origin.get(root)
-            if not place.pivot and back is not None and os.path.isdir(back):
+            if not place.pivot and back is not None:
                 try:
                     fs.write_file(os.path.join(back, "cgroup.procs"), str(pid))
                     continue
                 except OSError:
-                    pass  # EBUSY and the like: LXC's pivot below
+                    pass  # gone (ENOENT), EBUSY and the like: LXC's pivot below
             top = self.base(root)
             path = os.path.join(top, pivot)
             for directory in fs.mkdirs(path, top):
@@ -460,7 +460,7 @@ class CgroupManager(ABC):
                 continue  # not in the monitor cgroup (or gone): its removal says so below
         # emptied (the supervisor was the one process in them): rmdir(2) each at once, as
         # destroy() does; only one the kernel refuses (a sub-cgroup) gets the tree walk
-        if not fs.rmdir_if_empty(self._monitor):
+        if not fs.rmdir_if_empty(self._monitor, made=True):
             for path in self._monitor:
                 fs.rmdir_tree(path)
         _rmdir_quietly(reversed(self._monitor_parents))
@@ -515,7 +515,8 @@ class CgroupManager(ABC):
             # which stops it first): the kernel's wait for it runs meanwhile
             warm.stop()
             warm.start()
-        if any(os.path.isdir(d) for d in self._made) and not fs.rmdir_if_empty(self._made):
+        if (any(os.path.isdir(d) for d in self._made)
+                and not fs.rmdir_if_empty(self._made, made=True)):
             self.kill_all()
             for path in self._made:
                 fs.rmdir_tree(path)

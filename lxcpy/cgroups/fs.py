@@ -154,13 +154,15 @@ def mkdirs(path: str, stop: str) -> list[str]:
     return made
 
 
-def rmdir_if_empty(paths: list[str]) -> bool:
+def rmdir_if_empty(paths: list[str], made: bool = False) -> bool:
     """Teardown's usual case, cheaply: the init is gone and with its PID namespace every
     process of the container, so rmdir(2) each cgroup (deepest first) without listing
     processes in every hierarchy. False at the first one the kernel refuses (a process or
-    a sub-cgroup left) or that is not a cgroup: the caller then kills what is left."""
+    a sub-cgroup left) or that is not a cgroup: the caller then kills what is left.
+    ``made``: cgroups this process made itself (a cgroup manager's own): not checked to
+    be cgroups first, as paths read from a record are."""
     for path in sorted(paths, key=lambda p: p.count("/"), reverse=True):
-        if not os.path.exists(os.path.join(path, "cgroup.procs")):
+        if not made and not os.path.exists(os.path.join(path, "cgroup.procs")):
             if os.path.lexists(path):
                 return False
             continue

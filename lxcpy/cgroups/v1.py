@@ -67,6 +67,7 @@ class V1Manager(CgroupManager):
         self.unified = (V2Manager(name, layout, cgroup_dir, self.placement, self.bases)
                         if layout.v2_mount else None)
         self._cpuset = layout.v1_mount("cpuset")
+        self._cpuset_values: dict[str, list[tuple[str, str]]] = {}  # parent -> cpus, mems
         self._freezer = self._dir("freezer")
 
     def roots(self) -> list[str]:
@@ -82,16 +83,22 @@ class V1Manager(CgroupManager):
         self._freezer = self._dir("freezer")
 
     def _init_dir(self, root: str, path: str) -> None:
-        # A new cpuset cgroup starts with no cpus and no mems, and no task can join it.
+        # A new cpuset cgroup starts with no cpus and no mems, and no task can join it:
+        # it gets its parent's. Not read first: with the parent's cgroup.clone_children
+        # it has them already, and the kernel takes an unchanged value as a no-op. The
+        # parent's values are read once per parent (the monitor's and the payload's)
         if root != self._cpuset:
             return
-        names = ("cpuset.cpus", "cpuset.mems")
-        if not os.path.exists(os.path.join(path, names[0])):
-            names = ("cpus", "mems")  # a cpuset hierarchy mounted with noprefix
-        for name in names:
-            if not fs.read_file(os.path.join(path, name)).strip():
-                value = fs.read_file(os.path.join(os.path.dirname(path), name)).strip()
-                fs.set_key(path, name, value, f"cgroup {path}")
+        parent = os.path.dirname(path)
+        values = self._cpuset_values.get(parent)
+        if values is None:
+            names = ("cpuset.cpus", "cpuset.mems")
+            if not os.path.exists(os.path.join(parent, names[0])):
+                names = ("cpus", "mems")  # a cpuset hierarchy mounted with noprefix
+            values = [(n, fs.read_file(os.path.join(parent, n)).strip()) for n in names]
+            self._cpuset_values[parent] = values
+        for name, value in values:
+            fs.set_key(path, name, value, f"cgroup {path}")
 
     def _dir(self, controller: str) -> str | None:
         mount = self.layout.v1_mount(controller)

@@ -8,6 +8,7 @@ lock holder and undoes what it lists (:func:`recover`).
 
 from __future__ import annotations
 
+import errno
 import os
 
 from lxcpy import jsonlite as json  # json.dumps/loads without importing json (re)
@@ -32,8 +33,15 @@ class Resources:
     cgroup_ids: dict[str, int] | None = field(default_factory=dict)
     net: list[dict[str, Any]] = field(default_factory=list)
     socket: str = ""
+    # (not fields: no annotation) the record file kept open for in-place rewrites, its
+    # length on disk, and what recovery acts on as last written
+    _fd = -1
+    _size = 0
+    _written = None  # type: object
 
     def save(self, paths: ContainerPaths) -> None:
+        """Write the record down. A change recovery does not act on (``init_pid``: the
+        init dies with its supervisor, PDEATHSIG) writes nothing by itself."""
         if self.cgroup_ids is not None:
             for path in (*self.cgroup_paths, *self.monitor_paths):
                 if path not in self.cgroup_ids:
@@ -41,11 +49,25 @@ class Resources:
                         self.cgroup_ids[path] = os.stat(path).st_ino
                     except OSError:
                         pass  # not there: never made by us, so recovery leaves it alone
-        # no fsync: the record is for recovery after a killed supervisor (the page cache
-        # survives that); after a machine crash its cgroups and devices are gone anyway
+        acted_on = (list(self.cgroup_paths), list(self.monitor_paths),
+                    dict(self.cgroup_ids or {}), [dict(r) for r in self.net], self.socket)
+        if acted_on == self._written:
+            return
         # the fields as they are (plain lists and dicts): no deep copy by asdict first
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        write_atomic(paths.resources, json.dumps(fields), 0o600, durable=False)
+        _write(self, paths.resources, json.dumps(fields).encode())
+        self._written = acted_on
+
+    def discard(self, paths: ContainerPaths) -> None:
+        """Forget the record: everything it lists is undone (or about to be by the caller)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        try:
+            os.unlink(paths.resources)
+        except FileNotFoundError:
+            pass
+        self._written = None
 
     @classmethod
     def load(cls, paths: ContainerPaths) -> Resources | None:
@@ -59,6 +81,38 @@ class Resources:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         fields.setdefault("cgroup_ids", None)
         return cls(**fields)
+
+
+PAGE = 4096  # a write(2) within one page lands whole or not at all for a killed writer
+
+
+def _write(res: Resources, path: str, data: bytes) -> None:
+    """The record on disk: made once with O_EXCL (the lock holder's; a stale one was
+    released first), then rewritten in place, padded with blanks (JSON's whitespace) to
+    its longest length, so it never shrinks and every version is one page-sized
+    ``pwrite``: a killed supervisor leaves a whole record, old or new. Not a new file
+    renamed over the old one: on ext4 (/run here) each such rename makes the kernel flush
+    the new file first, 0.1-0.3 ms idle and up to 4-24 ms under disk load, per save.
+
+    No fsync: the record is for recovery after a killed supervisor (the page cache
+    survives that); after a machine crash its cgroups and devices are gone anyway. A
+    record larger than a page, or a name taken by something else: replaced by rename."""
+    if res._fd < 0 and not res._size and len(data) <= PAGE:
+        try:
+            res._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                              | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            pass
+    if res._fd >= 0 and len(data) <= PAGE:
+        data = data.ljust(res._size)
+        if os.pwrite(res._fd, data, 0) != len(data):
+            raise OSError(errno.ENOSPC, "short write", path)
+    else:
+        if res._fd >= 0:  # the open file is about to be an unlinked one: rename from now on
+            os.close(res._fd)
+            res._fd = -1
+        write_atomic(path, data, 0o600, durable=False)
+    res._size = max(res._size, len(data))
 
 
 def release(paths: ContainerPaths, res: Resources | None) -> None:

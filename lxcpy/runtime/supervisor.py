@@ -114,8 +114,7 @@ class Supervisor:
         try:
             # we hold the lock: whatever a dead supervisor left is stale
             release(self.paths, Resources.load(self.paths))
-            self._bind_socket()
-            self.res.save(self.paths)
+            self._bind_socket()  # (not recorded: every recovery unlinks the socket file)
             self.set_state(states.STARTING)
             try:
                 self._start()
@@ -145,7 +144,8 @@ class Supervisor:
             self.set_state(states.STOPPED)
             return status
         finally:
-            for path in (self.paths.socket, self.paths.resources, self.paths.seccomp):
+            self.res.discard(self.paths)
+            for path in (self.paths.socket, self.paths.seccomp):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:
@@ -370,7 +370,7 @@ class Supervisor:
         self.init_pid = pid
         self.pidfd = os.pidfd_open(pid)
         self.res.init_pid = pid
-        self.res.save(self.paths)
+        self.res.save(self.paths)  # (writes only what recovery acts on: lxcpy.oci's cgroups)
         return parent
 
     def _map_user(self) -> None:
@@ -736,8 +736,10 @@ class Supervisor:
         finally:
             if net_done is not None:
                 net_done()  # the devices are gone before their records are forgotten
+        # everything listed is undone: the record goes (an unlink; rewriting it empty
+        # cost a save), and a fresh one would list what a later start makes
+        self.res.discard(self.paths)
         self.res = Resources(supervisor_pid=os.getpid(), socket=self.paths.socket)
-        self.res.save(self.paths)
 
     def _host_hooks(self, hook: str, quiet: bool = False) -> None:
         commands = self.cfg.hooks.get(hook)
