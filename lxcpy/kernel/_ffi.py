@@ -33,43 +33,39 @@ __all__ = ["Structure", "addressof", "byref", "c_char", "c_int", "c_long", "c_si
            "c_uint", "c_uint64", "c_ulong", "c_void_p", "create_string_buffer", "get_errno",
            "libc", "pythonapi", "sizeof"]
 
-# Type codes are struct's (ctypes/__init__.py); ctypes aliases c_int to c_long where they
-# are the same size, which no Linux ABI lxcpy runs on has, so they stay separate here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # to a type checker they are ctypes' own: the same _ctypes types by code
+    from ctypes import Array, c_char, c_int, c_long, c_uint, c_uint64, c_ulong, c_void_p
+else:
+    # Type codes are struct's (ctypes/__init__.py); ctypes aliases c_int to c_long where
+    # they are the same size, which no Linux ABI lxcpy runs on has: separate here.
+    class c_int(_SimpleCData):
+        _type_ = "i"
 
+    class c_uint(_SimpleCData):
+        _type_ = "I"
 
-class c_int(_SimpleCData):
-    _type_ = "i"
+    class c_long(_SimpleCData):
+        _type_ = "l"
 
+    class c_ulong(_SimpleCData):
+        _type_ = "L"
 
-class c_uint(_SimpleCData):
-    _type_ = "I"
+    class c_uint64(_SimpleCData):  # "Q" is 64 bits on every ABI (ctypes picks L or Q)
+        _type_ = "Q"
 
+    class c_void_p(_SimpleCData):
+        _type_ = "P"
 
-class c_long(_SimpleCData):
-    _type_ = "l"
-
-
-class c_ulong(_SimpleCData):
-    _type_ = "L"
-
-
-class c_uint64(_SimpleCData):  # "Q" is 64 bits on every ABI (ctypes picks L or Q by size)
-    _type_ = "Q"
-
-
-class c_void_p(_SimpleCData):
-    _type_ = "P"
-
-
-class c_char(_SimpleCData):
-    _type_ = "c"
+    class c_char(_SimpleCData):
+        _type_ = "c"
 
 
 # size_t: the unsigned integer as wide as a pointer (ctypes' own choice, in its order)
-c_size_t: type[_SimpleCData] = c_uint if sizeof(c_uint) == sizeof(c_void_p) else c_ulong
+c_size_t = c_uint if sizeof(c_uint) == sizeof(c_void_p) else c_ulong
 
 
-def create_string_buffer(init: bytes | int, size: int | None = None) -> object:
+def create_string_buffer(init: bytes | int, size: int | None = None) -> Array[c_char]:
     """ctypes.create_string_buffer: a zeroed char array holding ``init`` (bytes, plus a NUL
     unless ``size`` says otherwise) or ``init`` bytes long (int)."""
     if isinstance(init, bytes):
@@ -77,7 +73,7 @@ def create_string_buffer(init: bytes | int, size: int | None = None) -> object:
             size = len(init) + 1
         sys.audit("ctypes.create_string_buffer", init, size)
         buf = (c_char * size)()
-        buf.value = init  # type: ignore[attr-defined]
+        buf.value = init
         return buf
     if isinstance(init, int):
         sys.audit("ctypes.create_string_buffer", None, init)
@@ -97,13 +93,15 @@ class _Library:
             _restype_ = c_int
 
         self._FuncPtr = _FuncPtr
-        self._handle = dlopen(None, RTLD_LOCAL)  # what CDLL(None) does: RTLD_NOW added
+        # what CDLL(None) does (RTLD_NOW added by _ctypes); typeshed wants a name
+        self._handle = dlopen(None, RTLD_LOCAL)  # type: ignore[arg-type]
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> CFuncPtr:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        func = self._FuncPtr((name, self))  # looks the symbol up in self._handle
-        func.__name__ = name
+        # looks the symbol up in self._handle (typeshed wants a ctypes.CDLL: any object
+        # with an int _handle will do)
+        func = self._FuncPtr((name, self))  # type: ignore[arg-type]
         setattr(self, name, func)  # once per name
         return func
 
