@@ -46,11 +46,12 @@ class Ctx:
     """What a parse/store/clear function may need besides the value."""
 
     # plain classes, not dataclasses: this module is on every command's start-up path
-    __slots__ = ("cfg", "entry", "base_dir", "suffix", "net", "environ", "randomize")
+    __slots__ = ("cfg", "entry", "base_dir", "suffix", "net", "environ", "randomize", "attr")
 
     def __init__(self, cfg: ContainerConfig, entry: Entry, base_dir: str,
                  suffix: str | None = None, net: NetConfig | None = None,
-                 environ: Mapping[str, str] | None = None, randomize: bool = False) -> None:
+                 environ: Mapping[str, str] | None = None, randomize: bool = False,
+                 attr: str | None = None) -> None:
         self.cfg = cfg
         self.entry = entry
         self.base_dir = base_dir  # relative paths resolve against the config file's directory
@@ -58,6 +59,7 @@ class Ctx:
         self.net = net
         self.environ = os.environ if environ is None else environ
         self.randomize = randomize  # write randomised hwaddr digits back into the entry
+        self.attr = attr  # the row's model field (Key.attr), for the shared stores and clears
 
     @property
     def target(self) -> Any:
@@ -73,13 +75,15 @@ if TYPE_CHECKING:  # annotations only: collections.abc would import collections 
 class Key:
     """One row of the table."""
 
+    # 140 rows are made at every command's import: a row holds only what the parser needs;
+    # applied_by, get and default are looked up by name when read (lxc-info -c, tests)
     __slots__ = ("name", "parse", "store", "clear", "legacy", "acted", "only", "repeat",
-                 "applied_by", "get", "default")
+                 "attr")
 
     def __init__(self, name: str, parse: Parse, store: Store | None = None,
                  clear: Clear | None = None, legacy: tuple[str, ...] = (),
                  acted: Callable[[str], bool] | None = None, only: tuple[str, ...] = (),
-                 repeat: bool = False) -> None:
+                 repeat: bool = False, attr: str | None = None) -> None:
         self.name = name  # today's spelling, possibly with one <pattern>
         self.parse = parse  # value -> python value; raises Invalid
         self.store = store  # None: validated and recorded, not acted on
@@ -88,12 +92,22 @@ class Key:
         self.acted = acted  # per value: False = stored but not acted on
         self.only = only  # network types the key is valid for
         self.repeat = repeat  # each line adds (lists) instead of replacing
-        # who acts on the stored value: "module:function", or a marker (see APPLIED_BY)
-        self.applied_by: str | None = None
-        # LXC's get: (cfg, today's key, match) -> the value as get_config_item returns it
-        self.get: Callable[[ContainerConfig, str, Any], str] = get_lines
-        # what LXC's get prints for the key unset (its built-in value): see DEFAULTS
-        self.default = ""
+        self.attr = attr  # the model field the shared stores and clears work on (Ctx.attr)
+
+    @property
+    def applied_by(self) -> str | None:
+        """Who acts on the stored value: "module:function", or a marker (see APPLIED_BY)."""
+        return APPLIED_BY.get(self.name)
+
+    @property
+    def get(self) -> Callable[[ContainerConfig, str, Any], str]:
+        """LXC's get: (cfg, today's key, match) -> the value as get_config_item returns it."""
+        return _GETTERS.get(self.name, get_lines)
+
+    @property
+    def default(self) -> str:
+        """What LXC's get prints for the key unset (its built-in value): see DEFAULTS."""
+        return DEFAULTS.get(self.name, "")
 
     def __repr__(self) -> str:
         return f"Key({self.name!r})"
@@ -663,33 +677,23 @@ def _default(obj: Any, attr: str) -> Any:
     return type(value)() if isinstance(value, list | dict) else value
 
 
-def _set(attr: str) -> Store:
-    def store(ctx: Ctx, value: Any) -> None:
-        setattr(ctx.target, attr, value)
-
-    return store
-
-
-def _append(attr: str) -> Store:
-    def store(ctx: Ctx, value: Any) -> None:
-        getattr(ctx.target, attr).append(value)
-
-    return store
+# The shared stores and clears act on the row's field (Key.attr, passed in as Ctx.attr):
+# one function each, not a closure per row (the table is built at every command's import)
+def _set(ctx: Ctx, value: Any) -> None:
+    setattr(ctx.target, ctx.attr, value)
 
 
-def _extend_unique(attr: str) -> Store:
-    def store(ctx: Ctx, value: list[Any]) -> None:
-        have = getattr(ctx.target, attr)
-        have.extend(v for v in value if v not in have)
-
-    return store
+def _append(ctx: Ctx, value: Any) -> None:
+    getattr(ctx.target, ctx.attr).append(value)
 
 
-def _reset(attr: str) -> Clear:
-    def clear(ctx: Ctx) -> None:
-        setattr(ctx.target, attr, _default(ctx.target, attr))
+def _extend_unique(ctx: Ctx, value: list[Any]) -> None:
+    have = getattr(ctx.target, ctx.attr)
+    have.extend(v for v in value if v not in have)
 
-    return clear
+
+def _reset(ctx: Ctx) -> None:
+    setattr(ctx.target, ctx.attr, _default(ctx.target, ctx.attr))
 
 
 def _store_cap_keep(ctx: Ctx, names: list[str]) -> None:
@@ -729,24 +733,17 @@ def _clear_cgroup(version: int) -> Clear:
     return clear
 
 
-def _store_in(attr: str) -> Store:
-    """``prefix.<name> = value`` into the dict field ``attr`` (later lines replace)."""
-
-    def store(ctx: Ctx, value: str) -> None:
-        getattr(ctx.cfg, attr)[ctx.suffix or ""] = value
-
-    return store
+def _store_in(ctx: Ctx, value: str) -> None:
+    """``prefix.<name> = value`` into the row's dict field (later lines replace)."""
+    getattr(ctx.cfg, ctx.attr)[ctx.suffix or ""] = value
 
 
-def _clear_in(attr: str) -> Clear:
-    def clear(ctx: Ctx) -> None:
-        values = getattr(ctx.cfg, attr)
-        if ctx.suffix is None:
-            values.clear()
-        else:
-            values.pop(ctx.suffix, None)
-
-    return clear
+def _clear_in(ctx: Ctx) -> None:
+    values = getattr(ctx.cfg, ctx.attr)
+    if ctx.suffix is None:
+        values.clear()
+    else:
+        values.pop(ctx.suffix, None)
 
 
 def _store_hook(ctx: Ctx, value: str) -> None:
@@ -890,13 +887,13 @@ def _get_hwaddr(cfg: ContainerConfig, canonical: str, match: Any) -> str:
 def _field(name: str, parse: Parse, attr: str, legacy: tuple[str, ...] = (),
            acted: Callable[[str], bool] | None = None) -> Key:
     """A key stored in one model field; a later line replaces an earlier one."""
-    return Key(name, parse, _set(attr), _reset(attr), legacy, acted)
+    return Key(name, parse, _set, _reset, legacy, acted, attr=attr)
 
 
 def _list(name: str, parse: Parse, attr: str, legacy: tuple[str, ...] = (),
           store: Store | None = None, acted: Callable[[str], bool] | None = None) -> Key:
     """A key whose every line adds to a list field; an empty value empties it."""
-    return Key(name, parse, store or _append(attr), _reset(attr), legacy, acted, repeat=True)
+    return Key(name, parse, store or _append, _reset, legacy, acted, repeat=True, attr=attr)
 
 
 def _later(name: str, parse: Parse, legacy: tuple[str, ...] = (), repeat: bool = False) -> Key:
@@ -918,9 +915,9 @@ def _net(sub: str, parse: Parse, attr: str | None = None, only: tuple[str, ...] 
          legacy: str | None = None, repeat: bool = False,
          acted: Callable[[str], bool] | None = None) -> Key:
     """``lxc.net.<N>.sub``; ``attr`` None: not acted on; ``legacy``: a 2008 sub-name."""
-    store = (_append(attr) if repeat else _set(attr)) if attr else None
-    return Key(f"lxc.net.<N>.{sub}", parse, store, _reset(attr) if attr else None,
-               (f"lxc.network.<N>.{legacy}",) if legacy else (), acted, only, repeat)
+    store = (_append if repeat else _set) if attr else None
+    return Key(f"lxc.net.<N>.{sub}", parse, store, _reset if attr else None,
+               (f"lxc.network.<N>.{legacy}",) if legacy else (), acted, only, repeat, attr)
 
 
 def _never(value: str) -> bool:
@@ -946,17 +943,16 @@ KEYS: tuple[Key, ...] = (
     _value_only("lxc.sched.core", _bool, "0"),
     _field("lxc.time.offset.boot", _time_offset, "time_offset_boot"),
     _field("lxc.time.offset.monotonic", _time_offset, "time_offset_monotonic"),
-    Key("lxc.proc.<file>", _proc_file, _store_in("proc"), _clear_in("proc")),
-    Key("lxc.sysctl.<key>", _sysctl, _store_in("sysctls"), _clear_in("sysctls")),
-    Key("lxc.prlimit.<resource>", _prlimit, _store_in("prlimits"), _clear_in("prlimits"),
-        ("lxc.limit.<resource>",)),
+    Key("lxc.proc.<file>", _proc_file, _store_in, _clear_in, attr="proc"),
+    Key("lxc.sysctl.<key>", _sysctl, _store_in, _clear_in, attr="sysctls"),
+    Key("lxc.prlimit.<resource>", _prlimit, _store_in, _clear_in, ("lxc.limit.<resource>",),
+        attr="prlimits"),
     # init and execute
     _field("lxc.init.cmd", _shell_words, "init_cmd", ("lxc.init_cmd",)),
     _field("lxc.init.cwd", _text, "init_cwd"),
     _field("lxc.init.uid", _id, "init_uid", ("lxc.init_uid",)),
     _field("lxc.init.gid", _id, "init_gid", ("lxc.init_gid",)),
-    Key("lxc.init.groups", _gids, _extend_unique("init_groups"), _reset("init_groups"),
-        repeat=True),
+    Key("lxc.init.groups", _gids, _extend_unique, _reset, repeat=True, attr="init_groups"),
     _field("lxc.execute.cmd", _shell_words, "execute_cmd"),
     # signals
     _field("lxc.signal.halt", _signal, "signal_halt", ("lxc.haltsignal",)),
@@ -968,7 +964,7 @@ KEYS: tuple[Key, ...] = (
     _net("flags", _flags, "flags"),
     _net("link", _ifname, "link"),
     _net("name", _ifname, "name"),
-    Key("lxc.net.<N>.hwaddr", _hwaddr, _store_hwaddr, _reset("hwaddr")),
+    Key("lxc.net.<N>.hwaddr", _hwaddr, _store_hwaddr, _reset, attr="hwaddr"),
     _net("mtu", _range(68, 65535), "mtu"),
     _net("ipv4.address", _ipv4_address, "ipv4", legacy="ipv4", repeat=True),
     _net("ipv4.gateway", _gateway("IPv4"), "ipv4_gateway"),
@@ -1013,8 +1009,8 @@ KEYS: tuple[Key, ...] = (
     _field("lxc.chroot", _text, "chroot"),  # the seed's key; LXC never had it again
     _field("lxc.mount.fstab", _path_from_config, "fstab", ("lxc.mount",)),
     _list("lxc.mount.entry", _mount_entry, "mount_entries"),
-    Key("lxc.mount.auto", _mount_auto, _store_mount_auto, _reset("mount_auto"), repeat=True,
-        acted=lambda v: "shmounts:" not in v),
+    Key("lxc.mount.auto", _mount_auto, _store_mount_auto, _reset, repeat=True,
+        acted=lambda v: "shmounts:" not in v, attr="mount_auto"),
     # cgroups
     _field("lxc.cgroup.driver", _choice("auto", "v1", "v2"), "cgroup_driver"),  # lxcpy's own
     _field("lxc.cgroup.dir", _cgroup_dir, "cgroup_dir"),
@@ -1026,15 +1022,14 @@ KEYS: tuple[Key, ...] = (
     Key("lxc.cgroup.<file>", _cgroup_file, _store_cgroup(1), _clear_cgroup(1), repeat=True),
     Key("lxc.cgroup2.<file>", _cgroup_file, _store_cgroup(2), _clear_cgroup(2), repeat=True),
     # capabilities and namespaces
-    Key("lxc.cap.drop", _caps(False), _extend_unique("cap_drop"), _reset("cap_drop"),
-        repeat=True),
-    Key("lxc.cap.keep", _caps(True), _store_cap_keep, _reset("cap_keep"), repeat=True),
-    Key("lxc.namespace.clone", _namespaces, _extend_unique("namespace_clone"),
-        _reset("namespace_clone"), repeat=True),
-    Key("lxc.namespace.keep", _namespaces, _extend_unique("namespace_keep"),
-        _reset("namespace_keep"), repeat=True),
-    Key("lxc.namespace.share.<namespace>", _namespace_share, _store_in("namespace_share"),
-        _clear_in("namespace_share")),
+    Key("lxc.cap.drop", _caps(False), _extend_unique, _reset, repeat=True, attr="cap_drop"),
+    Key("lxc.cap.keep", _caps(True), _store_cap_keep, _reset, repeat=True, attr="cap_keep"),
+    Key("lxc.namespace.clone", _namespaces, _extend_unique, _reset, repeat=True,
+        attr="namespace_clone"),
+    Key("lxc.namespace.keep", _namespaces, _extend_unique, _reset, repeat=True,
+        attr="namespace_keep"),
+    Key("lxc.namespace.share.<namespace>", _namespace_share, _store_in, _clear_in,
+        attr="namespace_share"),
     _list("lxc.idmap", _idmap, "idmaps", ("lxc.id_map",)),
     # security modules
     _later("lxc.apparmor.profile", _text, ("lxc.aa_profile",)),
@@ -1063,7 +1058,7 @@ KEYS: tuple[Key, ...] = (
     _field("lxc.start.auto", _bool, "start_auto"),
     _field("lxc.start.delay", _uint, "start_delay"),
     _field("lxc.start.order", _int, "start_order"),
-    _list("lxc.group", _words, "groups", store=_extend_unique("groups")),
+    _list("lxc.group", _words, "groups", store=_extend_unique),
     # logging
     _field("lxc.log.file", _text, "log_file", ("lxc.logfile",)),
     _field("lxc.log.level", _log_level, "log_level", ("lxc.loglevel",)),
@@ -1227,24 +1222,18 @@ DEFAULTS: dict[str, str] = {
     "lxc.time.offset.boot": "0 ns\n",  # sic: LXC's two formats
     "lxc.time.offset.monotonic": "0ns\n",
 }
-for _row in KEYS:
-    _row.applied_by = APPLIED_BY.get(_row.name)
-    if _row.name == "lxc.net":
-        _row.get = _get_networks
-    elif _row.name == "lxc.net.<N>.hwaddr":
-        _row.get = _get_hwaddr
-    elif _row.name in ("lxc.cap.drop", "lxc.cap.keep"):
-        _row.get = _get_caps(_row.name.replace("lxc.", "").replace(".", "_"))
-    elif _row.name in ("lxc.signal.halt", "lxc.signal.reboot", "lxc.signal.stop",
-                       "lxc.monitor.signal.pdeath"):
-        _row.get = _get_signal
-    elif _row.name == "lxc.rootfs.path":
-        _row.get = _get_rootfs_path
-    elif _row.name in ("lxc.net.<N>.ipv4.address", "lxc.net.<N>.ipv6.address"):
-        _row.get = _get_addresses
-    elif _row.name == "lxc.mount.auto":
-        _row.get = _get_mount_auto
-    _row.default = DEFAULTS.get(_row.name, "")
+# LXC's get for the keys whose value is not their lines' (Key.get; the others: get_lines)
+_GETTERS: dict[str, Callable[[ContainerConfig, str, Any], str]] = {
+    "lxc.net": _get_networks,
+    "lxc.net.<N>.hwaddr": _get_hwaddr,
+    "lxc.cap.drop": _get_caps("cap_drop"),
+    "lxc.cap.keep": _get_caps("cap_keep"),
+    **dict.fromkeys(("lxc.signal.halt", "lxc.signal.reboot", "lxc.signal.stop",
+                     "lxc.monitor.signal.pdeath"), _get_signal),
+    "lxc.rootfs.path": _get_rootfs_path,
+    **dict.fromkeys(("lxc.net.<N>.ipv4.address", "lxc.net.<N>.ipv6.address"), _get_addresses),
+    "lxc.mount.auto": _get_mount_auto,
+}
 
 # where a security module is on, its keys are refused: lxcpy loads no profiles
 _LSM_ON = {"lxc.apparmor.": ("AppArmor", "/sys/module/apparmor/parameters/enabled"),
@@ -1358,19 +1347,22 @@ _NET_LEGACY: dict[str, str] = {}  # 2008 network subkey -> today's
 
 def _index_table() -> None:
     for row in KEYS:
-        if row.name.startswith("lxc.net.<N>."):
-            sub = row.name[len("lxc.net.<N>."):]
+        name = row.name
+        if "<" not in name:  # most rows: the name and its legacy spellings, as they are
+            _EXACT[name] = hit = (row, name)
+            for old in row.legacy:
+                _EXACT[old] = hit
+        elif name.startswith("lxc.net.<N>."):
+            sub = name[12:]  # len("lxc.net.<N>.")
             NET_KEYS[sub] = row
             for old in row.legacy:
-                _NET_LEGACY[old[len("lxc.network.<N>."):]] = sub
-            continue
-        for spelling in (row.name, *row.legacy):
-            if "<" in spelling:
-                prefix, today = spelling[:spelling.index("<")], row.name[:row.name.index("<")]
+                _NET_LEGACY[old[16:]] = sub  # len("lxc.network.<N>.")
+        else:
+            today = name[:name.index("<")]
+            for spelling in (name, *row.legacy):
+                prefix = spelling[:spelling.index("<")]
                 _PREFIXES.append((prefix, row, today))
                 _EXACT.setdefault(prefix[:-1], (row, today[:-1]))
-            else:
-                _EXACT[spelling] = (row, row.name)
 
 
 _index_table()

@@ -131,7 +131,8 @@ class _Parser:
             cfg.network_keys_present = True
             if index is not None:
                 net = self.net(index, origin)
-        ctx = keys.Ctx(cfg, entry, base_dir, match.suffix, net, self.environ, self.randomize)
+        ctx = keys.Ctx(cfg, entry, base_dir, match.suffix, net, self.environ, self.randomize,
+                       row.attr)
         if value == "":  # LXC: an empty value clears the key (or every key under a prefix)
             if row.clear is not None:
                 row.clear(ctx)
