@@ -8,13 +8,15 @@ query which programs a cgroup has (for tests and diagnostics).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import struct
-from typing import NamedTuple
 
 from lxcpy.errors import KernelError
-from lxcpy.kernel import libc, syscall_number
+from lxcpy.kernel import _ffi, libc, syscall_number
+
+TYPE_CHECKING = False  # no typing at run time: every config with device rules imports this
+if TYPE_CHECKING:
+    from ctypes import Array, c_char
 
 # commands (linux/bpf.h enum bpf_cmd)
 BPF_PROG_LOAD = 5
@@ -57,14 +59,43 @@ _ATTR_SIZE = 128  # larger than every field used; the kernel wants the tail zero
 _INSN = struct.Struct("<BBhi")  # code, dst_reg | src_reg << 4, off, imm
 
 
-class Insn(NamedTuple):
-    """One eBPF instruction (struct bpf_insn)."""
+class Insn(tuple[int, int, int, int, int]):
+    """One eBPF instruction (struct bpf_insn): (code, dst, src, off, imm), a named tuple
+    without typing.NamedTuple (typing costs a start with device rules ~5 ms)."""
 
-    code: int
-    dst: int = 0
-    src: int = 0
-    off: int = 0
-    imm: int = 0
+    __slots__ = ()
+    _fields = ("code", "dst", "src", "off", "imm")
+
+    def __new__(cls, code: int, dst: int = 0, src: int = 0, off: int = 0,
+                imm: int = 0) -> Insn:
+        return tuple.__new__(cls, (code, dst, src, off, imm))
+
+    @property
+    def code(self) -> int:
+        return self[0]
+
+    @property
+    def dst(self) -> int:
+        return self[1]
+
+    @property
+    def src(self) -> int:
+        return self[2]
+
+    @property
+    def off(self) -> int:
+        return self[3]
+
+    @property
+    def imm(self) -> int:
+        return self[4]
+
+    def _replace(self, **changes: int) -> Insn:
+        return Insn(**{**dict(zip(self._fields, self, strict=True)), **changes})
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v}" for k, v in zip(self._fields, self, strict=True))
+        return f"Insn({fields})"
 
     def encode(self) -> bytes:
         return _INSN.pack(self.code, self.dst | (self.src << 4), self.off, self.imm)
@@ -103,26 +134,26 @@ def encode(program: list[Insn]) -> bytes:
     return b"".join(insn.encode() for insn in program)
 
 
-def _bpf(cmd: int, attr: ctypes.Array[ctypes.c_char], call: str, detail: str = "") -> int:
-    rc = libc().syscall(ctypes.c_long(syscall_number("bpf")), ctypes.c_int(cmd), attr,
-                        ctypes.c_uint(_ATTR_SIZE))
+def _bpf(cmd: int, attr: Array[c_char], call: str, detail: str = "") -> int:
+    rc = libc().syscall(_ffi.c_long(syscall_number("bpf")), _ffi.c_int(cmd), attr,
+                        _ffi.c_uint(_ATTR_SIZE))
     if rc < 0:
-        raise KernelError(call, ctypes.get_errno(), detail)
+        raise KernelError(call, _ffi.get_errno(), detail)
     return int(rc)
 
 
 def load_device_program(program: list[Insn], name: str = "lxcpy_devices") -> int:
     """Load a cgroup device program; its fd (close-on-exec). On a verifier refusal the
     error carries the verifier's log."""
-    code = ctypes.create_string_buffer(encode(program))
-    license_ = ctypes.create_string_buffer(b"GPL")
+    code = _ffi.create_string_buffer(encode(program))
+    license_ = _ffi.create_string_buffer(b"GPL")
 
-    def attempt(log: ctypes.Array[ctypes.c_char] | None) -> int:
-        attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    def attempt(log: Array[c_char] | None) -> int:
+        attr = _ffi.create_string_buffer(_ATTR_SIZE)
         struct.pack_into("<IIQQ", attr, 0, BPF_PROG_TYPE_CGROUP_DEVICE, len(program),
-                         ctypes.addressof(code), ctypes.addressof(license_))
+                         _ffi.addressof(code), _ffi.addressof(license_))
         if log is not None:
-            struct.pack_into("<IIQ", attr, 24, 1, len(log), ctypes.addressof(log))
+            struct.pack_into("<IIQ", attr, 24, 1, len(log), _ffi.addressof(log))
         struct.pack_into("15s", attr, 48, name[:15].encode())  # prog_name: 16 bytes, NUL
         return _bpf(BPF_PROG_LOAD, attr, "bpf(BPF_PROG_LOAD)")
 
@@ -131,7 +162,7 @@ def load_device_program(program: list[Insn], name: str = "lxcpy_devices") -> int
     except KernelError as exc:
         if exc.errno not in (13, 22):  # EACCES, EINVAL: the verifier refused; say why
             raise
-        log = ctypes.create_string_buffer(1 << 16)
+        log = _ffi.create_string_buffer(1 << 16)
         try:
             fd = attempt(log)
         except KernelError as again:
@@ -144,13 +175,13 @@ def load_device_program(program: list[Insn], name: str = "lxcpy_devices") -> int
 
 def attach(cgroup_fd: int, prog_fd: int, attach_type: int = BPF_CGROUP_DEVICE,
            flags: int = BPF_F_ALLOW_MULTI) -> None:
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    attr = _ffi.create_string_buffer(_ATTR_SIZE)
     struct.pack_into("<IIII", attr, 0, cgroup_fd, prog_fd, attach_type, flags)
     _bpf(BPF_PROG_ATTACH, attr, "bpf(BPF_PROG_ATTACH)")
 
 
 def detach(cgroup_fd: int, prog_fd: int, attach_type: int = BPF_CGROUP_DEVICE) -> None:
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    attr = _ffi.create_string_buffer(_ATTR_SIZE)
     struct.pack_into("<III", attr, 0, cgroup_fd, prog_fd, attach_type)
     _bpf(BPF_PROG_DETACH, attr, "bpf(BPF_PROG_DETACH)")
 
@@ -158,10 +189,10 @@ def detach(cgroup_fd: int, prog_fd: int, attach_type: int = BPF_CGROUP_DEVICE) -
 def query(cgroup_fd: int, attach_type: int = BPF_CGROUP_DEVICE,
           capacity: int = 64) -> tuple[int, list[int]]:
     """(attach flags, ids of the programs attached to this cgroup itself)."""
-    ids = (ctypes.c_uint32 * capacity)()
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    ids = (_ffi.c_uint * capacity)()  # __u32
+    attr = _ffi.create_string_buffer(_ATTR_SIZE)
     struct.pack_into("<IIIIQI", attr, 0, cgroup_fd, attach_type, 0, 0,
-                     ctypes.addressof(ids), capacity)
+                     _ffi.addressof(ids), capacity)
     _bpf(BPF_PROG_QUERY, attr, "bpf(BPF_PROG_QUERY)")
     flags, = struct.unpack_from("<I", attr, 12)
     count, = struct.unpack_from("<I", attr, 24)
