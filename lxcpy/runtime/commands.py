@@ -111,10 +111,29 @@ def receive(sock: socket.socket | _socket.socket) -> dict[str, Any] | None:
     return jsonlite.loads(buf)
 
 
+# (socket path, op) -> the answer lxcpy.cli.quick already got to a request it sent: the
+# reply (a dict, or None for EOF) or the exception receiving it raised
+_REPLAYS: dict[tuple[str, str], object] = {}
+
+
+def replay(socket_path: str, op: str, answer: object) -> None:
+    """The next call() of ``op`` on ``socket_path`` takes ``answer`` as its own instead of
+    sending the request again (lxcpy.cli.quick sent it, and hands over what came back)."""
+    _REPLAYS[(socket_path, op)] = answer
+
+
 def call(paths: ContainerPaths, op: str, timeout: float | None = 5.0,
          **args: Any) -> dict[str, Any]:
     """One request/reply. Raises NotRunning if no supervisor, LxcError if it refused or
     did not answer within ``timeout`` (alive but busy: not STOPPED)."""
+    if _REPLAYS:
+        answer = _REPLAYS.pop((paths.socket, op), _REPLAYS)
+        if answer is not _REPLAYS:
+            if isinstance(answer, TimeoutError):
+                raise _busy(paths, timeout)
+            if isinstance(answer, BaseException):
+                raise answer
+            return _checked(paths, answer)  # type: ignore[arg-type]
     sock = _connect(paths, timeout, "_socket")
     try:
         try:
