@@ -18,6 +18,7 @@ from _ctypes import (
     FUNCFLAG_CDECL,
     FUNCFLAG_PYTHONAPI,
     FUNCFLAG_USE_ERRNO,
+    POINTER,
     RTLD_LOCAL,
     CFuncPtr,
     Structure,
@@ -29,16 +30,31 @@ from _ctypes import (
     sizeof,
 )
 
-__all__ = ["Structure", "addressof", "byref", "c_char", "c_int", "c_long", "c_size_t",
-           "c_uint", "c_uint64", "c_ulong", "c_void_p", "create_string_buffer", "get_errno",
-           "libc", "pythonapi", "sizeof"]
+__all__ = ["POINTER", "Library", "Structure", "addressof", "byref", "c_char", "c_char_p",
+           "c_int", "c_long", "c_size_t", "c_uint", "c_uint64", "c_ulong", "c_ushort",
+           "c_void_p", "create_string_buffer", "get_errno", "libc", "load_library",
+           "pythonapi", "sizeof"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # to a type checker they are ctypes' own: the same _ctypes types by code
-    from ctypes import Array, c_char, c_int, c_long, c_uint, c_uint64, c_ulong, c_void_p
+    from ctypes import (
+        Array,
+        c_char,
+        c_char_p,
+        c_int,
+        c_long,
+        c_uint,
+        c_uint64,
+        c_ulong,
+        c_ushort,
+        c_void_p,
+    )
 else:
     # Type codes are struct's (ctypes/__init__.py); ctypes aliases c_int to c_long where
     # they are the same size, which no Linux ABI lxcpy runs on has: separate here.
+    class c_ushort(_SimpleCData):
+        _type_ = "H"
+
     class c_int(_SimpleCData):
         _type_ = "i"
 
@@ -59,6 +75,9 @@ else:
 
     class c_char(_SimpleCData):
         _type_ = "c"
+
+    class c_char_p(_SimpleCData):  # takes bytes or None (NULL); a restype gives bytes
+        _type_ = "z"
 
 
 # size_t: the unsigned integer as wide as a pointer (ctypes' own choice, in its order)
@@ -81,20 +100,23 @@ def create_string_buffer(init: bytes | int, size: int | None = None) -> Array[c_
     raise TypeError(init)
 
 
-class _Library:
-    """ctypes.CDLL/PyDLL of the running program (dlopen(NULL)): libc and libpython.
+class Library:
+    """ctypes.CDLL/PyDLL: of the running program (dlopen(NULL): libc and libpython), or
+    of the shared library ``name``.
 
     Every function returns a C int unless its ``restype`` is set, and takes its arguments
-    untyped (a Python int is passed as a C int: wider values must be passed typed)."""
+    untyped unless its ``argtypes`` are set (an untyped Python int is passed as a C int:
+    wider values must be passed typed)."""
 
-    def __init__(self, flags: int) -> None:
+    def __init__(self, flags: int, name: str | None = None) -> None:
         class _FuncPtr(CFuncPtr):
             _flags_ = flags
             _restype_ = c_int
 
         self._FuncPtr = _FuncPtr
-        # what CDLL(None) does (RTLD_NOW added by _ctypes); typeshed wants a name
-        self._handle = dlopen(None, RTLD_LOCAL)  # type: ignore[arg-type]
+        # what CDLL does (RTLD_NOW added by _ctypes; OSError if it cannot be loaded);
+        # typeshed wants a name
+        self._handle = dlopen(name, RTLD_LOCAL)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> CFuncPtr:
         if name.startswith("__") and name.endswith("__"):
@@ -106,24 +128,30 @@ class _Library:
         return func
 
 
-_libs: dict[int, _Library] = {}
+_libs: dict[int, Library] = {}
 
 
-def _library(flags: int) -> _Library:
+def _library(flags: int) -> Library:
     lib = _libs.get(flags)
     if lib is None:
-        lib = _libs[flags] = _Library(flags)
+        lib = _libs[flags] = Library(flags)
     return lib
 
 
-def libc() -> _Library:
+def libc() -> Library:
     """ctypes.CDLL(None, use_errno=True): the GIL is released across each call, and the
     C errno is swapped with the thread's ctypes errno around it (read it with get_errno)."""
     return _library(FUNCFLAG_CDECL | FUNCFLAG_USE_ERRNO)
 
 
-def pythonapi(use_errno: bool = False) -> _Library:
+def pythonapi(use_errno: bool = False) -> Library:
     """ctypes.PyDLL(None[, use_errno=True]) (``ctypes.pythonapi`` without errno): the GIL
     is kept across each call, and a Python exception the call sets is raised."""
     return _library(FUNCFLAG_CDECL | FUNCFLAG_PYTHONAPI | (FUNCFLAG_USE_ERRNO if use_errno
                                                            else 0))
+
+
+def load_library(name: str) -> Library:
+    """ctypes.CDLL(name, use_errno=True): a new handle (its functions' argtypes and restype
+    are its own); OSError if the library cannot be loaded."""
+    return Library(FUNCFLAG_CDECL | FUNCFLAG_USE_ERRNO, name)

@@ -1,4 +1,4 @@
-"""seccomp: our own ctypes binding of libseccomp 2.5 (compile) and seccomp(2) (load).
+"""seccomp: our own binding of libseccomp 2.5 (compile) and seccomp(2) (load), on kernel/_ffi.
 
 The supervisor compiles a parsed policy (``lxcpy.config.seccomp.Policy``) to a classic BPF
 program with libseccomp before it forks; the container's first process and every
@@ -8,11 +8,11 @@ Loading needs only libc: libseccomp is never opened inside a container.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import stat
 
 from lxcpy.errors import KernelError, LxcError
+from lxcpy.kernel import _ffi  # not the ctypes package: every profile's start imports this
 from lxcpy.paths import write_atomic
 
 TYPE_CHECKING = False  # no typing at run time: typing, re and enum cost every start
@@ -45,43 +45,44 @@ SECCOMP_MODE_FILTER = 2
 HOST_ARCHES = {"x86_64": ("x86_64", "x86", "x32"), "aarch64": ("aarch64", "arm")}
 
 
-class _ArgCmp(ctypes.Structure):
-    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
-                ("datum_b", ctypes.c_uint64)]
+class _ArgCmp(_ffi.Structure):
+    _fields_ = [("arg", _ffi.c_uint), ("op", _ffi.c_int), ("datum_a", _ffi.c_uint64),
+                ("datum_b", _ffi.c_uint64)]
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+class _SockFprog(_ffi.Structure):
+    _fields_ = [("len", _ffi.c_ushort), ("filter", _ffi.c_void_p)]
 
 
-_lib: ctypes.CDLL | None = None
+_lib: _ffi.Library | None = None
+_u32 = _ffi.c_uint  # uint32_t (enum and flag arguments)
 
 
-def _libseccomp() -> ctypes.CDLL:
+def _libseccomp() -> _ffi.Library:
     global _lib
     if _lib is None:
         try:
-            lib = ctypes.CDLL(LIBSECCOMP, use_errno=True)
+            lib = _ffi.load_library(LIBSECCOMP)
         except OSError:
             raise LxcError("lxc.seccomp.profile: libseccomp is not installed on the host "
                            "(apt-get install libseccomp2)") from None
-        lib.seccomp_init.restype = ctypes.c_void_p
-        lib.seccomp_init.argtypes = [ctypes.c_uint32]
-        lib.seccomp_release.argtypes = [ctypes.c_void_p]
+        lib.seccomp_init.restype = _ffi.c_void_p
+        lib.seccomp_init.argtypes = [_u32]
+        lib.seccomp_release.argtypes = [_ffi.c_void_p]
         lib.seccomp_release.restype = None
         for fn in ("seccomp_arch_add", "seccomp_arch_remove"):
-            getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-        lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
-        lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
-                                               ctypes.c_uint, ctypes.POINTER(_ArgCmp)]
-        lib.seccomp_merge.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.seccomp_export_pfc.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-        lib.seccomp_syscall_resolve_name_arch.argtypes = [ctypes.c_uint32, ctypes.c_char_p]
-        lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
-        lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
-        lib.seccomp_arch_native.restype = ctypes.c_uint32
+            getattr(lib, fn).argtypes = [_ffi.c_void_p, _u32]
+        lib.seccomp_attr_set.argtypes = [_ffi.c_void_p, _ffi.c_int, _u32]
+        lib.seccomp_rule_add_array.argtypes = [_ffi.c_void_p, _u32, _ffi.c_int,
+                                               _ffi.c_uint, _ffi.POINTER(_ArgCmp)]
+        lib.seccomp_merge.argtypes = [_ffi.c_void_p, _ffi.c_void_p]
+        lib.seccomp_export_bpf.argtypes = [_ffi.c_void_p, _ffi.c_int]
+        lib.seccomp_export_pfc.argtypes = [_ffi.c_void_p, _ffi.c_int]
+        lib.seccomp_syscall_resolve_name.argtypes = [_ffi.c_char_p]
+        lib.seccomp_syscall_resolve_name_arch.argtypes = [_u32, _ffi.c_char_p]
+        lib.seccomp_arch_resolve_name.argtypes = [_ffi.c_char_p]
+        lib.seccomp_arch_resolve_name.restype = _u32
+        lib.seccomp_arch_native.restype = _u32
         _lib = lib
     return _lib
 
@@ -124,7 +125,7 @@ def action_value(action: Action) -> int:
 
 def _ctx(default: int, arch: str, native: str) -> int:
     lib = _libseccomp()
-    ctx = lib.seccomp_init(ctypes.c_uint32(default))
+    ctx = lib.seccomp_init(_u32(default))
     if not ctx:
         raise LxcError("seccomp: seccomp_init failed")
     lib.seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)
@@ -171,7 +172,7 @@ def _cache_key(policy: Policy) -> str | None:
         return None
     lib = _libseccomp()
     version_fn = lib.seccomp_version
-    version_fn.restype = ctypes.POINTER(ctypes.c_uint * 3)
+    version_fn.restype = _ffi.POINTER(_ffi.c_uint * 3)
     me = os.stat(__file__)
     rules = [(r.syscall, r.number, r.action, r.args, r.arches) for r in policy.rules]
     text = repr((1, tuple(version_fn().contents), host_arches(), me.st_mtime_ns, me.st_size,
@@ -248,7 +249,7 @@ def _build(policy: Policy) -> int:
             lib.seccomp_release(ctx)
 
 
-def _add_rule(lib: ctypes.CDLL, policy: Policy, rule: Rule, contexts: dict[str, int],
+def _add_rule(lib: _ffi.Library, policy: Policy, rule: Rule, contexts: dict[str, int],
               arches: tuple[str, ...]) -> None:
     native = arches[0]
     value = action_value(rule.action)
@@ -301,11 +302,9 @@ def load(bpf: bytes) -> None:
     """
     if not bpf or len(bpf) % 8:
         raise LxcError("seccomp: the compiled filter is empty or damaged")
-    buf = ctypes.create_string_buffer(bpf, len(bpf))
-    prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    from lxcpy.kernel import libc
-
-    rc = libc().prctl(ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER),
-                      ctypes.byref(prog), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    buf = _ffi.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(len(bpf) // 8, _ffi.addressof(buf))  # buf lives until the call ends
+    rc = _ffi.libc().prctl(_ffi.c_int(PR_SET_SECCOMP), _ffi.c_ulong(SECCOMP_MODE_FILTER),
+                           _ffi.byref(prog), _ffi.c_ulong(0), _ffi.c_ulong(0))
     if rc < 0:
-        raise KernelError("prctl", ctypes.get_errno(), "PR_SET_SECCOMP")
+        raise KernelError("prctl", _ffi.get_errno(), "PR_SET_SECCOMP")

@@ -34,6 +34,28 @@ def test_importing_the_kernel_layer_does_not_load_ctypes() -> None:
     assert p.stdout.strip() == "[]"
 
 
+def test_the_seccomp_and_bpf_bindings_do_not_load_ctypes_or_typing() -> None:
+    """Every config with a seccomp profile or device rules imports them at its parse."""
+    p = _fresh("import lxcpy.kernel.seccomp, lxcpy.kernel.bpf\n"
+               "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+               "('ctypes', 'typing', 'types')))")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
+
+
+def test_a_library_by_name_with_typed_functions() -> None:
+    with pytest.raises(OSError):
+        _ffi.load_library("libnonexistent-lxcpy.so.9")
+    lib = _ffi.load_library("libc.so.6")
+    lib.strlen.argtypes = [_ffi.c_char_p]
+    lib.strlen.restype = _ffi.c_size_t
+    assert lib.strlen(b"lxcpy") == 5
+    lib.getenv.argtypes = [_ffi.c_char_p]
+    lib.getenv.restype = _ffi.c_char_p
+    assert lib.getenv(b"LXCPY_FFI_SURELY_UNSET") is None
+    assert _ffi.libc().strlen.restype is not _ffi.c_size_t  # each handle's functions its own
+
+
 def test_errno_of_a_failing_call() -> None:
     with pytest.raises(KernelError) as info:
         k.setns(-1, 0)
