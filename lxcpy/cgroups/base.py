@@ -428,7 +428,16 @@ class CgroupManager(ABC):
                                   f"{path}: {exc.strerror}") from None
         self._mover = pid  # (destroy(): whether this process is the one to leave it)
         if warming and pid == os.getpid():
-            warm.start()  # again, in the monitor cgroup: for the init's move (attach)
+            warm.start(self._monitor_procs())  # again, for the init's move (attach)
+
+    def _monitor_procs(self) -> str | None:
+        """``cgroup.procs`` of the cgroup2 monitor cgroup (where enter_monitor() put the
+        supervisor), for the warm thread; None without a cgroup2 hierarchy."""
+        v2 = self.layout.v2_mount
+        for root, path in zip(self.roots(), self._monitor, strict=False):
+            if root == v2:
+                return os.path.join(path, "cgroup.procs")
+        return None
 
     def leave_monitor(self, pid: int) -> None:
         """Move ``pid`` out and remove the monitor cgroups. With
@@ -514,7 +523,7 @@ class CgroupManager(ABC):
             # the supervisor's move out of its monitor cgroup comes next (leave_monitor,
             # which stops it first): the kernel's wait for it runs meanwhile
             warm.stop()
-            warm.start()
+            warm.start(self._monitor_procs())
         if (any(os.path.isdir(d) for d in self._made)
                 and not fs.rmdir_if_empty(self._made, made=True)):
             self.kill_all()

@@ -77,11 +77,14 @@ def _kick(procs: str, pid: bytes, stop: _thread.LockType, done: _thread.LockType
         done.release()
 
 
-def start() -> None:
-    """Start keeping the cgroup move lock warm (root only; at most one thread)."""
+def start(procs: str | None = None) -> None:
+    """Start keeping the cgroup move lock warm (root only; at most one thread).
+    ``procs``: the ``cgroup.procs`` of the cgroup2 cgroup this process is in, when the
+    caller knows it (the cgroup manager, after its own move): /proc is not read then."""
     if _running or posix.geteuid() != 0:
         return
-    procs = _own_procs_file()
+    if procs is None:
+        procs = _own_procs_file()
     if procs is None:
         return
     stop, done = _thread.allocate_lock(), _thread.allocate_lock()
