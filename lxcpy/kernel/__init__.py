@@ -281,6 +281,15 @@ def personality(persona: int) -> int:
     return _check(libc().personality(_ffi.c_ulong(persona)), "personality")
 
 
+def fs_magic(path: str) -> int | None:
+    """statfs(2)'s f_type of ``path`` (the filesystem's magic number, e.g. BTRFS_SUPER_MAGIC);
+    None when it cannot be read. os.statvfs does not give it."""
+    buf = (_ffi.c_long * 16)()  # struct statfs: 15 words on 64-bit ABIs, f_type first
+    if libc().statfs(_b(path), buf) != 0:
+        return None
+    return buf[0] & 0xFFFFFFFF
+
+
 def ns_path(pid: int | str, ns: str) -> str:
     return f"/proc/{pid}/ns/{ns}"
 

@@ -95,13 +95,9 @@ def copy_tree(src: str, dst: str) -> None:
 
 
 def on_btrfs(path: str) -> bool:
-    import ctypes
+    from lxcpy import kernel as k
 
-    buf = (ctypes.c_long * 16)()
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.statfs(os.fsencode(path), buf) != 0:
-        return False
-    return (buf[0] & 0xFFFFFFFF) == BTRFS_MAGIC
+    return k.fs_magic(path) == BTRFS_MAGIC
 
 
 def parse_size(text: str) -> int:

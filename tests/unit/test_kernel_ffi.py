@@ -152,3 +152,13 @@ print("ctypes" in sys.modules)
 """)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split("\n") == ["child 1 True", "parent 7", "clone 22", "False", ""]
+
+
+def test_fs_magic() -> None:
+    """statfs(2)'s f_type (storage's btrfs check): proc's and cgroup2's magic, None when
+    the path is missing."""
+    assert k.fs_magic("/proc") == 0x9FA0  # PROC_SUPER_MAGIC
+    assert k.fs_magic("/nonexistent-lxcpy-ffi") is None
+    for cgroup2 in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        if os.path.exists(os.path.join(cgroup2, "cgroup.controllers")):
+            assert k.fs_magic(cgroup2) == 0x63677270  # CGROUP2_SUPER_MAGIC
