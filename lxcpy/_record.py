@@ -74,24 +74,31 @@ def dataclass(cls: Any = None, *, frozen: bool = False) -> Any:
     return wrap if cls is None else wrap(cls)
 
 
+_CLASSVAR = ("ClassVar", "typing.ClassVar")
+
+
 def _process(cls: Any, frozen: bool) -> Any:
+    # every record class of a start passes here at its import (18 on lxc-execute's path,
+    # the config's 77 fields among them): the class dict read through one proxy, one pass
+    attrs = cls.__dict__
     found: dict[str, Field] = {}
-    for base in reversed(cls.__mro__[1:]):
-        found.update(getattr(base, "__dataclass_fields__", {}))
-    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
-        if str(annotation).startswith(("ClassVar", "typing.ClassVar")):
+    for base in cls.__mro__[-1:0:-1]:
+        inherited = getattr(base, "__dataclass_fields__", None)
+        if inherited:
+            found.update(inherited)
+    for name, annotation in attrs.get("__annotations__", {}).items():
+        if (annotation if type(annotation) is str else str(annotation)).startswith(_CLASSVAR):
             continue
-        value = cls.__dict__.get(name, MISSING)
-        if isinstance(value, Field):
-            f = value
-            if f.default is MISSING:
+        value = attrs.get(name, MISSING)
+        if type(value) is Field:
+            if value.default is MISSING:
                 delattr(cls, name)
             else:
-                setattr(cls, name, f.default)
+                setattr(cls, name, value.default)
         else:
-            f = Field(value, MISSING, True)
-        f.name = name
-        found[name] = f
+            value = Field(value, MISSING, True)
+        value.name = name
+        found[name] = value
     cls.__dataclass_fields__ = found
     cls.__dataclass_params__ = frozen  # read by nothing but humans and is_record()
 
@@ -99,31 +106,33 @@ def _process(cls: Any, frozen: bool) -> Any:
     # ~0.2-1 ms per class (~3 ms of the 18 classes a start makes, more under load) against
     # ~1-2 us more per instance; a missing or unknown argument is the usual TypeError
     plan: list[tuple[str, int, Any]] = []  # (name, kind 0 required/1 default/2 factory, default)
+    defaulted = False
     for f in found.values():
         if f.default is not MISSING:
             plan.append((f.name, 1, f.default))
+            defaulted = True
         elif f.default_factory is not MISSING:
             plan.append((f.name, 2, f.default_factory))
+            defaulted = True
+        elif defaulted:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
         else:
-            if any(kind for _n, kind, _d in plan):
-                raise TypeError(f"non-default argument {f.name!r} follows default argument")
             plan.append((f.name, 0, None))
     cls.__init__ = _make_init(cls.__qualname__, tuple(plan), frozen,
                               hasattr(cls, "__post_init__"))
     cls.__match_args__ = tuple(found)  # type: ignore[misc]  # set on a class being made
 
-    compared = tuple(f.name for f in found.values() if f.compare)
-    if "__repr__" not in cls.__dict__:
+    cls.__compared__ = tuple(f.name for f in found.values() if f.compare)
+    if "__repr__" not in attrs:
         cls.__repr__ = _repr
-    if "__eq__" not in cls.__dict__:
+    if "__eq__" not in attrs:
         cls.__eq__ = _eq
-    cls.__compared__ = compared
     if frozen:
         cls.__setattr__ = _frozen_setattr
         cls.__delattr__ = _frozen_delattr
-        if "__hash__" not in cls.__dict__ or cls.__dict__["__hash__"] is None:
+        if attrs.get("__hash__") is None:
             cls.__hash__ = _hash
-    elif "__hash__" not in cls.__dict__:
+    elif "__hash__" not in attrs:
         cls.__hash__ = None  # eq without frozen: unhashable, as dataclasses makes it
     return cls
 
