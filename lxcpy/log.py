@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 
@@ -114,8 +113,7 @@ def _open_logfile(path: str) -> TextIO:
     except OSError as exc:
         why = "it is a symbolic link" if exc.errno == 40 else exc.strerror  # ELOOP
         raise LxcError(f"cannot open log file '{path}': {why}") from None
-    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    os.set_blocking(fd, True)  # O_NONBLOCK only for the open (F_SETFL, without fcntl)
     return open(fd, "a", encoding="utf-8", errors="backslashreplace")
 
 
