@@ -1,8 +1,8 @@
 """lxc-info -n NAME [-s] [-p] [-i] [-S] [-H] [-c KEY]: LXC 5's layout."""
 
 # No `from __future__ import annotations` (its import is ~2% of this command) and nothing
-# else of lxcpy at import time: lxcpy.cli.quick answers `-s`/`-p` alone.
-from lxcpy.cli import quick
+# else of lxcpy at import time: lxcpy._quick answers `-s`/`-p` alone.
+from lxcpy import _quick as quick
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
 """lxc-kill -n NAME [-s] SIGNAL"""
 
 # No `from __future__ import annotations` (its import is ~2% of this command) and nothing
-# else of lxcpy at import time: lxcpy.cli.quick answers the ordinary invocation alone.
-from lxcpy.cli import quick
+# else of lxcpy at import time: lxcpy._quick answers the ordinary invocation alone.
+from lxcpy import _quick as quick
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
 """lxc-stop -n NAME [-t TIMEOUT] [-k] [-r] [-W] [--nokill]"""
 
 # No `from __future__ import annotations` (its import is ~2% of this command) and nothing
-# else of lxcpy at import time: lxcpy.cli.quick answers `-n NAME [-k]` alone.
-from lxcpy.cli import quick
+# else of lxcpy at import time: lxcpy._quick answers `-n NAME [-k]` alone.
+from lxcpy import _quick as quick
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:

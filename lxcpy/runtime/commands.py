@@ -111,14 +111,14 @@ def receive(sock: socket.socket | _socket.socket) -> dict[str, Any] | None:
     return jsonlite.loads(buf)
 
 
-# (socket path, op) -> the answer lxcpy.cli.quick already got to a request it sent: the
+# (socket path, op) -> the answer lxcpy._quick already got to a request it sent: the
 # reply (a dict, or None for EOF) or the exception receiving it raised
 _REPLAYS: dict[tuple[str, str], object] = {}
 
 
 def replay(socket_path: str, op: str, answer: object) -> None:
     """The next call() of ``op`` on ``socket_path`` takes ``answer`` as its own instead of
-    sending the request again (lxcpy.cli.quick sent it, and hands over what came back)."""
+    sending the request again (lxcpy._quick sent it, and hands over what came back)."""
     _REPLAYS[(socket_path, op)] = answer
 
 

@@ -1,4 +1,4 @@
-"""lxcpy.cli.quick answers exactly as the full command path, or leaves it to it.
+"""lxcpy._quick answers exactly as the full command path, or leaves it to it.
 
 Its pieces are checked against the full path's own: the options (lxcpy.cli.fastpath), the
 default lxcpath and run directory (lxcpy.paths), the request lines (lxcpy.jsonlite), the
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from lxcpy import _quick as quick
 from lxcpy import jsonlite, paths
-from lxcpy.cli import fastpath, freeze, info, kill, quick, state, stop
+from lxcpy.cli import fastpath, freeze, info, kill, state, stop
 from lxcpy.runtime import commands
 
 TABLES = {"lxc-state": state.FAST, "lxc-info": info.FAST, "lxc-freeze": freeze.FAST,
@@ -168,7 +169,7 @@ def test_not_a_launcher_never_exits() -> None:
     """Called by a Python program (not an lxc-* launcher), it leaves the work to the full
     command rather than ending the caller's process."""
     code = ("import sys; sys.argv = ['lxc-state', '-n', 'c1', '-P', '/nonexistent-q'];"
-            "from lxcpy.cli import quick; quick.answer('lxc-state'); print('returned')")
+            "from lxcpy import _quick as quick; quick.answer('lxc-state'); print('returned')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout == "returned\n", out.stderr
