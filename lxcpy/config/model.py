@@ -244,3 +244,12 @@ class ContainerConfig:
         if "net" in self.namespace_keep:
             return False
         return not any(n.type == "none" for n in self.networks)
+
+    @property
+    def network_work(self) -> bool:
+        """Whether a start has anything for ``lxcpy.net`` to do: a device to make (any type
+        but ``empty`` and ``none``), lo to bring up (``flags = up``) or a script. False (no
+        lxc.net key, ``empty`` interfaces): the runtime does not import ``lxcpy.net`` at all;
+        its entry points would each return at once (tests/unit/test_config_parser.py)."""
+        return any(n.type not in ("empty", "none") or n.up or n.script_up or n.script_down
+                   for n in self.networks)

@@ -119,7 +119,7 @@ def _setup(spec: ChildSpec, chan: Channel) -> None:
     chan.send(sync.NAMESPACES)
     reply = _wait(chan, sync.NETWORK)
     sync.fault_point("network")
-    if spec.new_netns:
+    if spec.new_netns and cfg.network_work:  # an empty netns: lxcpy.net not imported
         from lxcpy.net import inside_setup
 
         inside_setup(cfg.networks, reply.get("records", []))

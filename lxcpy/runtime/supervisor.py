@@ -183,7 +183,7 @@ class Supervisor:
         self._setup_cgroup()
         fault_point("cgroup")
         self._host_hooks("pre-start")
-        if self._new_netns():
+        if self._new_netns() and cfg.network_work:  # else lxcpy.net is not imported
             from lxcpy.net import preload
 
             # imported once here, inherited by the init: not twice (~115 ms each)
@@ -198,7 +198,7 @@ class Supervisor:
             self._moved_init(int(self._expect(sync.INIT)["pid"]))
         self._expect(sync.NAMESPACES)
         records: list[dict[str, Any]] = []
-        if self._new_netns() and os.geteuid() == 0:
+        if self._new_netns() and cfg.network_work and os.geteuid() == 0:
             # (a non-root user's init is out of their reach, and has no host devices)
             self.netns_fd = os.open(f"/proc/{self.init_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
             from lxcpy.net import host_setup, run_scripts

@@ -474,3 +474,44 @@ def test_parsing_imports_nothing_heavy() -> None:
             "             if m.split('.')[0] in ('click', 'pyroute2', 'prctl', 'ctypes')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stdout, r.stderr) == (0, "[]\n", "")
+
+
+NET_WORK = [  # (lxc.net lines, whether a start has anything for lxcpy.net to do)
+    ("", False),  # LXC 5's default: a netns of its own with lo down
+    ("lxc.net.0.type = empty", False),
+    ("lxc.net.0.type = empty\nlxc.net.1.type = empty", False),
+    ("lxc.net.0.type = none", False),
+    ("lxc.net.0.type = empty\nlxc.net.0.flags = up", True),  # lo up: netlink in the init
+    ("lxc.net.0.type = empty\nlxc.net.0.script.up = /bin/true", True),
+    ("lxc.net.0.type = empty\nlxc.net.0.script.down = /bin/true", True),
+    ("lxc.net.0.type = veth\nlxc.net.0.link = br0", True),
+    ("lxc.net.0.type = empty\nlxc.net.1.type = macvlan\nlxc.net.1.link = eth0", True),
+    ("lxc.network.type = phys\nlxc.network.link = eth1", True),
+]
+
+
+@pytest.mark.parametrize(("lines", "work"), NET_WORK)
+def test_network_work_is_what_lxcpy_net_would_do(lines: str, work: bool) -> None:
+    """``ContainerConfig.network_work`` False lets the runtime skip importing lxcpy.net: then
+    each of its entry points returns at once, before importing anything of its own (a fresh
+    interpreter in which those imports would fail)."""
+    import subprocess
+    import sys
+
+    assert parse_text(lines + "\n").network_work is work
+    if work:
+        return
+    code = ("import sys\n"
+            "for m in ('host', 'inside', 'scripts', 'names', '_netlink'):\n"
+            "    sys.modules['lxcpy.net.' + m] = None  # importing one raises ImportError\n"
+            "from lxcpy.config import parse_text\n"
+            "from lxcpy import net\n"
+            f"nets = parse_text({lines + chr(10)!r}).networks\n"
+            "assert net.host_setup(nets, 0, 'c', lambda rec: 1 / 0) == []\n"
+            "assert net.inside_setup(nets, []) is None\n"
+            "assert not net.needs_netlink(nets)\n"
+            "net.preload(nets)\n"
+            "for phase in ('up', 'down'):\n"
+            "    net.run_scripts(nets, [], 'c', phase)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
