@@ -253,3 +253,19 @@ class ContainerConfig:
         its entry points would each return at once (tests/unit/test_config_parser.py)."""
         return any(n.type not in ("empty", "none") or n.up or n.script_up or n.script_down
                    for n in self.networks)
+
+    # Whether a start needs a console, decided here rather than in runtime.console: that
+    # module (termios) costs ~3 ms and ~300 KiB of every supervisor and of the init it forks,
+    # even with no console (lxc-execute, lxc.console.path = none, no rootfs ttys). The
+    # console's modes are documented there.
+    def wants_pty(self, daemonized: bool) -> bool:
+        """The console is a pty of the supervisor's: an ``lxc.console.path`` other than
+        ``none``, or a daemonised start (LXC's default)."""
+        return self.console_path != "none" and bool(self.console_path or daemonized)
+
+    def needs_console(self, mode: str, daemonized: bool) -> bool:
+        """False: no console object at all (the init keeps the supervisor's stdio): neither
+        a session of its own (``lxc-start``, a pty) nor ttys in a rootfs. ``mode``: the
+        supervisor's, "start" or "execute"."""
+        with_root = bool(self.rootfs_path or self.chroot)
+        return mode == "start" or self.wants_pty(daemonized) or (with_root and self.tty_max > 0)

@@ -386,13 +386,11 @@ def prepare_console(cfg: ContainerConfig, mode: str, daemonized: bool) -> Consol
     ``mode`` is the supervisor's: "start" (the command is PID 1) or "execute" (lxc-execute:
     in the foreground the command keeps the caller's stdio and session, as before).
     """
-    from lxcpy.runtime.consolemode import needs_console, wants_pty
-
-    if not needs_console(cfg, mode, daemonized):
+    if not cfg.needs_console(mode, daemonized):
         return None
     if cfg.console_path == "none":
         console_mode = "none"
-    elif wants_pty(cfg, daemonized):
+    elif cfg.wants_pty(daemonized):
         console_mode = "pty"
     elif _stdin_is_terminal():
         console_mode = "terminal"

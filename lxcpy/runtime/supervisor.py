@@ -355,9 +355,7 @@ class Supervisor:
 
     def _prepare_console(self) -> Any:
         """The console before the fork (lxcpy.oci's create gives a pty of its own)."""
-        from lxcpy.runtime.consolemode import needs_console
-
-        if not needs_console(self.cfg, self.mode, self.daemonized):
+        if not self.cfg.needs_console(self.mode, self.daemonized):
             return None  # and the console module is not imported (~3 ms, ~300 KiB)
         from lxcpy.runtime.console import prepare_console
 

@@ -515,3 +515,22 @@ def test_network_work_is_what_lxcpy_net_would_do(lines: str, work: bool) -> None
             "    net.run_scripts(nets, [], 'c', phase)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(("lines", "mode", "daemonized", "needed"), [
+    ("lxc.console.path = none", "execute", False, False),  # lxc-execute: no console module
+    ("lxc.console.path = none", "execute", True, False),
+    ("", "execute", False, False),  # the caller's stdio
+    ("", "execute", True, True),  # daemonised: LXC's pty
+    ("lxc.console.path = /dev/pts/9", "execute", False, True),
+    ("lxc.console.path = none", "start", False, True),  # lxc-start: a session of its own
+    ("lxc.rootfs.path = /srv/r\nlxc.console.path = none\nlxc.tty.max = 2", "execute", False,
+     True),  # ttys in a rootfs
+    ("lxc.rootfs.path = /srv/r\nlxc.console.path = none\nlxc.tty.max = 0", "execute", False,
+     False),
+])
+def test_needs_console(lines: str, mode: str, daemonized: bool, needed: bool) -> None:
+    cfg = parse_text(lines + "\n")
+    assert cfg.needs_console(mode, daemonized) is needed
+    assert cfg.wants_pty(daemonized) is (cfg.console_path != "none"
+                                         and bool(cfg.console_path or daemonized))
