@@ -108,6 +108,8 @@ class Library:
     untyped unless its ``argtypes`` are set (an untyped Python int is passed as a C int:
     wider values must be passed typed)."""
 
+    _handle = 0  # as ctypes.CDLL: never looked up as a function, even on a half-made one
+
     def __init__(self, flags: int, name: str | None = None) -> None:
         class _FuncPtr(CFuncPtr):
             _flags_ = flags
