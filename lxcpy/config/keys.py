@@ -51,7 +51,7 @@ class Ctx:
     def __init__(self, cfg: ContainerConfig, entry: Entry, base_dir: str,
                  suffix: str | None = None, net: NetConfig | None = None,
                  environ: Mapping[str, str] | None = None, randomize: bool = False,
-                 attr: str | None = None) -> None:
+                 attr: str = "") -> None:
         self.cfg = cfg
         self.entry = entry
         self.base_dir = base_dir  # relative paths resolve against the config file's directory
@@ -83,7 +83,7 @@ class Key:
     def __init__(self, name: str, parse: Parse, store: Store | None = None,
                  clear: Clear | None = None, legacy: tuple[str, ...] = (),
                  acted: Callable[[str], bool] | None = None, only: tuple[str, ...] = (),
-                 repeat: bool = False, attr: str | None = None) -> None:
+                 repeat: bool = False, attr: str = "") -> None:
         self.name = name  # today's spelling, possibly with one <pattern>
         self.parse = parse  # value -> python value; raises Invalid
         self.store = store  # None: validated and recorded, not acted on
@@ -92,7 +92,7 @@ class Key:
         self.acted = acted  # per value: False = stored but not acted on
         self.only = only  # network types the key is valid for
         self.repeat = repeat  # each line adds (lists) instead of replacing
-        self.attr = attr  # the model field the shared stores and clears work on (Ctx.attr)
+        self.attr = attr  # the model field the shared stores and clears work on ("": none)
 
     @property
     def applied_by(self) -> str | None:
@@ -917,7 +917,7 @@ def _net(sub: str, parse: Parse, attr: str | None = None, only: tuple[str, ...] 
     """``lxc.net.<N>.sub``; ``attr`` None: not acted on; ``legacy``: a 2008 sub-name."""
     store = (_append if repeat else _set) if attr else None
     return Key(f"lxc.net.<N>.{sub}", parse, store, _reset if attr else None,
-               (f"lxc.network.<N>.{legacy}",) if legacy else (), acted, only, repeat, attr)
+               (f"lxc.network.<N>.{legacy}",) if legacy else (), acted, only, repeat, attr or "")
 
 
 def _never(value: str) -> bool:
