@@ -124,7 +124,7 @@ class OciCreator(Supervisor):
             self.abort()
             raise
         finally:
-            _unlink(self.paths.resources)
+            self.res.discard(self.paths)  # the record's file, and its open descriptor
         return self.init_pid
 
     def abort(self) -> None:
