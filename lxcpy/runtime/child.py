@@ -242,7 +242,8 @@ def _wait_at_gate(chan: Channel, gate: int) -> None:
 
 def _preload(spec: ChildSpec) -> None:
     """Import now what runs after pivot_root, when the host's Python files are out of reach."""
-    import warnings  # noqa: F401 - os.execvpe imports it (get_exec_path); -IS starts lack it
+    if spec.mode != "execute":  # (lxc-execute's init looks PATH up without it: 450 KiB)
+        import warnings  # noqa: F401 - os.execvpe imports it (get_exec_path); -IS lacks it
 
     import lxcpy.runtime.init  # noqa: F401
     from lxcpy.runtime.confine import preload
