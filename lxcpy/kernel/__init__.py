@@ -192,7 +192,7 @@ def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> i
     """openat2(2): open ``path`` relative to ``dirfd`` with kernel-enforced resolution rules."""
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
     rc = _sys("openat2", _ffi.c_int(dirfd), _b(path),
-                        _ffi.byref(how), _ffi.c_size_t(_ffi.sizeof(how)))
+              _ffi.byref(how), _ffi.c_size_t(_ffi.sizeof(how)))
     return _check(rc, "openat2", path)
 
 
@@ -212,8 +212,8 @@ def mount_setattr(path: str, attr_set: int, attr_clr: int = 0, recursive: bool =
     attr = _MountAttr(attr_set, attr_clr, 0, userns_fd if userns_fd >= 0 else 0)
     flags = (AT_RECURSIVE if recursive else 0) | (AT_EMPTY_PATH if not path else 0)
     rc = _sys("mount_setattr", _ffi.c_int(dirfd), _b(path),
-                        _ffi.c_uint(flags), _ffi.byref(attr),
-                        _ffi.c_size_t(_ffi.sizeof(attr)))
+              _ffi.c_uint(flags), _ffi.byref(attr),
+              _ffi.c_size_t(_ffi.sizeof(attr)))
     _check(rc, "mount_setattr", path or f"fd {dirfd}")
 
 
@@ -221,15 +221,15 @@ def open_tree(path: str, flags: int = OPEN_TREE_CLONE | AT_RECURSIVE) -> int:
     """open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount tree at ``path`` (as
     a bind mount would make), held by the returned close-on-exec fd."""
     rc = _sys("open_tree", _ffi.c_int(AT_FDCWD), _b(path),
-                        _ffi.c_uint(flags | OPEN_TREE_CLOEXEC))
+              _ffi.c_uint(flags | OPEN_TREE_CLOEXEC))
     return _check(rc, "open_tree", path)
 
 
 def move_mount(tree_fd: int, target: str) -> None:
     """move_mount(2): attach the detached tree of ``tree_fd`` on ``target``."""
     rc = _sys("move_mount", _ffi.c_int(tree_fd), _b(""),
-                        _ffi.c_int(AT_FDCWD), _b(target),
-                        _ffi.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
+              _ffi.c_int(AT_FDCWD), _b(target),
+              _ffi.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
     _check(rc, "move_mount", target)
 
 
@@ -267,8 +267,8 @@ KEYCTL_JOIN_SESSION_KEYRING = 1
 def join_session_keyring() -> int:
     """keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring."""
     rc = _sys("keyctl", _ffi.c_long(KEYCTL_JOIN_SESSION_KEYRING),
-                        _ffi.c_void_p(None), _ffi.c_long(0), _ffi.c_long(0),
-                        _ffi.c_long(0))
+              _ffi.c_void_p(None), _ffi.c_long(0), _ffi.c_long(0),
+              _ffi.c_long(0))
     return _check(rc, "keyctl", "KEYCTL_JOIN_SESSION_KEYRING")
 
 
