@@ -257,10 +257,11 @@ def _run(prog: str, job: dict[str, object]) -> int:
             return _fail(prog, name, _busy(name, timeout))
         if not isinstance(reply, dict) or "error" in reply:
             raise _Fallback
-        state, pid = reply.get("state"), reply.get("pid", -1)
-        if (not isinstance(state, str) or not state.isascii() or not state.isalpha()
-                or state == "STOPPED" or type(pid) is not int):
+        said, pid = reply.get("state"), reply.get("pid", -1)
+        if (not isinstance(said, str) or not said.isascii() or not said.isalpha()
+                or said == "STOPPED" or type(pid) is not int):
             raise _Fallback  # STOPPED: a supervisor going away, the full path recovers
+        state = said
     elif prog == "lxc-stop":
         return _stop(prog, name, run, bool(job.get("kill")))
     else:
