@@ -218,6 +218,8 @@ def _child(paths: ContainerPaths, fds: list[tuple[str, int]], running: Running,
 
         call(paths, "cgroup_attach")  # the supervisor's manager moves us
     # now: in the container's mount namespace the host's Python files are out of reach
+    import warnings  # noqa: F401 - os.execvpe imports it (get_exec_path); -IS lacks it
+
     from lxcpy.runtime.confine import confine, preload
 
     preload(running.seccomp)

@@ -145,3 +145,24 @@ def test_a_killed_supervisors_filter_record_is_removed_by_recovery(
     # any command that looks at the container recovers it, once the dying init let go
     assert wait_until(lambda: lxc("state", "-n", name, lxcpath=lxcpath) is not None
                       and not recorded.exists(), timeout=10)
+
+
+def test_attach_runs_without_the_site_module(lxcpath: Path, probe_rootfs: Path,
+                                             tmp_path: Path) -> None:
+    """A regular install's launchers run `python -IS`: no site module, so nothing it imports
+    (warnings, which os.execvpe's PATH search needs) is loaded before the attach enters the
+    container's mount namespace, where the host's Python files are out of reach. (The
+    editable install's launchers run site, which hides this.)"""
+    import subprocess
+
+    import lxcpy
+
+    repo = str(Path(lxcpy.__file__).resolve().parents[1])
+    site_packages = next(p for p in sys.path if p.endswith("site-packages"))
+    code = ("import sys; sys.path[:0] = sys.argv[1:3]; del sys.argv[1:3]; "
+            "sys.argv[0] = 'lxc-attach'; from lxcpy.cli.attach import main; sys.exit(main())")
+    with running(lxcpath, tmp_path, "", rootfs=probe_rootfs) as (name, _pid):
+        r = subprocess.run([sys.executable, "-IS", "-c", code, repo, site_packages,
+                            "-P", str(lxcpath), "-n", name, "--", "echo", "attached"],
+                           capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "attached\n", "")
