@@ -331,7 +331,13 @@ class Supervisor:
         # (a joined user namespace must own the new PID namespace: the child makes it)
         new_pid = "pid" not in self.cfg.namespace_keep and not self._user_joined()
         if self.cfg.idmaps:
-            # user and PID namespace at once: the PID namespace is owned by the user one
+            # user and PID namespace at once: the PID namespace is owned by the user one.
+            # The raw clone copies glibc's thread list without fork()'s care: a thread
+            # still being created then (lxcpy.cgroups.warm's) hangs the child's first
+            # setresgid for ever (glibc's setxid waits for it to start): none runs now.
+            from lxcpy.cgroups import warm
+
+            warm.stop()
             pid = k.fork_into(k.CLONE_NEWUSER | k.CLONE_NEWPID)
             if pid == 0:
                 parent.close()
