@@ -243,7 +243,10 @@ def fork_into(flags: int) -> int:
     Needed for a user namespace: the PID namespace the child is PID 1 of must be owned by
     the child's user namespace (else it cannot mount /proc), and unshare(CLONE_NEWPID)
     before os.fork() would make it owned by ours (LXC's lxc_clone does the same). Call it
-    from a single-threaded process only. Returns 0 in the child, its PID in the parent."""
+    from a single-threaded process only: unlike fork(), the raw clone leaves glibc's
+    thread list as it was, and a thread it was still creating makes the child's first
+    setuid/setgid family call wait for ever (glibc's setxid). Returns 0 in the child, its
+    PID in the parent."""
     api = _ffi.pythonapi()
     glibc = _ffi.pythonapi(use_errno=True)  # keeps the GIL across the call, as fork()
     nr = syscall_number("clone")  # may refuse: before the fork hooks, which must pair
