@@ -15,6 +15,7 @@ rows of ``COMMANDS``.
 from __future__ import annotations
 
 import _signal as signal  # not signal/socket: their IntEnums cost ~4 ms and ~0.4 MiB a start
+import gc
 import os
 import time
 
@@ -483,6 +484,9 @@ class Supervisor:
     # ---- running -----------------------------------------------------------------------
     def _supervise(self) -> int:
         """Serve the loop until the init exits; its exit status."""
+        # off since lxc-execute's/lxc-start's launcher (the start's imports); the init
+        # forked before this keeps it off: it only waits and forwards signals
+        gc.enable()
         status: list[int] = []
         self.loop.watch(self.pidfd, read=lambda: status.append(self._reap()))
         while not status:

@@ -45,3 +45,44 @@ def test_isolated_falls_back_to_site_for_an_editable_install() -> None:
                        capture_output=True, text=True, timeout=60, cwd="/")
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout == "5.0.2\n"
+
+
+def test_the_start_launchers_collect_no_garbage_until_the_supervisor_serves() -> None:
+    """lxc-execute/lxc-start turn the collector off for the start's imports; the supervisor
+    turns it on before its first round of serving (a long-lived process must collect)."""
+    import gc
+
+    from lxcpy.runtime.supervisor import Supervisor
+
+    for tool in ("lxc-execute", "lxc-start"):
+        text = (ROOT / "bin" / tool).read_text()
+        assert text.index("gc.disable()") < text.index("from lxcpy.cli."), tool
+
+    seen: list[bool] = []
+
+    class Loop:
+        def watch(self, fd: int, read: object) -> None:
+            self.read = read
+
+        def forget(self, fd: int) -> None:
+            pass
+
+    class Serving:
+        loop = Loop()
+        pidfd = -1
+
+        def _run_once(self) -> None:
+            seen.append(gc.isenabled())
+            self.loop.read()  # type: ignore[operator]
+
+        def _reap(self) -> int:
+            return 7
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        assert Supervisor._supervise(Serving()) == 7  # type: ignore[arg-type]
+    finally:
+        if not was:
+            gc.disable()
+    assert seen == [True]
