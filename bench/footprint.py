@@ -29,6 +29,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from harness import smaps_rollup  # bench/ is this script's directory
+
 N = 20
 CONF = ("lxc.uts.name = {name}\nlxc.console.path = none\nlxc.tty.max = 0\nlxc.pty.max = 0\n"
         "lxc.net.0.type = empty\n")
@@ -41,12 +43,7 @@ START_IMPORTS = ("lxcpy.cli.execute", "lxcpy.container", "lxcpy.config.parser",
 
 
 def rollup(pid: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 3 and parts[-1] == "kB":
-                out[parts[0].rstrip(":")] = int(parts[1])
+    out = smaps_rollup(pid)
     out["Uss"] = out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)
     return out
 

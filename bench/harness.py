@@ -226,6 +226,8 @@ class Bench:
         py = self.python
         floors = {
             "python -c pass": f"{py} -c pass",
+            # what lxcpy's launchers run as: the floor of every lxcpy command
+            "python -IS -c pass": f"{py} -IS -c pass",
             "python -c 'import click'": f"{py} -c 'import click'",
             "unshare -fpmui --mount-proc /bin/true": "unshare -fpmui --mount-proc /bin/true",
         }
