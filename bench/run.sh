@@ -66,50 +66,9 @@ if [ -f scripts/install.sh ] && ! .venv/bin/python -c 'import click, pyroute2, p
 fi
 
 # ---- 2. a regular install of lxcpy with compiled bytecode ---------------------------------
-# the interpreter scripts/install.sh gives lxcpy (Debian's own where there is one)
-base_python=python3
-if [ -x .venv/bin/python ]; then
-  base_python=$(.venv/bin/python -c 'import sys; print(sys._base_executable)')
+if ! bash scripts/regular-install.sh "$VENV" ${ref:+"$ref"}; then
+  say "not measuring a stale install"; exit 1
 fi
-[ -x /usr/bin/python3 ] && base_python=/usr/bin/python3
-if [ -x "$VENV/bin/python" ] && [ "$(readlink -f "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)')")" != "$(readlink -f "$base_python")" ]; then
-  say "$VENV was made from another interpreter: making it again from $base_python"
-  rm -rf "$VENV"
-fi
-if [ ! -x "$VENV/bin/python" ]; then
-  say "creating $VENV from $base_python"
-  "$base_python" -m venv "$VENV"
-fi
-src=$(mktemp -d /tmp/lxcpybench-src.XXXXXX)
-# build from a copy: a build in the tree would leave build/ and egg-info behind
-if [ -n "$ref" ]; then
-  # man/ and completion/ too: pyproject's data-files name them, and a build without them
-  # fails (the old install would then be measured)
-  git archive "$ref" pyproject.toml lxcpy bin README.md man completion | tar -x -C "$src"
-else
-  cp -a pyproject.toml lxcpy bin man completion "$src/"
-  [ -f README.md ] && cp README.md "$src/"
-fi
-find "$src" -name __pycache__ -prune -exec rm -rf {} +
-"$VENV/bin/python" -c 'import tomllib,sys; print("\n".join(tomllib.load(open(sys.argv[1],"rb"))["project"]["dependencies"]))' \
-  pyproject.toml > "$src/requirements.txt"
-say "pip install (regular, non-editable) lxcpy into $VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check -r "$src/requirements.txt" 2>&1 | grep -v '^WARNING' || true
-if ! "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$src" \
-    > "$src.log" 2>&1; then
-  grep -v '^WARNING' "$src.log" | tail -20 >&2; rm -rf "$src" "$src.log"
-  say "pip install of lxcpy failed: not measuring a stale install"; exit 1
-fi
-rm -rf "$src" "$src.log"
-site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-"$VENV/bin/python" -m compileall -q -j 0 "$site" >/dev/null || true
-# lxcpy's launchers run as `python -IS` (isolated, no site module: ~2-3 ms a start); pip
-# writes a bare `#!python` line, so the flag is added here (the launchers find their
-# site-packages themselves). A kernel passes one shebang argument: -IS, not -I -S.
-for launcher in $(grep -l "lxcpy's launcher" "$VENV"/bin/lxc-* "$VENV"/bin/lxcpy-* 2>/dev/null); do
-  sed -i '1s|^\(#!.*python[0-9.]*\)$|\1 -IS|' "$launcher"
-done
-(cd / && "$VENV/bin/python" -c 'import lxcpy, sys; assert "site-packages" in lxcpy.__file__, lxcpy.__file__')
 what="the working tree"
 [ -n "$ref" ] && what="git $(git rev-parse --short "$ref") (git archive, without uncommitted edits)"
 install_mode="regular pip install (non-editable) of $what into bench/.venv-bench; site-packages byte-compiled with compileall; lxcpy's launchers given \`-IS\` on their \`#!\` line"

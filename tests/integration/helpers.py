@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+# the commands under test: the venv running pytest's, or another install's bin directory
+# (scripts/regular-lane.sh: a regular install whose launchers run `python -IS`)
+BIN = Path(os.environ.get("LXCPY_TEST_BIN") or Path(sys.executable).parent)
 
 
 def tool(name: str) -> str:
