@@ -218,9 +218,8 @@ def _child(paths: ContainerPaths, fds: list[tuple[str, int]], running: Running,
 
         call(paths, "cgroup_attach")  # the supervisor's manager moves us
     # now: in the container's mount namespace the host's Python files are out of reach
-    import warnings  # noqa: F401 - os.execvpe imports it (get_exec_path); -IS lacks it
-
     from lxcpy.runtime.confine import confine, preload
+    from lxcpy.runtime.init import execvpe  # LXC's execvp: a script without #! runs by sh
 
     preload(running.seccomp)
     drop = running.drop() if "CAP" not in opts.elevated else []
@@ -245,7 +244,7 @@ def _child(paths: ContainerPaths, fds: list[tuple[str, int]], running: Running,
             confine(drop, running.no_new_privs, running.seccomp)  # the filter last
             if callable(argv):  # python3-lxc's attach(run): run() as the attached process
                 _run_function(argv, env)
-            os.execvpe(argv[0], argv, env)
+            execvpe(argv, env)
         except OSError as exc:
             os.write(exec_w, str(exc.errno).encode())
         os._exit(127)

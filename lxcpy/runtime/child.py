@@ -242,10 +242,7 @@ def _wait_at_gate(chan: Channel, gate: int) -> None:
 
 def _preload(spec: ChildSpec) -> None:
     """Import now what runs after pivot_root, when the host's Python files are out of reach."""
-    if spec.mode != "execute":  # (lxc-execute's init looks PATH up without it: 450 KiB)
-        import warnings  # noqa: F401 - os.execvpe imports it (get_exec_path); -IS lacks it
-
-    import lxcpy.runtime.init  # noqa: F401
+    import lxcpy.runtime.init  # noqa: F401 - its execvpe runs the command after pivot_root
     from lxcpy.runtime.confine import preload
 
     preload(spec.seccomp)
@@ -361,8 +358,10 @@ PR_SET_KEEPCAPS = 8
 
 
 def _exec(argv: list[str], env: dict[str, str]) -> None:
+    from lxcpy.runtime.init import execvpe  # preloaded; LXC's execvp (a script without #!: sh)
+
     try:
-        os.execvpe(argv[0], argv, env)
+        execvpe(argv, env)
     except OSError as exc:
         raise LxcError(f"failed to exec '{argv[0]}': {exc.strerror}") from None
 

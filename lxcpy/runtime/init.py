@@ -114,7 +114,27 @@ def _spawn(argv: list[str], env: dict[str, str]) -> int:
                 break
         else:
             raise FileNotFoundError(errno.ENOENT, path)
+    if not _runs_by_itself(path):
+        return -1  # a script without #! (execvpe's /bin/sh) or worse: the fork path
     return os.posix_spawn(path, argv, env)
+
+
+def _runs_by_itself(path: str) -> bool:
+    """An ELF binary or a #! script: what posix_spawn runs (a failed spawn would use up
+    PID 2); anything else - ENOEXEC's /bin/sh, a binfmt_misc format - goes through fork."""
+    if not os.path.isfile(path):  # (opening a device could act on it)
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        head = os.read(fd, 4)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return head == b"\x7fELF" or head[:2] == b"#!"
 
 
 def exec_path(env: dict[str, str]) -> list[str]:
@@ -125,17 +145,20 @@ def exec_path(env: dict[str, str]) -> list[str]:
     return (os.defpath if path_list is None else path_list).split(os.pathsep)
 
 
-def _execvpe(argv: list[str], env: dict[str, str]) -> None:
-    """os.execvpe without get_exec_path (see exec_path); raises the same error it would:
-    the first one other than ENOENT/ENOTDIR, else the last."""
+def execvpe(argv: list[str], env: dict[str, str]) -> None:
+    """os.execvpe, as the C library's execvp runs a command: PATH from ``env`` (see
+    exec_path: without os.get_exec_path's import), and a file the kernel cannot run for
+    want of a ``#!`` line (ENOEXEC) is run by /bin/sh, as LXC's lxc-init, lxc-attach and
+    start run it (glibc's execvp). Raises what os.execvpe would: the first error other
+    than ENOENT/ENOTDIR, else the last."""
     name = argv[0]
     if os.path.dirname(name):
-        os.execve(name, argv, env)
+        _execve_or_sh(name, argv, env)
     saved: OSError | None = None
     last: OSError = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
     for directory in exec_path(env):
         try:
-            os.execve(os.path.join(directory, name), argv, env)
+            _execve_or_sh(os.path.join(directory, name), argv, env)
         except (FileNotFoundError, NotADirectoryError) as exc:
             last = exc
         except OSError as exc:
@@ -143,6 +166,18 @@ def _execvpe(argv: list[str], env: dict[str, str]) -> None:
             if saved is None:
                 saved = exc
     raise saved if saved is not None else last
+
+
+def _execve_or_sh(path: str, argv: list[str], env: dict[str, str]) -> None:
+    try:
+        os.execve(path, argv, env)
+    except OSError as exc:
+        if exc.errno != errno.ENOEXEC:
+            raise
+        try:  # glibc's maybe_script_execute: the shell gets the file and the arguments
+            os.execve("/bin/sh", ["/bin/sh", path, *argv[1:]], env)
+        except OSError:
+            raise exc from None  # no shell: the file's own error, not the shell's
 
 
 def _fork_exec(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> tuple[int, bytes]:
@@ -154,7 +189,7 @@ def _fork_exec(spec: ChildSpec, chan: Channel, env: dict[str, str]) -> tuple[int
         os.close(exec_r)
         chan.close()
         try:
-            _execvpe(spec.argv, env)
+            execvpe(spec.argv, env)
         except OSError as exc:
             os.write(exec_w, str(exc.errno).encode())
         os._exit(127)

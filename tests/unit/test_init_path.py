@@ -1,4 +1,4 @@
-"""lxc-execute's init looks the command up in PATH itself (init.exec_path, _execvpe), as
+"""lxc-execute's init looks the command up in PATH itself (init.exec_path, execvpe), as
 os.get_exec_path/os.execvpe do but without their ``import warnings``: that import, in the
 init after the fork, un-shares ~450 KiB of pages it shares with the supervisor."""
 
@@ -44,7 +44,7 @@ def test_execvpe_raises_what_os_execvpe_raises(tmp_path: Path, order: tuple[int,
     dirs = _dirs(tmp_path)
     env = {"PATH": os.pathsep.join(str(dirs[i]) for i in order)}
     argv = ["lxcpy-no-such-cmd"]
-    ours = _outcome(lambda: init._execvpe(argv, env))
+    ours = _outcome(lambda: init.execvpe(argv, env))
     theirs = _outcome(lambda: os.execvpe(argv[0], argv, env))
     assert ours == theirs
 
@@ -52,7 +52,7 @@ def test_execvpe_raises_what_os_execvpe_raises(tmp_path: Path, order: tuple[int,
 def test_execvpe_with_a_slash_execs_that_path(tmp_path: Path) -> None:
     argv = [str(tmp_path / "absent")]
     env = {"PATH": "/bin:/usr/bin"}  # not searched: the name has a slash
-    assert _outcome(lambda: init._execvpe(argv, env)) == (FileNotFoundError, 2)
+    assert _outcome(lambda: init.execvpe(argv, env)) == (FileNotFoundError, 2)
 
 
 def test_spawn_finds_the_command_without_importing_warnings() -> None:
@@ -67,3 +67,30 @@ def test_spawn_finds_the_command_without_importing_warnings() -> None:
     p = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("search", [False, True])
+def test_execvpe_runs_a_file_without_a_hashbang_line_by_sh(tmp_path: Path,
+                                                            search: bool) -> None:
+    """glibc's execvp (LXC's lxc-init, lxc-attach, start): ENOEXEC -> /bin/sh FILE ARGS."""
+    script = tmp_path / "lxcpy-script"
+    script.write_text('printf "%s|" "$0" "$@" > "$OUT"\nexit 5\n')
+    script.chmod(0o755)
+    out = tmp_path / "out"
+    env = {"PATH": f"{tmp_path / 'missing'}:{tmp_path}", "OUT": str(out)}
+    argv = ["lxcpy-script" if search else str(script), "a b", "c"]
+    pid = os.fork()
+    if pid == 0:
+        try:
+            init.execvpe(argv, env)
+        finally:
+            os._exit(99)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 5
+    assert out.read_text() == f"{script}|a b|c|"
+
+
+def test_execvpe_keeps_the_files_own_error_when_it_is_not_enoexec(tmp_path: Path) -> None:
+    directory = tmp_path / "d"
+    directory.mkdir()
+    argv = [str(directory)]  # a directory: EACCES, not a job for the shell
+    assert _outcome(lambda: init.execvpe(argv, {})) == (PermissionError, 13)
