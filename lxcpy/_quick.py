@@ -45,33 +45,9 @@ class _Fallback(Exception):
     """Not ours: the full command does it (nothing was sent)."""
 
 
-def entry(prog: str, command: object, fast: object, run: object) -> object:
-    """``lxcpy.cli.common.entry(prog, command, fast(), run)``, answering first what
-    :func:`answer` can; the full entry and its modules load only when it cannot.
-
-    ``fast`` builds the command's fastpath table (its module is not needed here either).
-    """
-
-    def main() -> None:
-        answer(prog)  # exits when it answered
-        run_command()
-
-    def run_command() -> None:
-        from lxcpy.cli.common import entry as full_entry
-
-        full_entry(prog, command, fast(), run)()  # type: ignore[arg-type, operator]
-
-    return main
-
-
-_tried: list[bool] = []  # answer() once per process: the launcher's call, or the entry's
-
-
 def answer(prog: str) -> None:
-    """Run ``prog``'s invocation and exit, or return for the full command to run it."""
-    if _tried:
-        return  # a request it sent is never sent again
-    _tried.append(True)
+    """Run ``prog``'s invocation and exit, or return for the full command to run it.
+    Called once, by the command's launcher (bin/), before it imports the command."""
     main_file = getattr(sys.modules.get("__main__"), "__file__", None) or ""
     if not main_file.rpartition("/")[2].startswith("lxc-") or sys.stdout is None:
         return  # called by a Python program: os._exit is not ours to call

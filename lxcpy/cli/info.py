@@ -1,14 +1,14 @@
 """lxc-info -n NAME [-s] [-p] [-i] [-S] [-H] [-c KEY]: LXC 5's layout."""
 
-# No `from __future__ import annotations` (its import is ~2% of this command) and nothing
-# else of lxcpy at import time: lxcpy._quick answers `-s`/`-p` alone.
-from lxcpy import _quick as quick
+from __future__ import annotations
+
+from lxcpy.cli import fastpath
+from lxcpy.cli.common import CONTEXT, common_options, declare, echo, entry
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:
     import click
 
-    from lxcpy.cli.fastpath import Table
     from lxcpy.container import Container
 
 
@@ -74,7 +74,7 @@ def link_lines(links: list[str], raw: bool) -> list[str]:
     return out
 
 
-def host_links(container: "Container") -> list[str]:
+def host_links(container: Container) -> list[str]:
     """Host-side names of the running container's interfaces, in config order: a veth's
     host end, else the link (lower) device, as lxc-info names them."""
     from lxcpy.runtime.resources import Resources
@@ -92,7 +92,7 @@ def run(name: str, lxcpath: str, show_state: bool, show_pid: bool, show_ips: boo
             show_stats: bool, raw: bool, config_keys: tuple[str, ...],
             rcfile: str | None = None, **_: object) -> None:
     """Show a container's state, PID, addresses and resource usage."""
-    from lxcpy.cli.common import container_for, echo
+    from lxcpy.cli.common import container_for
     from lxcpy.errors import NotDefined
 
     container = container_for(name, lxcpath, rcfile)  # -c reads --rcfile's FILE
@@ -150,10 +150,8 @@ def run(name: str, lxcpath: str, show_state: bool, show_pid: bool, show_ips: boo
         echo("\n".join(out))
 
 
-def build() -> "click.Command":
+def build() -> click.Command:
     import click
-
-    from lxcpy.cli.common import CONTEXT, common_options, declare
 
     return declare(
         run,
@@ -171,24 +169,13 @@ def build() -> "click.Command":
     )
 
 
-def fast() -> "Table":
-    """The fastpath table; mirrors build() (tests/unit/test_fastpath.py keeps them equal)."""
-    from lxcpy.cli import fastpath
-
-    return fastpath.table(
-        fastpath.flag(("-s", "--state"), "show_state"),
-        fastpath.flag(("-p", "--pid"), "show_pid"),
-        fastpath.flag(("-i", "--ips"), "show_ips"),
-        fastpath.flag(("-S", "--stats"), "show_stats"),
-        fastpath.flag(("-H", "--no-humanize"), "raw"),
-        fastpath.Opt(("-c", "--config"), "config_keys", multiple=True, default=()),
-    )
-
-
-def __getattr__(name: str) -> object:
-    if name == "FAST":
-        return fast()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-main = quick.entry("lxc-info", build, fast, run)
+# mirrors build(); tests/unit/test_fastpath.py keeps them equal
+FAST = fastpath.table(
+    fastpath.flag(("-s", "--state"), "show_state"),
+    fastpath.flag(("-p", "--pid"), "show_pid"),
+    fastpath.flag(("-i", "--ips"), "show_ips"),
+    fastpath.flag(("-S", "--stats"), "show_stats"),
+    fastpath.flag(("-H", "--no-humanize"), "raw"),
+    fastpath.Opt(("-c", "--config"), "config_keys", multiple=True, default=()),
+)
+main = entry("lxc-info", build, FAST, run)

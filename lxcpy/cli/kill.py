@@ -1,14 +1,13 @@
 """lxc-kill -n NAME [-s] SIGNAL"""
 
-# No `from __future__ import annotations` (its import is ~2% of this command) and nothing
-# else of lxcpy at import time: lxcpy._quick answers the ordinary invocation alone.
-from lxcpy import _quick as quick
+from __future__ import annotations
+
+from lxcpy.cli import fastpath
+from lxcpy.cli.common import CONTEXT, common_options, declare, entry, fail
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:
     import click
-
-    from lxcpy.cli.fastpath import Table
 
 
 def parse_signal(text: str) -> int:
@@ -43,7 +42,6 @@ def parse_signal(text: str) -> int:
 def run(name: str, lxcpath: str, sig_option: str | None, sig_arg: str | None,
         **_: object) -> None:
     """Send SIGNAL to every process of the container."""
-    from lxcpy.cli.common import fail
     from lxcpy.container import Container
 
     text = sig_option or sig_arg
@@ -56,10 +54,8 @@ def run(name: str, lxcpath: str, sig_option: str | None, sig_arg: str | None,
     Container(name, lxcpath).kill(number)
 
 
-def build() -> "click.Command":
+def build() -> click.Command:
     import click
-
-    from lxcpy.cli.common import CONTEXT, common_options, declare
 
     return declare(
         run,
@@ -70,20 +66,9 @@ def build() -> "click.Command":
     )
 
 
-def fast() -> "Table":
-    """The fastpath table; mirrors build() (tests/unit/test_fastpath.py keeps them equal)."""
-    from lxcpy.cli import fastpath
-
-    return fastpath.table(
-        fastpath.Opt(("-s", "--signal"), "sig_option"),
-        args=(fastpath.Arg("sig_arg", required=False),),
-    )
-
-
-def __getattr__(name: str) -> object:
-    if name == "FAST":
-        return fast()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-main = quick.entry("lxc-kill", build, fast, run)
+# mirrors build(); tests/unit/test_fastpath.py keeps them equal
+FAST = fastpath.table(
+    fastpath.Opt(("-s", "--signal"), "sig_option"),
+    args=(fastpath.Arg("sig_arg", required=False),),
+)
+main = entry("lxc-kill", build, FAST, run)

@@ -1,21 +1,20 @@
 """lxc-stop -n NAME [-t TIMEOUT] [-k] [-r] [-W] [--nokill]"""
 
-# No `from __future__ import annotations` (its import is ~2% of this command) and nothing
-# else of lxcpy at import time: lxcpy._quick answers `-n NAME [-k]` alone.
-from lxcpy import _quick as quick
+from __future__ import annotations
+
+from lxcpy.cli import fastpath
+from lxcpy.cli.common import CONTEXT, common_options, declare, entry, fail
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms of start-up
 if TYPE_CHECKING:
     import click
-
-    from lxcpy.cli.fastpath import Table
 
 
 def run(name: str, lxcpath: str, timeout: int | None, kill: bool, nowait: bool,
         reboot: bool, nokill: bool, nolock: bool,
         rcfile: str | None = None, **_: object) -> None:
     """Stop the container: ask its init to end, then kill what is left after TIMEOUT."""
-    from lxcpy.cli.common import container_for, fail
+    from lxcpy.cli.common import container_for
 
     if kill and timeout is not None:
         fail("-k doesn't allow timeouts")
@@ -37,10 +36,8 @@ def run(name: str, lxcpath: str, timeout: int | None, kill: bool, nowait: bool,
                                               nokill=nokill)
 
 
-def build() -> "click.Command":
+def build() -> click.Command:
     import click
-
-    from lxcpy.cli.common import CONTEXT, common_options, declare
 
     return declare(
         run,
@@ -59,24 +56,13 @@ def build() -> "click.Command":
     )
 
 
-def fast() -> "Table":
-    """The fastpath table; mirrors build() (tests/unit/test_fastpath.py keeps them equal)."""
-    from lxcpy.cli import fastpath
-
-    return fastpath.table(
-        fastpath.Opt(("-t", "--timeout"), "timeout", convert=int),
-        fastpath.flag(("-k", "--kill"), "kill"),
-        fastpath.flag(("-W", "--nowait"), "nowait"),
-        fastpath.flag(("-r", "--reboot"), "reboot"),
-        fastpath.flag(("--nokill",), "nokill"),
-        fastpath.flag(("--nolock",), "nolock"),
-    )
-
-
-def __getattr__(name: str) -> object:
-    if name == "FAST":
-        return fast()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-main = quick.entry("lxc-stop", build, fast, run)
+# mirrors build(); tests/unit/test_fastpath.py keeps them equal
+FAST = fastpath.table(
+    fastpath.Opt(("-t", "--timeout"), "timeout", convert=int),
+    fastpath.flag(("-k", "--kill"), "kill"),
+    fastpath.flag(("-W", "--nowait"), "nowait"),
+    fastpath.flag(("-r", "--reboot"), "reboot"),
+    fastpath.flag(("--nokill",), "nokill"),
+    fastpath.flag(("--nolock",), "nolock"),
+)
+main = entry("lxc-stop", build, FAST, run)
